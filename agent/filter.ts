@@ -1,0 +1,125 @@
+import { BlockList, isIP } from 'node:net';
+import { netstatAddress } from './procfs/address.js';
+import { TcpState, type SocketRecord } from './model.js';
+import { ssStateName } from './states.js';
+
+/** A socket filter built from user input; construction throws FilterError on bad input. */
+export class FilterError extends Error {
+  override readonly name = 'FilterError';
+}
+
+const SS_STATE_BITS: Readonly<Record<string, number>> = {
+  ESTAB: TcpState.ESTABLISHED,
+  'SYN-SENT': TcpState.SYN_SENT,
+  'SYN-RECV': TcpState.SYN_RECV,
+  'FIN-WAIT-1': TcpState.FIN_WAIT1,
+  'FIN-WAIT-2': TcpState.FIN_WAIT2,
+  'TIME-WAIT': TcpState.TIME_WAIT,
+  UNCONN: TcpState.CLOSE,
+  'CLOSE-WAIT': TcpState.CLOSE_WAIT,
+  'LAST-ACK': TcpState.LAST_ACK,
+  LISTEN: TcpState.LISTEN,
+  CLOSING: TcpState.CLOSING,
+};
+
+const bit = (state: number): number => 1 << state;
+const ALL = (1 << 12) - 2;
+/** ss.c SS_CONN: everything but LISTEN, CLOSE, TIME-WAIT and SYN-RECV. */
+const CONNECTED = ALL & ~(bit(TcpState.LISTEN) | bit(TcpState.CLOSE) | bit(TcpState.TIME_WAIT) | bit(TcpState.SYN_RECV));
+const BUCKET = bit(TcpState.SYN_RECV) | bit(TcpState.TIME_WAIT);
+
+/** ss's state names and groups (`ss state connected`), plus netstat's spellings. */
+const STATE_NAMES: Readonly<Record<string, number>> = {
+  all: ALL,
+  connected: CONNECTED,
+  synchronized: CONNECTED & ~bit(TcpState.SYN_SENT),
+  bucket: BUCKET,
+  big: ALL & ~BUCKET,
+  established: bit(TcpState.ESTABLISHED),
+  'syn-sent': bit(TcpState.SYN_SENT),
+  'syn-recv': bit(TcpState.SYN_RECV),
+  'fin-wait-1': bit(TcpState.FIN_WAIT1),
+  'fin-wait-2': bit(TcpState.FIN_WAIT2),
+  'fin-wait1': bit(TcpState.FIN_WAIT1),
+  'fin-wait2': bit(TcpState.FIN_WAIT2),
+  'time-wait': bit(TcpState.TIME_WAIT),
+  closed: bit(TcpState.CLOSE),
+  close: bit(TcpState.CLOSE),
+  unconn: bit(TcpState.CLOSE),
+  'close-wait': bit(TcpState.CLOSE_WAIT),
+  'last-ack': bit(TcpState.LAST_ACK),
+  listening: bit(TcpState.LISTEN),
+  listen: bit(TcpState.LISTEN),
+  closing: bit(TcpState.CLOSING),
+  estab: bit(TcpState.ESTABLISHED),
+};
+
+export const STATE_FILTER_NAMES: readonly string[] = Object.keys(STATE_NAMES);
+
+/** Bit mask of kernel state codes for a list of names; throws FilterError on an unknown one. */
+export function stateMask(names: readonly string[]): number {
+  let mask = 0;
+  for (const raw of names) {
+    const name = raw.toLowerCase().replaceAll('_', '-');
+    const bits = STATE_NAMES[name];
+    if (bits === undefined) throw new FilterError(`unknown state '${raw}': expected one of ${STATE_FILTER_NAMES.join(', ')}`);
+    mask |= bits;
+  }
+  return mask;
+}
+
+/** The ss state code a record is filtered by (unix sockets mapped as ss does). */
+function ssStateCode(record: SocketRecord): number {
+  return record.proto === 'unix' ? (SS_STATE_BITS[ssStateName(record)] ?? 0) : record.stateCode;
+}
+
+export interface SocketFilterSpec {
+  readonly states?: readonly string[];
+  /** Matches either end's port. */
+  readonly ports?: readonly number[];
+  /** IP addresses or CIDR prefixes; matches either end. */
+  readonly addresses?: readonly string[];
+}
+
+export type SocketPredicate = (record: SocketRecord) => boolean;
+
+export function buildSocketFilter(spec: SocketFilterSpec): SocketPredicate {
+  const checks: SocketPredicate[] = [];
+  if (spec.states?.length) {
+    const mask = stateMask(spec.states);
+    checks.push((record) => (mask & bit(ssStateCode(record))) !== 0);
+  }
+  if (spec.ports?.length) {
+    const ports = new Set(spec.ports);
+    checks.push((record) => record.proto !== 'unix' && (ports.has(record.localPort) || ports.has(record.foreignPort)));
+  }
+  if (spec.addresses?.length) {
+    const list = addressList(spec.addresses);
+    checks.push((record) => record.proto !== 'unix' && (matches(list, record.localAddress) || matches(list, record.foreignAddress)));
+  }
+  return (record) => checks.every((check) => check(record));
+}
+
+function addressList(addresses: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const text of addresses) {
+    const [ip, prefixText] = text.split('/');
+    const family = ip ? isIP(ip) : 0;
+    if (!ip || family === 0) throw new FilterError(`invalid address '${text}': expected an IP address or CIDR such as 10.0.0.0/8`);
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (prefixText === undefined) {
+      list.addAddress(ip, type);
+      continue;
+    }
+    const prefix = Number(prefixText);
+    if (!/^\d+$/.test(prefixText) || prefix > (family === 4 ? 32 : 128)) throw new FilterError(`invalid prefix length in '${text}'`);
+    list.addSubnet(ip, prefix, type);
+  }
+  return list;
+}
+
+/** IPv4-mapped peers of dual-stack sockets match IPv4 filters too. */
+function matches(list: BlockList, address: string): boolean {
+  const shown = netstatAddress(address);
+  return list.check(shown, isIP(shown) === 4 ? 'ipv4' : 'ipv6');
+}

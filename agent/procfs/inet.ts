@@ -1,0 +1,176 @@
+import { decodeAddressBytes, formatIpv4, formatIpv6 } from './address.js';
+import { ParseError } from './errors.js';
+import { Tokens, forEachLine, indexOfByte, latin1, parseDec, parseHex, parseSignedDec, toBytes } from './tokens.js';
+import type { InetProto, InetSocketRecord, LineShape, TcpExtras } from '../model.js';
+
+export interface TableParse<T> {
+  readonly records: T[];
+  /** One per skipped line; the rest of the table is still parsed. */
+  readonly errors: ParseError[];
+}
+
+const IPV6_PROTOS: ReadonlySet<InetProto> = new Set(['tcp6', 'udp6', 'raw6']);
+
+/** Tokens of the shortest line any inet table prints (timewait/request: tcp4_seq_show). */
+const MIN_TOKENS = 12;
+/** Full tcp lines end with rto, ato, quick/pingpong, cwnd and ssthresh (get_tcp4_sock). */
+const FULL_TCP_TOKENS = 17;
+
+/**
+ * Parses /proc/net/{tcp,tcp6,udp,udp6,raw,raw6}: the header is skipped by position, every
+ * other line becomes a record or a ParseError. Pure: no file system access.
+ */
+export function parseInetTable(input: Uint8Array | string, proto: InetProto, file: string = proto): TableParse<InetSocketRecord> {
+  const buf = toBytes(input);
+  const parser = new InetLineParser(buf, proto, file);
+  const records: InetSocketRecord[] = [];
+  const errors: ParseError[] = [];
+  forEachLine(buf, (start, end, lineNumber) => {
+    if (lineNumber === 1) return;
+    const result = parser.parse(start, end, lineNumber);
+    if (result instanceof ParseError) errors.push(result);
+    else if (result) records.push(result);
+  });
+  return { records, errors };
+}
+
+class InetLineParser {
+  private readonly tokens = new Tokens();
+  private readonly addressBytes = new Uint8Array(16);
+  private readonly isTcp: boolean;
+  private readonly addressDigits: number;
+  /** IPv4 text by the printed 32-bit value: loopback and pod IPs repeat on every line. */
+  private readonly ipv4Cache = new Map<number, string>();
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly proto: InetProto,
+    private readonly file: string,
+  ) {
+    this.isTcp = proto === 'tcp' || proto === 'tcp6';
+    this.addressDigits = IPV6_PROTOS.has(proto) ? 32 : 8;
+  }
+
+  /** A record, a ParseError, or undefined for a blank line. */
+  parse(start: number, end: number, lineNumber: number): InetSocketRecord | ParseError | undefined {
+    const { buf, tokens } = this;
+    const count = tokens.split(buf, start, end);
+    if (count === 0) return undefined;
+    const fail = (reason: string): ParseError => new ParseError(this.file, lineNumber, latin1(buf, start, end), reason);
+    if (count < MIN_TOKENS) return fail(`expected at least ${MIN_TOKENS} fields, got ${count}`);
+
+    const s = tokens.starts;
+    const e = tokens.ends;
+    if (buf[e[0]! - 1] !== 58 || parseDec(buf, s[0]!, e[0]! - 1) < 0) return fail('bad sl field');
+
+    const local = this.endpoint(s[1]!, e[1]!);
+    if (local === undefined) return fail('bad local_address');
+    const foreign = this.endpoint(s[2]!, e[2]!);
+    if (foreign === undefined) return fail('bad rem_address');
+
+    const stateCode = parseHex(buf, s[3]!, e[3]!);
+    if (stateCode < 0) return fail('bad st');
+
+    const queues = this.hexPair(s[4]!, e[4]!);
+    if (queues === undefined) return fail('bad tx_queue:rx_queue');
+    const timer = this.hexPair(s[5]!, e[5]!);
+    if (timer === undefined) return fail('bad tr:tm->when');
+
+    const retransmits = parseHex(buf, s[6]!, e[6]!);
+    if (retransmits < 0) return fail('bad retrnsmt');
+    const uid = parseDec(buf, s[7]!, e[7]!);
+    if (uid < 0) return fail('bad uid');
+    const probes = parseDec(buf, s[8]!, e[8]!);
+    if (probes < 0) return fail('bad timeout');
+    if (parseDec(buf, s[9]!, e[9]!) < 0) return fail('bad inode');
+    const inode = latin1(buf, s[9]!, e[9]!);
+    const refCount = parseDec(buf, s[10]!, e[10]!);
+    if (refCount < 0) return fail('bad ref');
+    const pointer = latin1(buf, s[11]!, e[11]!);
+
+    let shape: LineShape = 'full';
+    let tcp: TcpExtras | undefined;
+    let drops: number | undefined;
+    if (this.isTcp) {
+      if (count >= FULL_TCP_TOKENS) {
+        tcp = this.tcpExtras();
+        if (tcp === undefined) return fail('bad rto/ato/quick/cwnd/ssthresh');
+      } else if (timer[0] === 3) {
+        shape = 'timewait';
+      } else if (stateCode === 3 && inode === '0') {
+        shape = 'request';
+      }
+    } else if (count > 12) {
+      drops = parseDec(buf, s[12]!, e[12]!);
+      if (drops < 0) return fail('bad drops');
+    }
+
+    const record: InetSocketRecord = {
+      proto: this.proto,
+      shape,
+      localAddress: local.address,
+      localPort: local.port,
+      foreignAddress: foreign.address,
+      foreignPort: foreign.port,
+      stateCode,
+      txQueue: queues[0],
+      rxQueue: queues[1],
+      timer: { code: timer[0], ticks: timer[1], retransmits, probes },
+      uid,
+      inode,
+      refCount,
+      pointer,
+      ...(tcp && { tcp }),
+      ...(drops !== undefined && { drops }),
+    };
+    return record;
+  }
+
+  /** `AAAAAAAA:PPPP` (32 address digits in the v6 tables). */
+  private endpoint(start: number, end: number): { address: string; port: number } | undefined {
+    const colon = start + this.addressDigits;
+    if (colon >= end || this.buf[colon] !== 58) return undefined;
+    const port = parseHex(this.buf, colon + 1, end);
+    if (port < 0 || port > 0xffff) return undefined;
+    const address = this.addressDigits === 8 ? this.ipv4(start) : this.ipv6(start);
+    return address === undefined ? undefined : { address, port };
+  }
+
+  private ipv4(start: number): string | undefined {
+    const value = parseHex(this.buf, start, start + 8);
+    if (value < 0) return undefined;
+    let text = this.ipv4Cache.get(value);
+    if (text === undefined) {
+      decodeAddressBytes(this.buf, start, 1, this.addressBytes);
+      text = formatIpv4(this.addressBytes);
+      this.ipv4Cache.set(value, text);
+    }
+    return text;
+  }
+
+  private ipv6(start: number): string | undefined {
+    return decodeAddressBytes(this.buf, start, 4, this.addressBytes) ? formatIpv6(this.addressBytes) : undefined;
+  }
+
+  /** `HHHHHHHH:HHHHHHHH` as two numbers. */
+  private hexPair(start: number, end: number): [number, number] | undefined {
+    const colon = indexOfByte(this.buf, 58, start, end);
+    if (colon < 0) return undefined;
+    const first = parseHex(this.buf, start, colon);
+    const second = parseHex(this.buf, colon + 1, end);
+    return first < 0 || second < 0 ? undefined : [first, second];
+  }
+
+  private tcpExtras(): TcpExtras | undefined {
+    const { buf } = this;
+    const s = this.tokens.starts;
+    const e = this.tokens.ends;
+    const rtoTicks = parseDec(buf, s[12]!, e[12]!);
+    const atoTicks = parseDec(buf, s[13]!, e[13]!);
+    const quickAckPingpong = parseDec(buf, s[14]!, e[14]!);
+    const sndCwnd = parseDec(buf, s[15]!, e[15]!);
+    const ssthresh = parseSignedDec(buf, s[16]!, e[16]!);
+    if (rtoTicks < 0 || atoTicks < 0 || quickAckPingpong < 0 || sndCwnd < 0 || Number.isNaN(ssthresh)) return undefined;
+    return { rtoTicks, atoTicks, quickAckPingpong, sndCwnd, ssthresh };
+  }
+}

@@ -1,0 +1,108 @@
+import { TcpState, UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetSocketRecord, type SocketRecord, type UnixSocketRecord } from './model.js';
+
+/** net-tools `tcp_state[]`, indexed by the kernel's state code. */
+const NETSTAT_TCP_STATES = [
+  '',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+] as const;
+
+/** iproute2 `sstate_name[]`, the spellings `ss` prints and accepts in filters. */
+const SS_TCP_STATES = [
+  'UNKNOWN',
+  'ESTAB',
+  'SYN-SENT',
+  'SYN-RECV',
+  'FIN-WAIT-1',
+  'FIN-WAIT-2',
+  'TIME-WAIT',
+  'UNCONN',
+  'CLOSE-WAIT',
+  'LAST-ACK',
+  'LISTEN',
+  'CLOSING',
+] as const;
+
+export function isUdp(record: InetSocketRecord): boolean {
+  return record.proto === 'udp' || record.proto === 'udp6';
+}
+
+export function isRaw(record: InetSocketRecord): boolean {
+  return record.proto === 'raw' || record.proto === 'raw6';
+}
+
+/**
+ * The State column as netstat prints it: tcp names; UDP `ESTABLISHED`, empty for CLOSE,
+ * `UNKNOWN` otherwise (udp_do_one); raw the bare number (raw_do_one); unix via unixStateName.
+ */
+export function netstatStateName(record: SocketRecord): string {
+  if (record.proto === 'unix') return unixStateName(record);
+  if (isRaw(record)) return String(record.stateCode);
+  if (isUdp(record)) {
+    if (record.stateCode === TcpState.ESTABLISHED) return 'ESTABLISHED';
+    return record.stateCode === TcpState.CLOSE ? '' : 'UNKNOWN';
+  }
+  return NETSTAT_TCP_STATES[record.stateCode] ?? 'UNKNOWN';
+}
+
+/** unix_do_one: SS_UNCONNECTED is LISTENING with __SO_ACCEPTCON, else blank. */
+export function unixStateName(record: UnixSocketRecord): string {
+  switch (record.st) {
+    case UnixSocketState.FREE:
+      return 'FREE';
+    case UnixSocketState.UNCONNECTED:
+      return record.flags & UNIX_FLAG_ACCEPTCON ? 'LISTENING' : '';
+    case UnixSocketState.CONNECTING:
+      return 'CONNECTING';
+    case UnixSocketState.CONNECTED:
+      return 'CONNECTED';
+    case UnixSocketState.DISCONNECTING:
+      return 'DISCONNECTING';
+    default:
+      return 'UNKNOWN';
+  }
+}
+
+const UNIX_TYPES: Readonly<Record<number, string>> = { 1: 'STREAM', 2: 'DGRAM', 3: 'RAW', 4: 'RDM', 5: 'SEQPACKET' };
+
+export function unixTypeName(type: number): string {
+  return UNIX_TYPES[type] ?? 'UNKNOWN';
+}
+
+/**
+ * The state in ss's vocabulary, which `--state` filters use. Unix sockets map like ss's
+ * unix_diag view: listeners LISTEN, connected ESTAB, embryos (no struct socket yet) SYN-RECV,
+ * everything else UNCONN.
+ */
+export function ssStateName(record: SocketRecord): string {
+  if (record.proto === 'unix') {
+    if (record.flags & UNIX_FLAG_ACCEPTCON) return 'LISTEN';
+    if (record.st === UnixSocketState.CONNECTED) return 'ESTAB';
+    if (record.st === UnixSocketState.CONNECTING) return 'SYN-RECV';
+    return 'UNCONN';
+  }
+  return SS_TCP_STATES[record.stateCode] ?? 'UNKNOWN';
+}
+
+/** netstat's timer names (tcp_do_one); udp/raw timers print `on<n>`. */
+export function timerKind(record: InetSocketRecord): string {
+  const code = record.timer.code;
+  if (record.proto === 'tcp' || record.proto === 'tcp6') {
+    const names = ['off', 'on', 'keepalive', 'timewait', 'probe'];
+    return names[code] ?? `unkn-${code}`;
+  }
+  if (code === 0) return 'off';
+  return code === 1 || code === 2 ? `on${code}` : `unkn-${code}`;
+}
+
+/** USER_HZ: the unit of tm->when, rto and ato (reference §1.6). 100 on every Kubernetes arch. */
+export const CLOCK_TICKS_PER_SECOND = 100;

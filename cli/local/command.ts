@@ -1,0 +1,141 @@
+import { statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify as toYaml } from 'yaml';
+import { buildSocketFilter, FilterError } from '../../agent/filter.js';
+import { AccessDeniedError } from '../../agent/procfs/errors.js';
+import { LocalHostFs, type HostFs } from '../../agent/procfs/hostfs.js';
+import { netnsOf, scanHost, type HostScan, type NamespaceScan } from '../../agent/scan/index.js';
+import { formatNetstat, programLabel, type NetstatOptions } from '../netstat/format.js';
+import { FileNameResolver, type NameResolver } from '../netstat/names.js';
+import { defaultNodeName, socketItem, socketList } from '../output/socket-list.js';
+import { UsageError } from '../usage-error.js';
+import { parseLocalFlags, type LocalFlags } from './flags.js';
+import { LOCAL_USAGE } from './usage.js';
+
+export interface CommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Highest pid the kernel can hand out (PID_MAX_LIMIT); netns inodes are far above it. */
+const PID_MAX_LIMIT = 4_194_304;
+
+/** `--netns` accepts a pid, a namespace inode, or a path such as /run/netns/NAME. */
+export function resolveNetns(hostFs: HostFs, spec: string): string {
+  if (/^\d+$/.test(spec)) {
+    if (Number(spec) > PID_MAX_LIMIT) return spec;
+    let inode: string | undefined;
+    try {
+      inode = netnsOf(hostFs, Number(spec));
+    } catch (error) {
+      if (error instanceof AccessDeniedError) throw new UsageError(`cannot read the network namespace of pid ${spec}: ${error.code} (run as root or with CAP_SYS_PTRACE)`);
+      throw error;
+    }
+    if (inode === undefined) throw new UsageError(`no process with pid ${spec}`);
+    return inode;
+  }
+  try {
+    return statSync(spec, { bigint: true }).ino.toString();
+  } catch (error) {
+    throw new UsageError(`cannot use '${spec}' as a network namespace: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export async function runLocal(argv: readonly string[], io: CommandIo): Promise<number> {
+  let flags: LocalFlags;
+  try {
+    flags = parseLocalFlags(argv);
+    if (flags.help) {
+      io.stdout(LOCAL_USAGE);
+      return 0;
+    }
+    const hostFs = new LocalHostFs(flags.procRoot);
+    const netns = flags.netns === undefined ? undefined : resolveNetns(hostFs, flags.netns);
+    const filter = buildSocketFilter({ states: flags.states, ports: flags.ports, addresses: flags.addresses });
+    const names = new FileNameResolver();
+    for (;;) {
+      const scan = scanHost(hostFs, {
+        protos: flags.protos,
+        resolveOwners: flags.netstat.programs || flags.output !== 'netstat',
+        ...(netns !== undefined && { netnsInodes: new Set([netns]) }),
+      });
+      if (netns !== undefined && scan.namespaces.length === 0) {
+        throw new UsageError(`no process lives in network namespace ${netns}: kube-netstat reads a namespace through /proc/<pid>/net of a process inside it`);
+      }
+      const filtered = scan.namespaces.map((ns) => ({ ...ns, sockets: ns.sockets.filter(filter) }));
+      io.stdout(render(flags, { ...scan, namespaces: filtered }, names, netns !== undefined));
+      reportProblems(scan, flags, io);
+      if (flags.continuousSeconds === undefined || io.signal?.aborted) return 0;
+      try {
+        await sleep(flags.continuousSeconds * 1000, undefined, io.signal ? { signal: io.signal } : undefined);
+      } catch (error) {
+        if (io.signal?.aborted) return 0;
+        throw error;
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof FilterError) {
+      io.stderr(`kube-netstat local: ${error.message}\nTry 'kube-netstat local --help' for more information.\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+function render(flags: LocalFlags, scan: HostScan, names: NameResolver, singleNamespace: boolean): string {
+  if (flags.output === 'json' || flags.output === 'yaml') {
+    const node = defaultNodeName();
+    const seenAt = new Date();
+    const items = scan.namespaces.flatMap((namespace) =>
+      namespace.sockets
+        .filter((record) => flags.protos.has(record.proto))
+        .map((record) => socketItem(record, { node, namespace, holders: scan.holders, processes: scan.processes, seenAt })),
+    );
+    const list = socketList(items);
+    return flags.output === 'json' ? `${JSON.stringify(list, null, 2)}\n` : toYaml(list);
+  }
+  const options: NetstatOptions =
+    flags.output === 'wide' ? { ...flags.netstat, extend: Math.max(flags.netstat.extend, 2), programs: true, timers: true, wide: true } : flags.netstat;
+  const program = (inode: string): string | undefined => {
+    const first = scan.holders.get(inode)?.[0];
+    return first && programLabel(first.pid, scan.processes.get(first.pid)?.name ?? '');
+  };
+  const blocks = scan.namespaces.map((namespace) => {
+    const table = formatNetstat({ protos: flags.protos, sockets: namespace.sockets }, options, names, program);
+    return singleNamespace ? table : namespaceBanner(namespace, scan) + table;
+  });
+  return blocks.join('\n');
+}
+
+/** One line naming the namespace before its table: inode, whether it is the host's, who lives in it. */
+export function namespaceBanner(namespace: NamespaceScan, scan: HostScan): string {
+  const first = namespace.pids[0];
+  const who = first === undefined ? '' : `, pid ${first}${describe(scan, first)}`;
+  const count = namespace.pids.length === 1 ? '1 process' : `${namespace.pids.length} processes`;
+  return `Network namespace net:[${namespace.netnsInode}]${namespace.isHost ? ' (host)' : ''}: ${count}${who}\n`;
+}
+
+function describe(scan: HostScan, pid: number): string {
+  const name = scan.processes.get(pid)?.comm;
+  return name ? ` (${name})` : '';
+}
+
+function reportProblems(scan: HostScan, flags: LocalFlags, io: CommandIo): void {
+  const { problems } = scan;
+  if (problems.namespaceDenied > 0) {
+    io.stderr(
+      `kube-netstat: the network namespace of ${problems.namespaceDenied} processes could not be identified (reading /proc/<pid>/ns/net needs root or CAP_SYS_PTRACE); namespaces only they live in are not shown.\n`,
+    );
+  }
+  if (problems.fdDenied > 0 && (flags.netstat.programs || flags.output !== 'netstat')) {
+    io.stderr(
+      `kube-netstat: the open files of ${problems.fdDenied} processes could not be read (needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH); their sockets show no PID/Program name.\n`,
+    );
+  }
+  const parseErrors = scan.namespaces.reduce((sum, ns) => sum + ns.parseErrors.length, 0);
+  if (parseErrors > 0) {
+    const first = scan.namespaces.find((ns) => ns.parseErrors.length > 0)?.parseErrors[0];
+    io.stderr(`kube-netstat: skipped ${parseErrors} malformed lines in the socket tables (first: ${first?.message ?? ''}).\n`);
+  }
+}

@@ -1,0 +1,145 @@
+import { hostname } from 'node:os';
+import { netstatAddress } from '../../agent/procfs/address.js';
+import type { SocketRecord } from '../../agent/model.js';
+import type { NamespaceScan, ProcessInfo, SocketHolder } from '../../agent/scan/index.js';
+import { CLOCK_TICKS_PER_SECOND, netstatStateName, ssStateName, timerKind, unixTypeName } from '../../agent/states.js';
+
+/** The `-o json` contract of the design: a Kubernetes-style list object. */
+export interface SocketList {
+  readonly apiVersion: 'kubenetstat.io/v1';
+  readonly kind: 'SocketList';
+  readonly items: SocketItem[];
+  readonly unavailableNodes: UnavailableNode[];
+}
+
+export interface UnavailableNode {
+  readonly node: string;
+  readonly reason: string;
+}
+
+export interface ProcessItem {
+  readonly pid: number;
+  readonly name: string;
+  readonly comm: string;
+  readonly fds: number[];
+}
+
+export interface SocketItem {
+  readonly node: string;
+  readonly namespace: string | null;
+  readonly pod: string | null;
+  readonly podUID: string | null;
+  readonly container: string | null;
+  readonly containerID: string | null;
+  readonly netns: string;
+  readonly hostNetwork: boolean;
+  readonly proto: SocketRecord['proto'];
+  readonly localAddress: string | null;
+  readonly localPort: number | null;
+  readonly foreignAddress: string | null;
+  readonly foreignPort: number | null;
+  readonly state: string;
+  /** ss's name for the state, the vocabulary of --state. */
+  readonly ssState: string;
+  /** null for unix sockets: /proc/net/unix carries no queue lengths. */
+  readonly recvQ: number | null;
+  readonly sendQ: number | null;
+  readonly uid: number | null;
+  readonly inode: string;
+  readonly processes: ProcessItem[];
+  readonly timer: { kind: string; seconds: number; retransmits: number; probes: number } | null;
+  readonly firstSeen: string;
+  readonly path?: string | null;
+  readonly type?: string;
+  readonly flags?: number;
+  readonly refCnt?: number;
+}
+
+export interface ItemContext {
+  readonly node: string;
+  readonly namespace: NamespaceScan;
+  readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
+  readonly processes: ReadonlyMap<number, ProcessInfo>;
+  /** When the scan ran: every socket of a one-shot scan was first seen then. */
+  readonly seenAt: Date;
+}
+
+export function defaultNodeName(): string {
+  return process.env.NODE_NAME ?? hostname();
+}
+
+function processItems(inode: string, context: ItemContext): ProcessItem[] {
+  if (inode === '0') return [];
+  const byPid = new Map<number, ProcessItem>();
+  for (const holder of context.holders.get(inode) ?? []) {
+    let item = byPid.get(holder.pid);
+    if (!item) {
+      const info = context.processes.get(holder.pid);
+      item = { pid: holder.pid, name: info?.name ?? '', comm: info?.comm ?? '', fds: [] };
+      byPid.set(holder.pid, item);
+    }
+    item.fds.push(holder.fd);
+  }
+  return [...byPid.values()].sort((a, b) => a.pid - b.pid);
+}
+
+/** Unix names are kept as raw bytes (latin1); JSON shows them decoded as UTF-8. */
+function displayPath(path: string | null): string | null {
+  return path === null ? null : Buffer.from(path, 'latin1').toString('utf8');
+}
+
+export function socketItem(record: SocketRecord, context: ItemContext): SocketItem {
+  const common = {
+    node: context.node,
+    namespace: null,
+    pod: null,
+    podUID: null,
+    container: null,
+    containerID: null,
+    netns: context.namespace.netnsInode,
+    hostNetwork: context.namespace.isHost,
+    proto: record.proto,
+    state: netstatStateName(record),
+    ssState: ssStateName(record),
+    inode: record.inode,
+    processes: processItems(record.inode, context),
+    firstSeen: context.seenAt.toISOString(),
+  };
+  if (record.proto === 'unix') {
+    return {
+      ...common,
+      localAddress: null,
+      localPort: null,
+      foreignAddress: null,
+      foreignPort: null,
+      recvQ: null,
+      sendQ: null,
+      uid: null,
+      timer: null,
+      path: displayPath(record.path),
+      type: unixTypeName(record.type),
+      flags: record.flags,
+      refCnt: record.refCount,
+    };
+  }
+  return {
+    ...common,
+    localAddress: netstatAddress(record.localAddress),
+    localPort: record.localPort === 0 ? null : record.localPort,
+    foreignAddress: netstatAddress(record.foreignAddress),
+    foreignPort: record.foreignPort === 0 ? null : record.foreignPort,
+    recvQ: record.rxQueue,
+    sendQ: record.txQueue,
+    uid: record.uid,
+    timer: {
+      kind: timerKind(record),
+      seconds: record.timer.ticks / CLOCK_TICKS_PER_SECOND,
+      retransmits: record.timer.retransmits,
+      probes: record.timer.probes,
+    },
+  };
+}
+
+export function socketList(items: SocketItem[], unavailableNodes: UnavailableNode[] = []): SocketList {
+  return { apiVersion: 'kubenetstat.io/v1', kind: 'SocketList', items, unavailableNodes };
+}

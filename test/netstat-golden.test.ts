@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { SocketProto } from '../agent/model.js';
+import { LocalHostFs } from '../agent/procfs/hostfs.js';
+import { scanHost, type HostScan } from '../agent/scan/index.js';
+import { formatNetstat, programLabel, type NetstatOptions } from '../cli/netstat/format.js';
+import type { NameResolver } from '../cli/netstat/names.js';
+import { demoProcRoot, sampleText } from './helpers/samples.js';
+
+/**
+ * Golden end-to-end over real captures: the demo proc tree (tables, fd links, cmdlines as
+ * recorded) is scanned by the production scanner and formatted; the result must equal what
+ * net-tools netstat printed for the same namespace. Only timer seconds differ legitimately:
+ * netstat read the tables a few hundred milliseconds after the capture.
+ */
+const fixture = demoProcRoot();
+after(() => fixture.remove());
+
+const numeric: NameResolver = {
+  service: () => assert.fail('numeric output must not resolve services'),
+  host: () => assert.fail('numeric output must not resolve hosts'),
+  user: () => assert.fail('numeric output must not resolve users'),
+};
+
+const base: NetstatOptions = {
+  all: true,
+  listening: false,
+  numericHosts: true,
+  numericPorts: true,
+  numericUsers: true,
+  extend: 1,
+  programs: true,
+  timers: false,
+  wide: false,
+};
+
+function render(scan: HostScan, protos: SocketProto[], options: NetstatOptions): string {
+  const [namespace] = scan.namespaces;
+  assert.ok(namespace, 'the demo namespace is found');
+  const program = (inode: string): string | undefined => {
+    const first = scan.holders.get(inode)?.[0];
+    return first && programLabel(first.pid, scan.processes.get(first.pid)?.name ?? '');
+  };
+  return formatNetstat({ protos: new Set(protos), sockets: namespace.sockets }, options, numeric, program);
+}
+
+/** Timer seconds move between two reads; everything else must match to the byte. */
+const maskTimerSeconds = (text: string): string => text.replace(/\((\d+\.\d\d)\//g, '(S/');
+
+describe('netstat output over the demo capture', () => {
+  const scan = scanHost(new LocalHostFs(fixture.root), {
+    protos: new Set<SocketProto>(['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6', 'unix']),
+    resolveOwners: true,
+  });
+
+  const cases: Array<{ name: string; golden: string; protos: SocketProto[]; options: NetstatOptions }> = [
+    { name: '-tanpo', golden: 'demo.netstat-tanpo.txt', protos: ['tcp', 'tcp6'], options: { ...base, timers: true } },
+    { name: '-tanpoe', golden: 'demo.netstat-tanpoe.txt', protos: ['tcp', 'tcp6'], options: { ...base, timers: true, extend: 2 } },
+    { name: '-uanpoe', golden: 'demo.netstat-uanpoe.txt', protos: ['udp', 'udp6'], options: { ...base, timers: true, extend: 2 } },
+    { name: '-wanpe', golden: 'demo.netstat-wanpe.txt', protos: ['raw', 'raw6'], options: { ...base, extend: 2 } },
+    { name: '-xanp', golden: 'demo.netstat-xanp.txt', protos: ['unix'], options: base },
+  ];
+  for (const { name, golden, protos, options } of cases) {
+    test(`${name} equals ${golden}`, () => {
+      assert.equal(maskTimerSeconds(render(scan, protos, options)), maskTimerSeconds(sampleText(golden)));
+    });
+  }
+
+  test('the scan reads the namespace once and finds nothing missing', () => {
+    assert.equal(scan.namespaces.length, 1);
+    assert.equal(scan.namespaces[0]?.netnsInode, '4026532877');
+    assert.deepEqual(scan.namespaces[0]?.pids, [30775, 30777, 30778]);
+    assert.equal(scan.namespaces[0]?.readVia, 30775);
+    assert.deepEqual(scan.problems, { namespaceDenied: 0, fdDenied: 0, vanished: 0, duplicatesDropped: 0 });
+  });
+
+  test('a socket shared by two processes lists both holders, lowest pid first', () => {
+    assert.deepEqual(scan.holders.get('3660058'), [
+      { pid: 30775, fd: 3 },
+      { pid: 30778, fd: 3 },
+    ]);
+  });
+});
