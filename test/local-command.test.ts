@@ -80,7 +80,7 @@ describe('kube-netstat local over the demo proc tree', () => {
 
   test('-o wide adds User, Inode, program and timers and never truncates', async () => {
     const { stdout } = await runCli(['local', ...root, '--netns', '30775', '-t', '-o', 'wide']);
-    assert.match(stdout.split('\n')[1]!, /State       User       Inode      PID\/Program name     Timer$/);
+    assert.match(stdout.split('\n')[1]!, /State {7}User {7}Inode {6}PID\/Program name {5}Timer$/);
   });
 });
 
@@ -119,7 +119,7 @@ describe('churn and missing privileges are reported, never fatal', () => {
       const result = await runCli(['local', '--proc-root', gone.root, '--netns', '30777', '-wanpe']);
       assert.equal(result.code, 0);
       // The tables are read through 30777; sockets held only by 30775 lose their owner.
-      assert.match(result.stdout, /raw        0      0 0\.0\.0\.0:1/);
+      assert.match(result.stdout, /raw {8}0 {6}0 0\.0\.0\.0:1/);
     } finally {
       gone.remove();
     }

@@ -69,8 +69,16 @@ describe('scanHost without privileges', () => {
   });
 
   test('only the selected tables are read', () => {
-    const scan = scanHost(new DenyingHostFs(fixture.root, /\/net\/(?!raw$)/), { protos: new Set<SocketProto>(['raw']), resolveOwners: false });
+    const scan = scanHost(new DenyingHostFs(fixture.root, /\/net\/(tcp|udp|unix)/), { protos: new Set<SocketProto>(['raw']), resolveOwners: false });
     assert.deepEqual(scan.namespaces[0]?.sockets.map((s) => s.proto), ['raw']);
+    assert.equal(scan.problems.tablesDenied, 0);
+  });
+
+  test('a table refused by a security module is counted, the others still listed', () => {
+    const scan = scanHost(new DenyingHostFs(fixture.root, /\/net\/tcp6$/), { protos: ALL, resolveOwners: false });
+    assert.equal(scan.problems.tablesDenied, 1);
+    assert.equal(scan.namespaces[0]?.sockets.filter((s) => s.proto === 'tcp6').length, 0);
+    assert.equal(scan.namespaces[0]?.sockets.filter((s) => s.proto === 'tcp').length, 25);
   });
 });
 

@@ -10,17 +10,20 @@ import type { HostScan, NamespaceScan, ScanOptions, ScanProblems, SocketHolder }
  * Churn — processes exiting, fds closing, namespaces disappearing — is counted, never thrown.
  */
 export function scanHost(hostFs: HostFs, options: ScanOptions): HostScan {
-  const problems: ScanProblems = { namespaceDenied: 0, fdDenied: 0, vanished: 0, duplicatesDropped: 0 };
+  const problems: ScanProblems = { namespaceDenied: 0, fdDenied: 0, vanished: 0, tablesDenied: 0, duplicatesDropped: 0 };
   const pids = listPids(hostFs);
   const groups = groupByNamespace(hostFs, pids, problems);
   const host = hostNetns(hostFs);
 
   const namespaces: NamespaceScan[] = [];
+  let emptyTablesSkipped = 0;
   for (const [netnsInode, members] of groups) {
     if (options.netnsInodes && !options.netnsInodes.has(netnsInode)) continue;
     const tables = readNamespaceTables(hostFs, members, options.protos);
     problems.duplicatesDropped += tables.duplicatesDropped;
     problems.vanished += tables.vanishedReads;
+    emptyTablesSkipped += tables.skippedEmpty;
+    problems.tablesDenied += tables.deniedReads;
     namespaces.push({
       netnsInode,
       isHost: netnsInode === host,
@@ -38,5 +41,5 @@ export function scanHost(hostFs: HostFs, options: ScanOptions): HostScan {
   const holderPids = new Set<number>();
   for (const list of holders.values()) for (const holder of list) holderPids.add(holder.pid);
   const processes = describeProcesses(hostFs, holderPids);
-  return { namespaces, holders, processes, problems };
+  return { namespaces, holders, processes, problems, emptyTablesSkipped };
 }

@@ -1,7 +1,8 @@
 import { parseInetTable } from '../procfs/inet.js';
 import type { HostFs } from '../procfs/hostfs.js';
+import { parseSockstat, tableIsEmpty, type SocketCounts } from '../procfs/sockstat.js';
 import { parseUnixTable } from '../procfs/unix.js';
-import type { ParseError } from '../procfs/errors.js';
+import { AccessDeniedError, type ParseError } from '../procfs/errors.js';
 import { ALL_PROTOS, type InetSocketRecord, type SocketProto, type SocketRecord } from '../model.js';
 
 export interface TablesRead {
@@ -10,6 +11,10 @@ export interface TablesRead {
   readonly parseErrors: ParseError[];
   readonly duplicatesDropped: number;
   readonly vanishedReads: number;
+  /** Tables not read because sockstat proved them empty. */
+  readonly skippedEmpty: number;
+  /** Tables (or sockstat) refused with EACCES/EPERM, e.g. by a security module. */
+  readonly deniedReads: number;
 }
 
 /**
@@ -22,15 +27,35 @@ export function readNamespaceTables(hostFs: HostFs, pids: readonly number[], pro
   const parseErrors: ParseError[] = [];
   let duplicatesDropped = 0;
   let vanishedReads = 0;
+  let skippedEmpty = 0;
+  let deniedReads = 0;
+  /** Reads one file of the namespace; a refusal is counted like a missing file. */
+  const read = (path: string): Buffer | undefined => {
+    try {
+      return hostFs.readFile(path);
+    } catch (error) {
+      if (!(error instanceof AccessDeniedError)) throw error;
+      deniedReads++;
+      return undefined;
+    }
+  };
   let viaIndex = 0;
   let readVia: number | undefined;
+  let counts: SocketCounts | undefined;
 
   for (const proto of ALL_PROTOS) {
     if (!protos.has(proto)) continue;
+    if (proto !== 'unix') {
+      counts ??= readCounts(read, pids[viaIndex]);
+      if (counts && tableIsEmpty(counts, proto)) {
+        skippedEmpty++;
+        continue;
+      }
+    }
     let text: Buffer | undefined;
     while (viaIndex < pids.length) {
       const pid = pids[viaIndex]!;
-      text = hostFs.readFile(`${pid}/net/${proto}`);
+      text = read(`${pid}/net/${proto}`);
       if (text !== undefined) {
         readVia = pid;
         break;
@@ -46,7 +71,15 @@ export function readNamespaceTables(hostFs: HostFs, pids: readonly number[], pro
     parseErrors.push(...parsed.errors);
     duplicatesDropped += appendUnique(sockets, parsed.records);
   }
-  return { readVia, sockets, parseErrors, duplicatesDropped, vanishedReads };
+  return { readVia, sockets, parseErrors, duplicatesDropped, vanishedReads, skippedEmpty, deniedReads };
+}
+
+/** sockstat + sockstat6 of the namespace, or undefined when they cannot be read. */
+function readCounts(read: (path: string) => Buffer | undefined, pid: number | undefined): SocketCounts | undefined {
+  if (pid === undefined) return undefined;
+  const sockstat = read(`${pid}/net/sockstat`);
+  if (sockstat === undefined) return undefined;
+  return parseSockstat(sockstat.toString('latin1'), read(`${pid}/net/sockstat6`)?.toString('latin1'));
 }
 
 /**

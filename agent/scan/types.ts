@@ -38,6 +38,8 @@ export interface ScanProblems {
   fdDenied: number;
   /** Processes, fds or tables that vanished mid-scan (normal churn). */
   vanished: number;
+  /** Table reads refused (EACCES/EPERM): those tables are missing from the listing. */
+  tablesDenied: number;
   /** Lines the kernel repeated within one read (the iterator resumes by bucket under churn). */
   duplicatesDropped: number;
 }
@@ -48,6 +50,8 @@ export interface HostScan {
   readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
   readonly processes: ReadonlyMap<number, ProcessInfo>;
   readonly problems: ScanProblems;
+  /** Tables not read because the namespace's sockstat counts proved them empty. */
+  readonly emptyTablesSkipped: number;
 }
 
 export interface ScanOptions {

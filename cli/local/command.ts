@@ -133,6 +133,9 @@ function reportProblems(scan: HostScan, flags: LocalFlags, io: CommandIo): void 
       `kube-netstat: the open files of ${problems.fdDenied} processes could not be read (needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH); their sockets show no PID/Program name.\n`,
     );
   }
+  if (problems.tablesDenied > 0) {
+    io.stderr(`kube-netstat: ${problems.tablesDenied} socket tables could not be read (EACCES: a security module refuses /proc/<pid>/net); those sockets are missing.\n`);
+  }
   const parseErrors = scan.namespaces.reduce((sum, ns) => sum + ns.parseErrors.length, 0);
   if (parseErrors > 0) {
     const first = scan.namespaces.find((ns) => ns.parseErrors.length > 0)?.parseErrors[0];
