@@ -131,7 +131,7 @@ describe('churn and missing privileges are reported, never fatal', () => {
       appendFileSync(join(broken.root, '30775', 'net', 'raw'), '  99: garbage\n');
       const result = await runCli(['local', '--proc-root', broken.root, '--netns', '30775', '-wanpe']);
       assert.equal(result.stdout, sampleText('demo.netstat-wanpe.txt'));
-      assert.match(result.stderr, /skipped 1 malformed lines .*\/30775\/net\/raw:3: expected at least 12 fields/);
+      assert.match(result.stderr, /skipped 1 malformed line .*\/30775\/net\/raw:3: expected at least 12 fields/);
     } finally {
       broken.remove();
     }

@@ -123,22 +123,24 @@ function describe(scan: HostScan, pid: number): string {
 
 function reportProblems(scan: HostScan, flags: LocalFlags, io: CommandIo): void {
   const { problems } = scan;
-  if (problems.namespaceDenied > 0) {
-    io.stderr(
-      `kube-netstat: the network namespace of ${problems.namespaceDenied} processes could not be identified (reading /proc/<pid>/ns/net needs root or CAP_SYS_PTRACE); namespaces only they live in are not shown.\n`,
-    );
-  }
-  if (problems.fdDenied > 0 && (flags.netstat.programs || flags.output !== 'netstat')) {
-    io.stderr(
-      `kube-netstat: the open files of ${problems.fdDenied} processes could not be read (needs root, or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH); their sockets show no PID/Program name.\n`,
-    );
+  const wantedOwners = flags.netstat.programs || flags.output !== 'netstat';
+  const missing: string[] = [];
+  if (problems.namespaceDenied > 0) missing.push(`the network namespace of ${plural(problems.namespaceDenied, 'process', 'processes')} (their own namespaces are not listed)`);
+  if (problems.fdDenied > 0 && wantedOwners) missing.push(`the open files of ${plural(problems.fdDenied, 'process', 'processes')} (their sockets show no PID/Program name)`);
+  if (missing.length > 0) {
+    // The same checks the kernel makes: proc_ns_get_link and proc_fd_access_allowed (ptrace read), proc_fd_permission.
+    io.stderr(`kube-netstat: could not read ${missing.join(' or ')}: run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH.\n`);
   }
   if (problems.tablesDenied > 0) {
-    io.stderr(`kube-netstat: ${problems.tablesDenied} socket tables could not be read (EACCES: a security module refuses /proc/<pid>/net); those sockets are missing.\n`);
+    io.stderr(`kube-netstat: ${plural(problems.tablesDenied, 'socket table', 'socket tables')} could not be read (EACCES from a security module on /proc/<pid>/net); those sockets are missing.\n`);
   }
   const parseErrors = scan.namespaces.reduce((sum, ns) => sum + ns.parseErrors.length, 0);
   if (parseErrors > 0) {
     const first = scan.namespaces.find((ns) => ns.parseErrors.length > 0)?.parseErrors[0];
-    io.stderr(`kube-netstat: skipped ${parseErrors} malformed lines in the socket tables (first: ${first?.message ?? ''}).\n`);
+    io.stderr(`kube-netstat: skipped ${plural(parseErrors, 'malformed line', 'malformed lines')} in the socket tables (first: ${first?.message ?? ''}).\n`);
   }
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
