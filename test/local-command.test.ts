@@ -84,6 +84,19 @@ describe('kube-netstat local over the demo proc tree', () => {
   });
 });
 
+test('-c repeats the listing at the interval until interrupted', async () => {
+  const controller = new AbortController();
+  let listings = 0;
+  const result = await runCli(['local', ...root, '--netns', '30775', '-wn', '-c', '0.05'], {
+    signal: controller.signal,
+    onStdout: () => {
+      if (++listings === 3) controller.abort();
+    },
+  });
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout.match(/^Active Internet connections/gm)?.length, 3);
+});
+
 describe('usage errors exit 2 with a netstat-style message', () => {
   const cases: Array<{ name: string; argv: string[]; message: RegExp }> = [
     { name: 'an unknown flag', argv: ['local', '-tz'], message: /^kube-netstat local: invalid option -- 'z'\nTry 'kube-netstat local --help'/ },

@@ -7,12 +7,14 @@ export interface CliResult {
 }
 
 /** Runs the kube-netstat entry point in-process with captured output. */
-export async function runCli(argv: readonly string[]): Promise<CliResult> {
+export async function runCli(argv: readonly string[], options: { signal?: AbortSignal; onStdout?: (text: string) => void } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {
+    ...(options.signal && { signal: options.signal }),
     stdout: (text) => {
       stdout += text;
+      options.onStdout?.(text);
     },
     stderr: (text) => {
       stderr += text;
