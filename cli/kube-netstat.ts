@@ -31,7 +31,7 @@ function defaultIo(): CommandIo {
   const controller = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
   return {
-    stdout: (text) => process.stdout.write(text),
+    stdout: (text, encoding = 'utf8') => process.stdout.write(Buffer.from(text, encoding)),
     stderr: (text) => process.stderr.write(text),
     signal: controller.signal,
   };

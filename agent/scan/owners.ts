@@ -85,7 +85,7 @@ export function describeProcesses(hostFs: HostFs, pids: Iterable<number>): Map<n
     processes.set(pid, {
       pid,
       name: cmdline ? programName(cmdline) : '',
-      comm: comm ? comm.toString('utf8').replace(/\n$/, '') : '',
+      comm: comm ? comm.toString('latin1').replace(/\n$/, '') : '',
     });
   }
   return processes;

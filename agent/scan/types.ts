@@ -4,9 +4,9 @@ import type { SocketProto, SocketRecord } from '../model.js';
 /** A process as netstat and ss name it. */
 export interface ProcessInfo {
   readonly pid: number;
-  /** netstat's program name: argv[0] from cmdline, basename when absolute (prg_cache_load). */
+  /** netstat's program name: argv[0] from cmdline, basename when absolute (prg_cache_load). Raw bytes as latin1. */
   readonly name: string;
-  /** The kernel task name from /proc/<pid>/comm, as ss prints it. */
+  /** The kernel task name from /proc/<pid>/comm, as ss prints it. Raw bytes as latin1. */
   readonly comm: string;
 }
 

@@ -13,7 +13,11 @@ import { parseLocalFlags, type LocalFlags } from './flags.js';
 import { LOCAL_USAGE } from './usage.js';
 
 export interface CommandIo {
-  readonly stdout: (text: string) => void;
+  /**
+   * Text to standard output. netstat-style tables are 'latin1' strings — one char per byte, as
+   * the kernel printed names — and must be written back byte for byte; JSON/YAML are 'utf8'.
+   */
+  readonly stdout: (text: string, encoding?: 'latin1' | 'utf8') => void;
   readonly stderr: (text: string) => void;
   readonly signal?: AbortSignal;
 }
@@ -64,7 +68,8 @@ export async function runLocal(argv: readonly string[], io: CommandIo): Promise<
         throw new UsageError(`no process lives in network namespace ${netns}: kube-netstat reads a namespace through /proc/<pid>/net of a process inside it`);
       }
       const filtered = scan.namespaces.map((ns) => ({ ...ns, sockets: ns.sockets.filter(filter) }));
-      io.stdout(render(flags, { ...scan, namespaces: filtered }, names, netns !== undefined));
+      const structured = flags.output === 'json' || flags.output === 'yaml';
+      io.stdout(render(flags, { ...scan, namespaces: filtered }, names, netns !== undefined), structured ? 'utf8' : 'latin1');
       reportProblems(scan, flags, io);
       if (flags.continuousSeconds === undefined || io.signal?.aborted) return 0;
       try {

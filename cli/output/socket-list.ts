@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { hostname } from 'node:os';
 import { netstatAddress } from '../../agent/procfs/address.js';
 import type { SocketRecord } from '../../agent/model.js';
@@ -50,6 +51,8 @@ export interface SocketItem {
   readonly timer: { kind: string; seconds: number; retransmits: number; probes: number } | null;
   readonly firstSeen: string;
   readonly path?: string | null;
+  /** The name's exact bytes, present only when they are not valid UTF-8. */
+  readonly pathBase64?: string;
   readonly type?: string;
   readonly flags?: number;
   readonly refCnt?: number;
@@ -75,7 +78,7 @@ function processItems(inode: string, context: ItemContext): ProcessItem[] {
     let item = byPid.get(holder.pid);
     if (!item) {
       const info = context.processes.get(holder.pid);
-      item = { pid: holder.pid, name: info?.name ?? '', comm: info?.comm ?? '', fds: [] };
+      item = { pid: holder.pid, name: displayBytes(info?.name ?? ''), comm: displayBytes(info?.comm ?? ''), fds: [] };
       byPid.set(holder.pid, item);
     }
     item.fds.push(holder.fd);
@@ -83,9 +86,24 @@ function processItems(inode: string, context: ItemContext): ProcessItem[] {
   return [...byPid.values()].sort((a, b) => a.pid - b.pid);
 }
 
-/** Unix names are kept as raw bytes (latin1); JSON shows them decoded as UTF-8. */
-function displayPath(path: string | null): string | null {
-  return path === null ? null : Buffer.from(path, 'latin1').toString('utf8');
+/**
+ * Kernel text kept byte for byte (a latin1 string: unix names, argv[0]) as JSON shows it:
+ * decoded when it is valid UTF-8 — the normal case — otherwise with every byte outside
+ * printable ASCII, and the backslash, written as a `\\xHH` escape so nothing is lost or
+ * replaced (the exact bytes of a unix name also travel in `pathBase64`).
+ */
+export function displayBytes(latin1Text: string): string {
+  const bytes = Buffer.from(latin1Text, 'latin1');
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  let text = '';
+  for (const byte of bytes) text += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  return text;
+}
+
+function unixPath(path: string | null): Pick<SocketItem, 'path' | 'pathBase64'> {
+  if (path === null) return { path: null };
+  const bytes = Buffer.from(path, 'latin1');
+  return isUtf8(bytes) ? { path: bytes.toString('utf8') } : { path: displayBytes(path), pathBase64: bytes.toString('base64') };
 }
 
 export function socketItem(record: SocketRecord, context: ItemContext): SocketItem {
@@ -116,7 +134,7 @@ export function socketItem(record: SocketRecord, context: ItemContext): SocketIt
       sendQ: null,
       uid: null,
       timer: null,
-      path: displayPath(record.path),
+      ...unixPath(record.path),
       type: unixTypeName(record.type),
       flags: record.flags,
       refCnt: record.refCount,
