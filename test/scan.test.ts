@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import type { SocketProto } from '../agent/model.js';
 import { AccessDeniedError } from '../agent/procfs/errors.js';
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
-import { scanHost } from '../agent/scan/index.js';
+import { scanHost, scanHostParallel } from '../agent/scan/index.js';
 import { programName, socketInodeOfLink } from '../agent/scan/owners.js';
 import { demoProcRoot } from './helpers/samples.js';
 
@@ -103,4 +103,23 @@ describe('fd links and program names', () => {
   for (const { cmdline, name } of names) {
     test(`program name of ${JSON.stringify(cmdline)} is ${JSON.stringify(name)}`, () => assert.equal(programName(Buffer.from(cmdline, 'latin1')), name));
   }
+});
+
+describe('scanHostParallel', () => {
+  test('over the demo tree: the same result as the single-threaded scan', async () => {
+    const options = { protos: ALL, resolveOwners: true };
+    const parallel = await scanHostParallel(fixture.root, options);
+    assert.deepEqual(parallel, scanHost(new LocalHostFs(fixture.root), options));
+  });
+
+  test('without owners the worker only reads tables', async () => {
+    const parallel = await scanHostParallel(fixture.root, { protos: ALL, resolveOwners: false });
+    assert.equal(parallel.holders.size, 0);
+    assert.equal(parallel.namespaces[0]?.sockets.length, 46);
+  });
+
+  test('a proc root that does not exist yields an empty scan, not a crash', async () => {
+    const parallel = await scanHostParallel(`${fixture.root}/missing`, { protos: ALL, resolveOwners: true });
+    assert.deepEqual(parallel.namespaces, []);
+  });
 });

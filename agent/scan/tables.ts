@@ -1,15 +1,23 @@
-import { parseInetTable } from '../procfs/inet.js';
+import { AccessDeniedError, type ParseError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';
+import { parseInetTable } from '../procfs/inet.js';
 import { parseSockstat, tableIsEmpty, type SocketCounts } from '../procfs/sockstat.js';
 import { parseUnixTable } from '../procfs/unix.js';
-import { AccessDeniedError, type ParseError } from '../procfs/errors.js';
 import { ALL_PROTOS, type InetSocketRecord, type SocketProto, type SocketRecord } from '../model.js';
 
-export interface TablesRead {
+/** One table's raw text, as read; parsing is separate so reads can happen on another thread. */
+export interface TableBytes {
+  readonly proto: SocketProto;
+  /** Full path, for ParseError messages. */
+  readonly file: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface NamespaceFiles {
+  /** The pid whose /proc/<pid>/net/* was read; undefined when every candidate vanished. */
   readonly readVia: number | undefined;
-  readonly sockets: SocketRecord[];
-  readonly parseErrors: ParseError[];
-  readonly duplicatesDropped: number;
+  /** In netstat's order: tcp, tcp6, udp, udp6, raw, raw6, unix. */
+  readonly tables: TableBytes[];
   readonly vanishedReads: number;
   /** Tables not read because sockstat proved them empty. */
   readonly skippedEmpty: number;
@@ -20,19 +28,18 @@ export interface TablesRead {
 /**
  * Reads the selected tables of one namespace through the first of its processes that is still
  * alive (reference §3.2). A table missing for a live process (IPv6 disabled) means "no sockets
- * of that kind"; a process that vanished hands over to the next one.
+ * of that kind"; a process that vanished hands over to the next one. Tables the namespace's
+ * sockstat proves empty are not read at all (test/sockstat.e2e.test.ts).
  */
-export function readNamespaceTables(hostFs: HostFs, pids: readonly number[], protos: ReadonlySet<SocketProto>): TablesRead {
-  const sockets: SocketRecord[] = [];
-  const parseErrors: ParseError[] = [];
-  let duplicatesDropped = 0;
+export function readNamespaceFiles(hostFs: HostFs, pids: readonly number[], protos: ReadonlySet<SocketProto>): NamespaceFiles {
+  const tables: TableBytes[] = [];
   let vanishedReads = 0;
   let skippedEmpty = 0;
   let deniedReads = 0;
-  /** Reads one file of the namespace; a refusal is counted like a missing file. */
-  const read = (path: string): Buffer | undefined => {
+  /** A refusal is counted and treated like a missing file. */
+  const guarded = <T>(read: () => T | undefined): T | undefined => {
     try {
-      return hostFs.readFile(path);
+      return read();
     } catch (error) {
       if (!(error instanceof AccessDeniedError)) throw error;
       deniedReads++;
@@ -46,40 +53,62 @@ export function readNamespaceTables(hostFs: HostFs, pids: readonly number[], pro
   for (const proto of ALL_PROTOS) {
     if (!protos.has(proto)) continue;
     if (proto !== 'unix') {
-      counts ??= readCounts(read, pids[viaIndex]);
+      counts ??= readCounts(hostFs, pids[viaIndex], guarded);
       if (counts && tableIsEmpty(counts, proto)) {
         skippedEmpty++;
         continue;
       }
     }
-    let text: Buffer | undefined;
+    let bytes: Buffer | undefined;
     while (viaIndex < pids.length) {
       const pid = pids[viaIndex]!;
-      text = read(`${pid}/net/${proto}`);
-      if (text !== undefined) {
+      bytes = guarded(() => hostFs.readFile(`${pid}/net/${proto}`));
+      if (bytes !== undefined) {
         readVia = pid;
         break;
       }
-      // Gone, or this table does not exist: tell the two apart by the process itself.
-      if (hostFs.readlink(`${pid}/ns/net`) !== undefined) break;
+      // Gone, or this table does not exist: tell the two apart by the process itself. A
+      // refused readlink means the process is there.
+      let alive = true;
+      try {
+        alive = hostFs.readlink(`${pid}/ns/net`) !== undefined;
+      } catch (error) {
+        if (!(error instanceof AccessDeniedError)) throw error;
+      }
+      if (alive) break;
       vanishedReads++;
       viaIndex++;
     }
-    if (text === undefined) continue;
-    const file = `${hostFs.procRoot}/${readVia}/net/${proto}`;
-    const parsed = proto === 'unix' ? parseUnixTable(text, file) : parseInetTable(text, proto, file);
+    if (bytes !== undefined) tables.push({ proto, file: `${hostFs.procRoot}/${readVia}/net/${proto}`, bytes });
+  }
+  return { readVia, tables, vanishedReads, skippedEmpty, deniedReads };
+}
+
+export interface ParsedTables {
+  readonly sockets: SocketRecord[];
+  readonly parseErrors: ParseError[];
+  readonly duplicatesDropped: number;
+}
+
+/** Parses the tables of one namespace, in order, dropping lines the kernel repeated. */
+export function parseNamespaceFiles(tables: readonly TableBytes[]): ParsedTables {
+  const sockets: SocketRecord[] = [];
+  const parseErrors: ParseError[] = [];
+  let duplicatesDropped = 0;
+  for (const { proto, file, bytes } of tables) {
+    const parsed = proto === 'unix' ? parseUnixTable(bytes, file) : parseInetTable(bytes, proto, file);
     parseErrors.push(...parsed.errors);
     duplicatesDropped += appendUnique(sockets, parsed.records);
   }
-  return { readVia, sockets, parseErrors, duplicatesDropped, vanishedReads, skippedEmpty, deniedReads };
+  return { sockets, parseErrors, duplicatesDropped };
 }
 
 /** sockstat + sockstat6 of the namespace, or undefined when they cannot be read. */
-function readCounts(read: (path: string) => Buffer | undefined, pid: number | undefined): SocketCounts | undefined {
+function readCounts(hostFs: HostFs, pid: number | undefined, guarded: <T>(read: () => T | undefined) => T | undefined): SocketCounts | undefined {
   if (pid === undefined) return undefined;
-  const sockstat = read(`${pid}/net/sockstat`);
+  const sockstat = guarded(() => hostFs.readFile(`${pid}/net/sockstat`));
   if (sockstat === undefined) return undefined;
-  return parseSockstat(sockstat.toString('latin1'), read(`${pid}/net/sockstat6`)?.toString('latin1'));
+  return parseSockstat(sockstat.toString('latin1'), guarded(() => hostFs.readFile(`${pid}/net/sockstat6`))?.toString('latin1'));
 }
 
 /**

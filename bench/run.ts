@@ -1,0 +1,200 @@
+/**
+ * `npm run bench [-- --sizes 10000,100000 --namespaces 20 --rounds 5]`
+ *
+ * Builds bench namespaces full of loopback TCP sockets (bench/fixture.ts), then times, in
+ * alternating rounds, kube-netstat's CLI, the in-process scanner, and ss/netstat looped over
+ * the same namespaces (bench/suite.ts). Plain-text tables on stdout, progress on stderr, the
+ * whole result as JSON in .bench/scan-<timestamp>.json. Needs root (netns, /proc/<pid>/fd).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createFixture, destroyFixture, installCleanupTraps, otherNamedNamespaces, sweepOrphans } from './fixture.js';
+import { checkTargets, fmtInt, profileTable, summarize, targetTable, timingTables } from './report.js';
+import { buildSteps, parseScanReport, runRounds } from './suite.js';
+import { haveGnuTime, killRunningSamples, runTimed } from './timing.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+process.chdir(ROOT);
+
+const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] [--rounds 5] [--warmup 1]
+                        [--timeout-sec 300] [--max-minutes 60] [--no-build]
+Quick run: npm run bench -- --sizes 2000 --rounds 2`;
+
+function positiveInt(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`bench: --${name} wants a positive integer, got '${text}'\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10000,100000' },
+    namespaces: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    'timeout-sec': { type: 'string', default: '300' },
+    'max-minutes': { type: 'string', default: '60' },
+    'no-build': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const sizes = values.sizes.split(',').map((s) => positiveInt('sizes', s.trim()));
+const namespaceCount = positiveInt('namespaces', values.namespaces);
+const rounds = positiveInt('rounds', values.rounds);
+const warmup = Number(values.warmup) >= 0 ? Math.floor(Number(values.warmup)) : 1;
+const timeoutMs = positiveInt('timeout-sec', values['timeout-sec']) * 1000;
+const maxMinutes = positiveInt('max-minutes', values['max-minutes']);
+
+const progress = (text: string): void => void process.stderr.write(`bench: ${text}\n`);
+const out = (text = ''): void => void process.stdout.write(`${text}\n`);
+
+if (process.getuid?.() !== 0) {
+  process.stderr.write('bench: needs root (network namespaces, /proc/<pid>/fd of every process)\n');
+  process.exit(1);
+}
+
+// Hard bound on the whole run; the exit hook removes holders and namespaces.
+installCleanupTraps(killRunningSamples);
+setTimeout(() => {
+  process.stderr.write(`bench: --max-minutes ${maxMinutes} reached, aborting\n`);
+  process.exit(124);
+}, maxMinutes * 60_000).unref();
+
+const swept = sweepOrphans();
+if (swept.length > 0) progress(`removed ${swept.length} namespaces left by dead bench runs`);
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+if (!values['no-build']) {
+  progress('npm run build');
+  const build = spawnSync('npm', ['run', 'build'], { encoding: 'utf8', timeout: 300_000 });
+  if (build.status !== 0) {
+    process.stderr.write(`bench: npm run build failed (${build.error?.message ?? `exit ${build.status}`}):\n${build.stdout}${build.stderr}\n`);
+    process.exit(1);
+  }
+}
+if (!existsSync('dist/cli/bin.js')) {
+  process.stderr.write('bench: dist/cli/bin.js missing: run npm run build\n');
+  process.exit(1);
+}
+if (Math.max(newestSource('agent'), newestSource('cli')) > statSync('dist/cli/bin.js').mtimeMs) {
+  progress('warning: dist/ is older than agent/ or cli/ sources; the CLI figures are of the old build');
+}
+
+const tool = (argv: string[]): string => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10_000 }).stdout?.trim() ?? '';
+const sysctl = (name: string): string => {
+  try {
+    return readFileSync(`/proc/sys/${name.replaceAll('.', '/')}`, 'utf8').trim();
+  } catch {
+    return 'n/a';
+  }
+};
+const environment = {
+  kernel: tool(['uname', '-r']),
+  cpus: cpus().length,
+  node: process.version,
+  ss: tool(['ss', '-V']),
+  gnuTime: haveGnuTime,
+  tcpEhashEntries: sysctl('net.ipv4.tcp_ehash_entries'),
+  tcpChildEhashEntries: sysctl('net.ipv4.tcp_child_ehash_entries'),
+};
+const startedAt = new Date();
+out(`kube-netstat scan benchmark — ${startedAt.toISOString()}`);
+out(
+  `kernel ${environment.kernel}, ${environment.cpus} CPUs, node ${environment.node}, ${environment.ss}, ` +
+    `tcp_ehash_entries ${environment.tcpEhashEntries} (child ${environment.tcpChildEhashEntries}), ` +
+    `max RSS via ${haveGnuTime ? '/usr/bin/time' : 'n/a'}`,
+);
+out(`${namespaceCount} bench namespaces, ${warmup} warm-up + ${rounds} timed rounds per size; wall times of whole processes unless marked in-process`);
+out('in-process = the scan timed inside a fresh `node --import tsx bench/scan-child.ts` per round (1st scan cold JIT, 2nd scan in the same process); scanProcRoot uses 2 threads on hosts with ≥10k sockets');
+
+const results: unknown[] = [];
+for (const size of sizes) {
+  progress(`size ${fmtInt(size)}: creating ${namespaceCount} namespaces`);
+  const fixture = await createFixture({
+    sockets: size,
+    namespaces: namespaceCount,
+    lifetimeSeconds: maxMinutes * 60,
+    closeWait: 5,
+    timeWait: 5,
+    setupTimeoutMs: 180_000,
+  });
+  const holders = fixture.namespaces.reduce((sum, ns) => sum + ns.holderPids.length, 0);
+  progress(`size ${fmtInt(size)}: ${fmtInt(fixture.heldSockets)} sockets held by ${holders} holders (setup ${(fixture.setupMs / 1000).toFixed(1)} s)`);
+
+  const steps = buildSteps(fixture);
+  const result = await runRounds(steps, { rounds, warmup, timeoutMs, progress: (text) => progress(`size ${fmtInt(size)}: ${text}`) });
+  progress(`size ${fmtInt(size)}: profile run`);
+  const profileReport = parseScanReport(
+    await runTimed([process.execPath, '--import', 'tsx', 'bench/scan-child.ts', '--owners=1', '--repeat=1', '--profile'], { timeoutMs, captureStdout: true }),
+  );
+  const others = otherNamedNamespaces(fixture);
+  const rows = summarize(steps, result.figures, result.lines);
+  const targets = checkTargets(rows);
+  const seen = result.scanReports.find((r) => r.owners)?.runs[0];
+
+  out();
+  out(`== ${fmtInt(size)} sockets in ${namespaceCount} namespaces ==`);
+  out(
+    `fixture: ${fmtInt(fixture.heldSockets)} sockets held by ${holders} holder processes ` +
+      `(${fmtInt(Math.round(size / 2))} loopback connections, listeners, 5 CLOSE_WAIT + 5 TIME_WAIT per namespace); setup ${(fixture.setupMs / 1000).toFixed(1)} s`,
+  );
+  if (seen) {
+    out(
+      `the in-process scan saw ${fmtInt(seen.sockets)} TCP sockets (tcp ${fmtInt(seen.tcp)}, tcp6 ${fmtInt(seen.tcp6)}) in ${seen.namespaces} namespaces, ` +
+        `${fmtInt(seen.holders)} inodes with an owner, ${seen.processes} owner processes` +
+        (others.length > 0 ? `; other named namespaces on this host: ${others.join(', ')}` : ''),
+    );
+  }
+  out(`lines = stdout lines of the warm-up run (sockets plus headers/banners); cpu = user+sys from /usr/bin/time`);
+  out();
+  out(timingTables(rows));
+  out();
+  out(targetTable(targets));
+  const profileRun = profileReport.runs[0];
+  if (profileReport.profile && profileRun) {
+    out();
+    out(`Profile (one extra run, HostFs calls timed individually; scan took ${profileRun.ms.toFixed(0)} ms of which GC ${profileRun.gcMs.toFixed(0)} ms):`);
+    out(profileTable(profileReport.profile, profileRun.ms));
+  }
+
+  results.push({
+    size,
+    namespaces: namespaceCount,
+    fixture: { heldSockets: fixture.heldSockets, holders, setupMs: fixture.setupMs, namespaces: fixture.namespaces },
+    otherNamespaces: others,
+    series: rows,
+    samples: Object.fromEntries(result.figures),
+    targets,
+    scanReports: result.scanReports,
+    profile: profileReport,
+  });
+
+  progress(`size ${fmtInt(size)}: tearing down`);
+  await destroyFixture(fixture);
+  await sleep(2000); // let the kernel finish dismantling the namespaces before the next size
+}
+
+mkdirSync('.bench', { recursive: true });
+const file = `.bench/scan-${startedAt.toISOString().replaceAll(':', '-').replace(/\..*$/, '')}.json`;
+writeFileSync(file, `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup }, results }, null, 2)}\n`);
+out();
+out(`results written to ${file}`);

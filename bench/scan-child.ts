@@ -1,0 +1,154 @@
+/**
+ * One in-process measurement of the host scanner, run by bench/run.ts in a fresh child
+ * process per sample: `node --import tsx bench/scan-child.ts --owners 1 --repeat 2 [--profile]`.
+ * Times the scan itself (no process start, no output formatting), prints one JSON line.
+ * --mode auto (default) times scanProcRoot(), which the CLI uses: two threads on a host with
+ * at least PARALLEL_SCAN_MIN_SOCKETS sockets; --mode sync times the one-thread scanHost().
+ *
+ * --profile wraps the HostFs seam to split the time between kind of /proc access, then
+ * re-parses the tables it read to time the parser alone.
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
+import { parseInetTable } from '../agent/procfs/inet.js';
+import { scanHost, scanProcRoot } from '../agent/scan/index.js';
+import type { InetProto, SocketProto } from '../agent/model.js';
+import { PARSE_RERUN, PROFILER_OVERHEAD, type ProfileRow, type ScanChildReport, type ScanRun } from './scan-report.js';
+
+/** Which kind of /proc access a relative path is. */
+function kindOf(method: string, relPath: string): string {
+  if (relPath === '.') return 'readdir /proc (pid list)';
+  const table = /^\d+\/net\/(\w+)$/.exec(relPath)?.[1];
+  if (table !== undefined) return `read /proc/<pid>/net/${table}`;
+  if (/^\d+\/ns\/net$/.test(relPath)) return 'readlink ns/net';
+  if (/^\d+\/fd$/.test(relPath)) return 'readdir /proc/<pid>/fd';
+  if (/^\d+\/fd\/\d+$/.test(relPath)) return 'readlink /proc/<pid>/fd/N';
+  if (/^\d+\/(cmdline|comm)$/.test(relPath)) return 'read cmdline+comm';
+  return `${method} other`;
+}
+
+/** Decorates a HostFs with per-kind call counts and time; keeps table bytes for re-parsing. */
+class ProfilingHostFs implements HostFs {
+  readonly rows = new Map<string, { calls: number; ns: bigint; bytes: number }>();
+  readonly tables: { proto: InetProto; text: Buffer }[] = [];
+  /** Time spent in this class's own bookkeeping, to be taken out of the scan's total. */
+  overheadNs = 0n;
+
+  constructor(private readonly inner: HostFs) {}
+
+  get procRoot(): string {
+    return this.inner.procRoot;
+  }
+
+  private time<T>(method: string, relPath: string, call: () => T): T {
+    const started = process.hrtime.bigint();
+    try {
+      return call();
+    } finally {
+      const ended = process.hrtime.bigint();
+      const key = kindOf(method, relPath);
+      const row = this.rows.get(key) ?? { calls: 0, ns: 0n, bytes: 0 };
+      row.calls++;
+      row.ns += ended - started;
+      this.rows.set(key, row);
+      this.overheadNs += process.hrtime.bigint() - ended;
+    }
+  }
+
+  readFile(relPath: string): Buffer | undefined {
+    const text = this.time('readFile', relPath, () => this.inner.readFile(relPath));
+    const started = process.hrtime.bigint();
+    const table = /^\d+\/net\/(\w+)$/.exec(relPath)?.[1];
+    if (text && table !== undefined) this.rows.get(kindOf('readFile', relPath))!.bytes += text.length;
+    if (text && (table === 'tcp' || table === 'tcp6')) this.tables.push({ proto: table, text });
+    this.overheadNs += process.hrtime.bigint() - started;
+    return text;
+  }
+
+  readdir(relPath: string): string[] | undefined {
+    return this.time('readdir', relPath, () => this.inner.readdir(relPath));
+  }
+
+  readlink(relPath: string): string | undefined {
+    return this.time('readlink', relPath, () => this.inner.readlink(relPath));
+  }
+}
+
+let gcNs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcNs += entry.duration * 1e6;
+}).observe({ entryTypes: ['gc'] });
+
+/** gc entries reach the observer asynchronously, some time after the collection. */
+const flushObservers = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      owners: { type: 'string', default: '1' },
+      repeat: { type: 'string', default: '2' },
+      profile: { type: 'boolean', default: false },
+      // auto: what the CLI runs (two threads from PARALLEL_SCAN_MIN_SOCKETS on); sync: one thread.
+      mode: { type: 'string', default: 'auto' },
+      'proc-root': { type: 'string', default: '/proc' },
+    },
+  });
+  const owners = values.owners === '1';
+  const protos = new Set<SocketProto>(['tcp', 'tcp6']);
+  const local = new LocalHostFs(values['proc-root']);
+  const profiler = values.profile ? new ProfilingHostFs(local) : undefined;
+  const hostFs = profiler ?? local;
+
+  const runs: ScanRun[] = [];
+  for (let i = 0; i < Number(values.repeat); i++) {
+    if (profiler) {
+      // Keep the last run's profile only.
+      profiler.tables.length = 0;
+      profiler.rows.clear();
+      profiler.overheadNs = 0n;
+    }
+    await flushObservers();
+    const gcBefore = gcNs;
+    const started = process.hrtime.bigint();
+    const options = { protos, resolveOwners: owners };
+    const scan = values.mode === 'auto' && !profiler ? await scanProcRoot(values['proc-root'], options) : scanHost(hostFs, options);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    await flushObservers();
+    let tcp = 0;
+    let tcp6 = 0;
+    for (const ns of scan.namespaces) {
+      for (const record of ns.sockets) {
+        if (record.proto === 'tcp') tcp++;
+        else if (record.proto === 'tcp6') tcp6++;
+      }
+    }
+    runs.push({
+      ms,
+      namespaces: scan.namespaces.length,
+      sockets: tcp + tcp6,
+      tcp,
+      tcp6,
+      holders: scan.holders.size,
+      processes: scan.processes.size,
+      gcMs: (gcNs - gcBefore) / 1e6,
+    });
+  }
+
+  let profile: Record<string, ProfileRow> | undefined;
+  if (profiler) {
+    profile = {};
+    for (const [key, row] of profiler.rows) profile[key] = { calls: row.calls, ms: Number(row.ns) / 1e6, bytes: row.bytes };
+    profile[PROFILER_OVERHEAD] = { calls: 0, ms: Number(profiler.overheadNs) / 1e6, bytes: 0 };
+    // The parser alone, on the bytes the last scan read (the JS half of "read the tables").
+    const started = process.hrtime.bigint();
+    let records = 0;
+    for (const { proto, text } of profiler.tables) records += parseInetTable(text, proto).records.length;
+    const bytes = profiler.tables.reduce((sum, table) => sum + table.text.length, 0);
+    profile[PARSE_RERUN] = { calls: records, ms: Number(process.hrtime.bigint() - started) / 1e6, bytes };
+  }
+  const report: ScanChildReport = { owners, runs, maxRssKb: process.resourceUsage().maxRSS, ...(profile && { profile }) };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+await main();

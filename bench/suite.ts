@@ -1,0 +1,142 @@
+import type { Fixture } from './fixture.js';
+import type { ScanChildReport } from './scan-report.js';
+import { runTimed, type Sample } from './timing.js';
+
+/**
+ * What one round runs, in order. A step is one spawned process; it yields one figure per
+ * series (the scan child yields two: its first scan and its second scan).
+ */
+
+export type Section = 'all' | 'single';
+
+export interface Figure {
+  readonly ms: number;
+  readonly cpuMs?: number;
+  readonly maxRssKb?: number;
+}
+
+export interface Step {
+  readonly section: Section;
+  readonly argv: readonly string[];
+  /** Series ids and labels this step produces, in display order. */
+  readonly series: readonly { readonly id: string; readonly label: string }[];
+  readonly extract: (sample: Sample) => Record<string, Figure>;
+  readonly scanChild?: boolean;
+}
+
+export const SERIES = {
+  ssTan: 'ss-tan',
+  ssTanp: 'ss-tanp',
+  scanOwnersCold: 'scan-owners-cold',
+  scanOwnersWarm: 'scan-owners-warm',
+  oneSsTan: 'one-ss-tan',
+  oneSsTanp: 'one-ss-tanp',
+} as const;
+
+const CLI = 'dist/cli/bin.js';
+
+function processFigure(sample: Sample): Figure {
+  const cpu = sample.userMs !== undefined && sample.sysMs !== undefined ? sample.userMs + sample.sysMs : undefined;
+  return { ms: sample.ms, ...(cpu !== undefined && { cpuMs: cpu }), ...(sample.maxRssKb !== undefined && { maxRssKb: sample.maxRssKb }) };
+}
+
+function single(section: Section, id: string, label: string, argv: readonly string[]): Step {
+  return { section, argv, series: [{ id, label }], extract: (sample) => ({ [id]: processFigure(sample) }) };
+}
+
+export function parseScanReport(sample: Sample): ScanChildReport {
+  const line = (sample.stdout ?? '').trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as ScanChildReport;
+}
+
+function scanStep(owners: boolean, mode: 'auto' | 'sync'): Step {
+  const id = `${owners ? 'scan-owners' : 'scan-only'}${mode === 'sync' ? '-1thread' : ''}`;
+  const what = `${mode === 'sync' ? 'scanHost, 1 thread' : 'scanProcRoot (as the CLI)'} tcp+tcp6, ${owners ? 'with owners' : 'no owners'}`;
+  return {
+    section: 'all',
+    argv: [process.execPath, '--import', 'tsx', 'bench/scan-child.ts', `--owners=${owners ? 1 : 0}`, '--repeat=2', `--mode=${mode}`],
+    series: [
+      { id: `${id}-cold`, label: `${what} (in-process, 1st scan)` },
+      { id: `${id}-warm`, label: `${what} (in-process, 2nd scan)` },
+    ],
+    scanChild: true,
+    extract: (sample) => {
+      const report = parseScanReport(sample);
+      const [cold, warm] = report.runs;
+      const figures: Record<string, Figure> = {};
+      if (cold) figures[`${id}-cold`] = { ms: cold.ms, maxRssKb: report.maxRssKb };
+      if (warm) figures[`${id}-warm`] = { ms: warm.ms, maxRssKb: report.maxRssKb };
+      return figures;
+    },
+  };
+}
+
+/** `sh -c` running one command in the host namespace, then in each bench namespace via nsenter. */
+function everyNamespace(command: string, fixture: Fixture): string[] {
+  const script = `${command}; for ns do nsenter --net="/run/netns/$ns" ${command}; done`;
+  return ['sh', '-c', script, 'sh', ...fixture.namespaces.map((ns) => ns.name)];
+}
+
+export function buildSteps(fixture: Fixture): Step[] {
+  const n = fixture.namespaces.length + 1;
+  const big = fixture.namespaces[0]!;
+  const bigPid = String(big.holderPids[0]);
+  const nsenter = ['nsenter', `--net=${big.path}`];
+  return [
+    single('all', 'local-tan', 'kube-netstat local -tan', [process.execPath, CLI, 'local', '-tan']),
+    single('all', 'local-tanp', 'kube-netstat local -tanp', [process.execPath, CLI, 'local', '-tanp']),
+    scanStep(true, 'auto'),
+    scanStep(true, 'sync'),
+    scanStep(false, 'auto'),
+    single('all', SERIES.ssTan, `ss -tan (host + ${n - 1} netns via nsenter)`, everyNamespace('ss -tan', fixture)),
+    single('all', SERIES.ssTanp, `ss -tanp (host + ${n - 1} netns via nsenter)`, everyNamespace('ss -tanp', fixture)),
+    single('all', 'netstat-tan', `netstat -tan (host + ${n - 1} netns)`, everyNamespace('netstat -tan', fixture)),
+    single('all', 'netstat-tanp', `netstat -tanp (host + ${n - 1} netns)`, everyNamespace('netstat -tanp', fixture)),
+    single('all', 'nsenter-true', `loop overhead: nsenter true × ${n - 1}`, everyNamespace('true', fixture)),
+    single('single', 'node-bare', 'node startup floor: node -e 0', [process.execPath, '-e', '0']),
+    single('single', 'cli-help', 'CLI startup floor: kube-netstat local --help', [process.execPath, CLI, 'local', '--help']),
+    single('single', SERIES.oneSsTan, `nsenter ss -tan (${big.name})`, [...nsenter, 'ss', '-tan']),
+    single('single', 'one-local-tan', `kube-netstat local --netns ${bigPid} -tan`, [process.execPath, CLI, 'local', '--netns', bigPid, '-tan']),
+    single('single', SERIES.oneSsTanp, `nsenter ss -tanp (${big.name})`, [...nsenter, 'ss', '-tanp']),
+    single('single', 'one-local-tanp', `kube-netstat local --netns ${bigPid} -tanp`, [process.execPath, CLI, 'local', '--netns', bigPid, '-tanp']),
+  ];
+}
+
+export interface RoundResult {
+  /** Per series id, one figure per recorded round. */
+  readonly figures: Map<string, Figure[]>;
+  /** Per series id, stdout lines of the warm-up pass (sockets plus headers). */
+  readonly lines: Map<string, number>;
+  /** The scan child's reports (for socket counts and RSS). */
+  readonly scanReports: ScanChildReport[];
+}
+
+/** Runs `warmup` counted rounds, then `rounds` timed rounds, alternating the steps. */
+export async function runRounds(
+  steps: readonly Step[],
+  options: { rounds: number; warmup: number; timeoutMs: number; progress: (text: string) => void },
+): Promise<RoundResult> {
+  const result: RoundResult = { figures: new Map(), lines: new Map(), scanReports: [] };
+  for (let round = -options.warmup; round < options.rounds; round++) {
+    const warm = round < 0;
+    options.progress(warm ? `warm-up ${round + options.warmup + 1}/${options.warmup}` : `round ${round + 1}/${options.rounds}`);
+    for (const step of steps) {
+      const sample = await runTimed(step.argv, {
+        timeoutMs: options.timeoutMs,
+        captureStdout: step.scanChild === true,
+        countLines: warm && step.scanChild !== true,
+      });
+      if (step.scanChild) result.scanReports.push(parseScanReport(sample));
+      for (const [id, figure] of Object.entries(step.extract(sample))) {
+        if (warm) {
+          if (sample.stdoutLines !== undefined) result.lines.set(id, sample.stdoutLines);
+          continue;
+        }
+        const list = result.figures.get(id) ?? [];
+        list.push(figure);
+        result.figures.set(id, list);
+      }
+    }
+  }
+  return result;
+}
