@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFixture, destroyFixture, installCleanupTraps, otherNamedNamespaces, sweepOrphans } from './fixture.js';
 import { checkTargets, fmtInt, profileTable, summarize, targetTable, timingTables } from './report.js';
-import { buildSteps, parseScanReport, runRounds } from './suite.js';
+import { SCAN_CHILD, buildSteps, parseScanReport, runRounds } from './suite.js';
 import { haveGnuTime, killRunningSamples, runTimed } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -124,7 +124,7 @@ out(
     `max RSS via ${haveGnuTime ? '/usr/bin/time' : 'n/a'}`,
 );
 out(`${namespaceCount} bench namespaces, ${warmup} warm-up + ${rounds} timed rounds per size; wall times of whole processes unless marked in-process`);
-out('in-process = the scan timed inside a fresh `node --import tsx bench/scan-child.ts` per round (1st scan cold JIT, 2nd scan in the same process); scanProcRoot uses 2 threads on hosts with ≥10k sockets');
+out('in-process = the scan timed inside a fresh `node dist/bench/scan-child.js` (the compiled code that ships) per round (1st scan cold JIT, 2nd scan in the same process); scanProcRoot uses 2 threads on hosts with ≥10k sockets');
 
 const results: unknown[] = [];
 for (const size of sizes) {
@@ -144,7 +144,7 @@ for (const size of sizes) {
   const result = await runRounds(steps, { rounds, warmup, timeoutMs, progress: (text) => progress(`size ${fmtInt(size)}: ${text}`) });
   progress(`size ${fmtInt(size)}: profile run`);
   const profileReport = parseScanReport(
-    await runTimed([process.execPath, '--import', 'tsx', 'bench/scan-child.ts', '--owners=1', '--repeat=1', '--profile'], { timeoutMs, captureStdout: true }),
+    await runTimed([process.execPath, SCAN_CHILD, '--owners=1', '--repeat=1', '--profile'], { timeoutMs, captureStdout: true }),
   );
   const others = otherNamedNamespaces(fixture);
   const rows = summarize(steps, result.figures, result.lines);

@@ -34,6 +34,8 @@ export const SERIES = {
 } as const;
 
 const CLI = 'dist/cli/bin.js';
+/** The in-process measurement, compiled like the CLI (tsx would time its own transpiling too). */
+export const SCAN_CHILD = 'dist/bench/scan-child.js';
 
 function processFigure(sample: Sample): Figure {
   const cpu = sample.userMs !== undefined && sample.sysMs !== undefined ? sample.userMs + sample.sysMs : undefined;
@@ -54,7 +56,7 @@ function scanStep(owners: boolean, mode: 'auto' | 'sync'): Step {
   const what = `${mode === 'sync' ? 'scanHost, 1 thread' : 'scanProcRoot (as the CLI)'} tcp+tcp6, ${owners ? 'with owners' : 'no owners'}`;
   return {
     section: 'all',
-    argv: [process.execPath, '--import', 'tsx', 'bench/scan-child.ts', `--owners=${owners ? 1 : 0}`, '--repeat=2', `--mode=${mode}`],
+    argv: [process.execPath, SCAN_CHILD, `--owners=${owners ? 1 : 0}`, '--repeat=2', `--mode=${mode}`],
     series: [
       { id: `${id}-cold`, label: `${what} (in-process, 1st scan)` },
       { id: `${id}-warm`, label: `${what} (in-process, 2nd scan)` },

@@ -9,6 +9,8 @@ export interface TableParse<T> {
   readonly errors: ParseError[];
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 const IPV6_PROTOS: ReadonlySet<InetProto> = new Set(['tcp6', 'udp6', 'raw6']);
 
 /** Tokens of the shortest line any inet table prints (timewait/request: tcp4_seq_show). */
@@ -41,9 +43,14 @@ class InetLineParser {
   private readonly addressDigits: number;
   /** IPv4 text by the printed 32-bit value: loopback and pod IPs repeat on every line. */
   private readonly ipv4Cache = new Map<number, string>();
+  // Out-values of endpoint() and hexPair(): no temporary objects per line.
+  private address = '';
+  private port = 0;
+  private first = 0;
+  private second = 0;
 
   constructor(
-    private readonly buf: Uint8Array,
+    private readonly buf: Buffer,
     private readonly proto: InetProto,
     private readonly file: string,
   ) {
@@ -51,89 +58,98 @@ class InetLineParser {
     this.addressDigits = IPV6_PROTOS.has(proto) ? 32 : 8;
   }
 
-  /** A record, a ParseError, or undefined for a blank line. */
+  /** A record, a ParseError, or undefined for a blank line. Allocates only what it returns. */
   parse(start: number, end: number, lineNumber: number): InetSocketRecord | ParseError | undefined {
     const { buf, tokens } = this;
     const count = tokens.split(buf, start, end);
     if (count === 0) return undefined;
-    const fail = (reason: string): ParseError => new ParseError(this.file, lineNumber, latin1(buf, start, end), reason);
-    if (count < MIN_TOKENS) return fail(`expected at least ${MIN_TOKENS} fields, got ${count}`);
+    if (count < MIN_TOKENS) return this.fail(start, end, lineNumber, `expected at least ${MIN_TOKENS} fields, got ${count}`);
 
     const s = tokens.starts;
     const e = tokens.ends;
-    if (buf[e[0]! - 1] !== 58 || parseDec(buf, s[0]!, e[0]! - 1) < 0) return fail('bad sl field');
+    if (buf[e[0]! - 1] !== 58 || parseDec(buf, s[0]!, e[0]! - 1) < 0) return this.fail(start, end, lineNumber, 'bad sl field');
 
-    const local = this.endpoint(s[1]!, e[1]!);
-    if (local === undefined) return fail('bad local_address');
-    const foreign = this.endpoint(s[2]!, e[2]!);
-    if (foreign === undefined) return fail('bad rem_address');
+    if (!this.endpoint(s[1]!, e[1]!)) return this.fail(start, end, lineNumber, 'bad local_address');
+    const localAddress = this.address;
+    const localPort = this.port;
+    if (!this.endpoint(s[2]!, e[2]!)) return this.fail(start, end, lineNumber, 'bad rem_address');
+    const foreignAddress = this.address;
+    const foreignPort = this.port;
 
     const stateCode = parseHex(buf, s[3]!, e[3]!);
-    if (stateCode < 0) return fail('bad st');
+    if (stateCode < 0) return this.fail(start, end, lineNumber, 'bad st');
 
-    const queues = this.hexPair(s[4]!, e[4]!);
-    if (queues === undefined) return fail('bad tx_queue:rx_queue');
-    const timer = this.hexPair(s[5]!, e[5]!);
-    if (timer === undefined) return fail('bad tr:tm->when');
+    if (!this.hexPair(s[4]!, e[4]!)) return this.fail(start, end, lineNumber, 'bad tx_queue:rx_queue');
+    const txQueue = this.first;
+    const rxQueue = this.second;
+    if (!this.hexPair(s[5]!, e[5]!)) return this.fail(start, end, lineNumber, 'bad tr:tm->when');
+    const timerCode = this.first;
+    const timerTicks = this.second;
 
     const retransmits = parseHex(buf, s[6]!, e[6]!);
-    if (retransmits < 0) return fail('bad retrnsmt');
+    if (retransmits < 0) return this.fail(start, end, lineNumber, 'bad retrnsmt');
     const uid = parseDec(buf, s[7]!, e[7]!);
-    if (uid < 0) return fail('bad uid');
+    if (uid < 0) return this.fail(start, end, lineNumber, 'bad uid');
     const probes = parseDec(buf, s[8]!, e[8]!);
-    if (probes < 0) return fail('bad timeout');
-    if (parseDec(buf, s[9]!, e[9]!) < 0) return fail('bad inode');
-    const inode = latin1(buf, s[9]!, e[9]!);
+    if (probes < 0) return this.fail(start, end, lineNumber, 'bad timeout');
+    if (parseDec(buf, s[9]!, e[9]!) < 0) return this.fail(start, end, lineNumber, 'bad inode');
+    const inode = buf[s[9]!] === 48 && e[9]! - s[9]! === 1 ? '0' : latin1(buf, s[9]!, e[9]!);
     const refCount = parseDec(buf, s[10]!, e[10]!);
-    if (refCount < 0) return fail('bad ref');
-    const pointer = latin1(buf, s[11]!, e[11]!);
+    if (refCount < 0) return this.fail(start, end, lineNumber, 'bad ref');
 
     let shape: LineShape = 'full';
     let tcp: TcpExtras | undefined;
-    let drops: number | undefined;
+    let drops = -1;
     if (this.isTcp) {
       if (count >= FULL_TCP_TOKENS) {
         tcp = this.tcpExtras();
-        if (tcp === undefined) return fail('bad rto/ato/quick/cwnd/ssthresh');
-      } else if (timer[0] === 3) {
+        if (tcp === undefined) return this.fail(start, end, lineNumber, 'bad rto/ato/quick/cwnd/ssthresh');
+      } else if (timerCode === 3) {
         shape = 'timewait';
       } else if (stateCode === 3 && inode === '0') {
         shape = 'request';
       }
     } else if (count > 12) {
       drops = parseDec(buf, s[12]!, e[12]!);
-      if (drops < 0) return fail('bad drops');
+      if (drops < 0) return this.fail(start, end, lineNumber, 'bad drops');
     }
 
-    const record: InetSocketRecord = {
+    const record: Mutable<InetSocketRecord> = {
       proto: this.proto,
       shape,
-      localAddress: local.address,
-      localPort: local.port,
-      foreignAddress: foreign.address,
-      foreignPort: foreign.port,
+      localAddress,
+      localPort,
+      foreignAddress,
+      foreignPort,
       stateCode,
-      txQueue: queues[0],
-      rxQueue: queues[1],
-      timer: { code: timer[0], ticks: timer[1], retransmits, probes },
+      txQueue,
+      rxQueue,
+      timer: { code: timerCode, ticks: timerTicks, retransmits, probes },
       uid,
       inode,
       refCount,
-      pointer,
-      ...(tcp && { tcp }),
-      ...(drops !== undefined && { drops }),
+      pointer: latin1(buf, s[11]!, e[11]!),
     };
+    if (tcp) record.tcp = tcp;
+    if (drops >= 0) record.drops = drops;
     return record;
   }
 
-  /** `AAAAAAAA:PPPP` (32 address digits in the v6 tables). */
-  private endpoint(start: number, end: number): { address: string; port: number } | undefined {
+  private fail(start: number, end: number, lineNumber: number, reason: string): ParseError {
+    return new ParseError(this.file, lineNumber, latin1(this.buf, start, end), reason);
+  }
+
+  /** `AAAAAAAA:PPPP` (32 address digits in the v6 tables) into this.address and this.port. */
+  private endpoint(start: number, end: number): boolean {
     const colon = start + this.addressDigits;
-    if (colon >= end || this.buf[colon] !== 58) return undefined;
+    if (colon >= end || this.buf[colon] !== 58) return false;
     const port = parseHex(this.buf, colon + 1, end);
-    if (port < 0 || port > 0xffff) return undefined;
+    if (port < 0 || port > 0xffff) return false;
     const address = this.addressDigits === 8 ? this.ipv4(start) : this.ipv6(start);
-    return address === undefined ? undefined : { address, port };
+    if (address === undefined) return false;
+    this.address = address;
+    this.port = port;
+    return true;
   }
 
   private ipv4(start: number): string | undefined {
@@ -152,13 +168,13 @@ class InetLineParser {
     return decodeAddressBytes(this.buf, start, 4, this.addressBytes) ? formatIpv6(this.addressBytes) : undefined;
   }
 
-  /** `HHHHHHHH:HHHHHHHH` as two numbers. */
-  private hexPair(start: number, end: number): [number, number] | undefined {
+  /** `HHHHHHHH:HHHHHHHH` into this.first and this.second. */
+  private hexPair(start: number, end: number): boolean {
     const colon = indexOfByte(this.buf, 58, start, end);
-    if (colon < 0) return undefined;
-    const first = parseHex(this.buf, start, colon);
-    const second = parseHex(this.buf, colon + 1, end);
-    return first < 0 || second < 0 ? undefined : [first, second];
+    if (colon < 0) return false;
+    this.first = parseHex(this.buf, start, colon);
+    this.second = parseHex(this.buf, colon + 1, end);
+    return this.first >= 0 && this.second >= 0;
   }
 
   private tcpExtras(): TcpExtras | undefined {

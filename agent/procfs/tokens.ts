@@ -69,12 +69,14 @@ export function indexOfByte(buf: Uint8Array, byte: number, start: number, end: n
   return -1;
 }
 
-export function latin1(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+export function latin1(buf: Buffer, start: number, end: number): string {
+  return buf.toString('latin1', start, end);
 }
 
-export function toBytes(input: Uint8Array | string): Uint8Array {
-  return typeof input === 'string' ? Buffer.from(input, 'latin1') : input;
+/** The parsers' input as a Buffer; a Uint8Array (e.g. cloned from a worker) is viewed, not copied. */
+export function toBytes(input: Uint8Array | string): Buffer {
+  if (typeof input === 'string') return Buffer.from(input, 'latin1');
+  return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
 /** Calls onLine(start, end, lineNumber) for each line; a trailing newline ends the file. */

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { HostFsError } from '../procfs/errors.js';
-import { LocalHostFs } from '../procfs/hostfs.js';
-import { discoverNamespaces, finishScan, namespaceScan, scanHost } from './scan.js';
+import { AccessDeniedError, HostFsError } from '../procfs/errors.js';
+import { LocalHostFs, type HostFs } from '../procfs/hostfs.js';
+import { discoverNamespaces, finishScan, namespaceScan, scanHost, type Discovery } from './scan.js';
 import type { NamespaceFiles } from './tables.js';
 import { readNamespaceFiles } from './tables.js';
 import type { HostScan, NamespaceScan, ScanOptions, SocketHolder } from './types.js';
@@ -13,9 +13,9 @@ import type { HolderColumns, ScanJob, WorkerMessage } from './worker-protocol.js
  * §3.5, §4.2). The worker walks the fds while the main thread reads and parses tables; both
  * then claim the remaining namespaces from one atomic counter. Results equal scanHost's.
  */
-export async function scanHostParallel(procRoot: string, options: ScanOptions): Promise<HostScan> {
+export async function scanHostParallel(procRoot: string, options: ScanOptions, discovery?: Discovery): Promise<HostScan> {
   const hostFs = new LocalHostFs(procRoot);
-  const { pids, targets, problems } = discoverNamespaces(hostFs, options);
+  const { pids, targets, problems } = discovery ?? discoverNamespaces(hostFs, options);
   const claim = new SharedArrayBuffer(4);
   const job: ScanJob = {
     procRoot: hostFs.procRoot,
@@ -102,19 +102,36 @@ function startScanWorker(): Worker {
 }
 
 /**
- * Below this many sockets on the host a second thread costs more (its start-up, ~35 ms) than
- * it saves (~5 µs of fd walk per socket).
+ * Below this many sockets a second thread costs more (its start-up, ~35 ms) than it saves
+ * (the fd walk is ~3 µs and a table line ~5 µs per socket).
  */
 export const PARALLEL_SCAN_MIN_SOCKETS = 10_000;
 
 /**
  * Scans the proc tree at procRoot, on two threads when the host holds enough sockets to pay
- * for it. `sockets: used` in sockstat counts every socket of the host, whatever namespace
- * the file is read through.
+ * for it. The count is the sum of each namespace's `sockets: used` line in sockstat, which
+ * is per network namespace since Linux 4.16 (sock_inuse_get(net)); one small read each.
  */
 export async function scanProcRoot(procRoot: string, options: ScanOptions): Promise<HostScan> {
   const hostFs = new LocalHostFs(procRoot);
-  const used = /^sockets: used (\d+)/m.exec(hostFs.readFile('self/net/sockstat')?.toString('latin1') ?? '')?.[1];
-  if (used !== undefined && Number(used) >= PARALLEL_SCAN_MIN_SOCKETS) return scanHostParallel(procRoot, options);
-  return scanHost(hostFs, options);
+  const discovery = discoverNamespaces(hostFs, options);
+  let sockets = 0;
+  for (const target of discovery.targets) {
+    sockets += socketsUsed(hostFs, target.pids[0]);
+    if (sockets >= PARALLEL_SCAN_MIN_SOCKETS) return scanHostParallel(procRoot, options, discovery);
+  }
+  return scanHost(hostFs, options, discovery);
+}
+
+/** `sockets: used` of the namespace pid lives in; 0 when it cannot be read. */
+function socketsUsed(hostFs: HostFs, pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let sockstat: Buffer | undefined;
+  try {
+    sockstat = hostFs.readFile(`${pid}/net/sockstat`);
+  } catch (error) {
+    if (error instanceof AccessDeniedError) return 0;
+    throw error;
+  }
+  return Number(/^sockets: used (\d+)/m.exec(sockstat?.toString('latin1') ?? '')?.[1] ?? 0);
 }

@@ -66,8 +66,8 @@ export function finishScan(
  * Churn — processes exiting, fds closing, namespaces disappearing — is counted, never thrown.
  * Single-threaded; scanHostParallel spreads the same work over two threads.
  */
-export function scanHost(hostFs: HostFs, options: ScanOptions): HostScan {
-  const { pids, targets, problems } = discoverNamespaces(hostFs, options);
+export function scanHost(hostFs: HostFs, options: ScanOptions, discovery?: Discovery): HostScan {
+  const { pids, targets, problems } = discovery ?? discoverNamespaces(hostFs, options);
   let emptyTablesSkipped = 0;
   const namespaces = targets.map((target) => {
     const files = readNamespaceFiles(hostFs, target.pids, options.protos);
