@@ -47,7 +47,7 @@ export function namespaceScan(target: NamespaceTarget, files: NamespaceFiles, pr
   return { ...target, readVia: files.readVia, sockets: parsed.sockets, parseErrors: parsed.parseErrors };
 }
 
-/** Names the processes that hold sockets and assembles the result. */
+/** Names the processes that hold sockets, and each namespace's first process, and assembles the result. */
 export function finishScan(
   hostFs: HostFs,
   namespaces: NamespaceScan[],
@@ -55,9 +55,10 @@ export function finishScan(
   problems: ScanProblems,
   emptyTablesSkipped: number,
 ): HostScan {
-  const holderPids = new Set<number>();
-  for (const list of holders.values()) for (const holder of list) holderPids.add(holder.pid);
-  return { namespaces, holders, processes: describeProcesses(hostFs, holderPids), problems, emptyTablesSkipped };
+  const named = new Set<number>();
+  for (const namespace of namespaces) if (namespace.pids[0] !== undefined) named.add(namespace.pids[0]);
+  for (const list of holders.values()) for (const holder of list) named.add(holder.pid);
+  return { namespaces, holders, processes: describeProcesses(hostFs, named), problems, emptyTablesSkipped };
 }
 
 /**

@@ -48,6 +48,7 @@ export interface HostScan {
   readonly namespaces: readonly NamespaceScan[];
   /** Socket inode → every process fd holding it, ascending by pid. Empty unless owners were resolved. */
   readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
+  /** Every holder, plus the first process of each namespace (to name the namespace). */
   readonly processes: ReadonlyMap<number, ProcessInfo>;
   readonly problems: ScanProblems;
   /** Tables not read because the namespace's sockstat counts proved them empty. */
