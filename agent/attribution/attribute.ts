@@ -1,0 +1,127 @@
+import { TcpState, type SocketRecord } from '../model.js';
+import type { HostScan, NamespaceScan, SocketHolder } from '../scan/index.js';
+import type { CgroupIdentity } from './cgroup.js';
+import type { IdentityIndex, PodMeta, PodResolver, SocketAttribution } from './types.js';
+
+export interface AttributedNamespace {
+  readonly namespace: NamespaceScan;
+  /** The pod whose namespace this is (not set for the host's, which many pods share). */
+  readonly podUid?: string;
+  /** Parallel to namespace.sockets. */
+  readonly sockets: readonly SocketAttribution[];
+}
+
+const NONE: Omit<SocketAttribution, 'hostNetwork'> = { podUid: null, containerId: null, containerName: null, runtime: null, source: 'none' };
+
+/**
+ * Names the pod and container behind every socket of a scan (reference §5.2):
+ *  1. a socket a process holds belongs to that process's pod and container (its cgroup);
+ *  2. a socket no process holds (TIME_WAIT, request sockets, orphans, accept-queue children)
+ *     in a pod's own namespace belongs to that pod — the namespace is the pod's for its life;
+ *  3. in the host namespace, shared by every hostNetwork pod and host daemon, such a socket
+ *     belongs to the owner of a listener on the same local port (and address or wildcard);
+ *  4. otherwise it is the host's.
+ * Containers of inodeless sockets in a pod namespace come from the listener rule too.
+ */
+export function attributeScan(scan: HostScan, identities: IdentityIndex, resolver: PodResolver): AttributedNamespace[] {
+  return scan.namespaces.map((namespace) => attributeNamespace(namespace, scan.holders, identities, resolver));
+}
+
+function attributeNamespace(
+  namespace: NamespaceScan,
+  holders: ReadonlyMap<string, readonly SocketHolder[]>,
+  identities: IdentityIndex,
+  resolver: PodResolver,
+): AttributedNamespace {
+  const podUid = namespace.isHost ? undefined : namespacePod(namespace, identities);
+  const hostNetwork = namespace.isHost;
+  const base = (attribution: Omit<SocketAttribution, 'hostNetwork'>): SocketAttribution => ({ ...attribution, hostNetwork });
+
+  const byProcess = (record: SocketRecord): SocketAttribution | undefined => {
+    if (record.inode === '0') return undefined;
+    const identity = holderIdentity(holders.get(record.inode), identities, podUid);
+    if (!identity) return undefined;
+    if (identity.podUid === undefined) return podUid === undefined ? base({ ...NONE, source: 'process' }) : undefined;
+    return base(fromIdentity(identity, resolver.byUid(identity.podUid), 'process'));
+  };
+
+  const sockets: Array<SocketAttribution | undefined> = namespace.sockets.map(byProcess);
+
+  // Listeners by port, to place sockets without a holder (reference §5.2, "listener match").
+  const listeners = new Map<number, Array<{ address: string; attribution: SocketAttribution }>>();
+  namespace.sockets.forEach((record, i) => {
+    const attribution = sockets[i];
+    if (record.proto === 'unix' || record.stateCode !== TcpState.LISTEN || !attribution) return;
+    const list = listeners.get(record.localPort) ?? [];
+    list.push({ address: record.localAddress, attribution });
+    listeners.set(record.localPort, list);
+  });
+
+  const attributed = namespace.sockets.map((record, i): SocketAttribution => {
+    const known = sockets[i];
+    if (known) return known;
+    const listener = record.proto === 'unix' ? undefined : listenerFor(listeners.get(record.localPort), record.localAddress);
+    if (podUid !== undefined) {
+      const pod = resolver.byUid(podUid);
+      if (listener && listener.podUid === podUid) return { ...listener, source: 'namespace' };
+      return base({ ...NONE, podUid, ...(pod && { pod }), source: 'namespace' });
+    }
+    if (listener) return { ...listener, source: 'listener' };
+    return base(NONE);
+  });
+  return { namespace, ...(podUid !== undefined && { podUid }), sockets: attributed };
+}
+
+/** The pod most of a namespace's processes belong to; ties go to the lowest pid's. */
+function namespacePod(namespace: NamespaceScan, identities: IdentityIndex): string | undefined {
+  const votes = new Map<string, number>();
+  for (const pid of namespace.pids) {
+    const identity = identities.get(pid);
+    if (identity?.podUid === undefined || identity.runtimeHelper) continue;
+    votes.set(identity.podUid, (votes.get(identity.podUid) ?? 0) + 1);
+  }
+  let best: string | undefined;
+  let bestVotes = 0;
+  for (const [uid, count] of votes) {
+    if (count > bestVotes) {
+      best = uid;
+      bestVotes = count;
+    }
+  }
+  return best;
+}
+
+/**
+ * The identity that names a socket's owner: the first holder (lowest pid) in the namespace's
+ * pod with a container, else the first holder with a readable cgroup.
+ */
+function holderIdentity(list: readonly SocketHolder[] | undefined, identities: IdentityIndex, podUid: string | undefined): CgroupIdentity | undefined {
+  if (!list) return undefined;
+  let fallback: CgroupIdentity | undefined;
+  for (const holder of list) {
+    const identity = identities.get(holder.pid);
+    if (!identity) continue;
+    if (identity.containerId !== undefined && !identity.runtimeHelper && (podUid === undefined || identity.podUid === podUid)) return identity;
+    fallback ??= identity;
+  }
+  return fallback;
+}
+
+function fromIdentity(identity: CgroupIdentity, pod: PodMeta | undefined, source: SocketAttribution['source']): Omit<SocketAttribution, 'hostNetwork'> {
+  const containerId = identity.containerId ?? null;
+  return {
+    podUid: identity.podUid ?? null,
+    ...(pod && { pod }),
+    containerId,
+    containerName: containerId === null ? null : (pod?.containers.get(containerId) ?? null),
+    runtime: identity.runtime ?? null,
+    source,
+  };
+}
+
+function listenerFor(candidates: ReadonlyArray<{ address: string; attribution: SocketAttribution }> | undefined, address: string): SocketAttribution | undefined {
+  if (!candidates) return undefined;
+  const exact = candidates.find((candidate) => candidate.address === address);
+  if (exact) return exact.attribution;
+  return candidates.find((candidate) => candidate.address === '0.0.0.0' || candidate.address === '::')?.attribution;
+}

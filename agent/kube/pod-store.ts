@@ -1,0 +1,69 @@
+import type { PodMeta, PodResolver } from '../attribution/types.js';
+
+/**
+ * The pods of a node as attribution sees them, fed by an informer. Deleted pods stay
+ * resolvable for a grace period — their TIME_WAIT sockets linger in the namespace for up to
+ * 60 s, and a namespace can outlive its pod object — then are dropped, so memory is bounded by
+ * the node's pods plus those deleted within the grace period.
+ */
+export class PodStore implements PodResolver {
+  private readonly byUidMap = new Map<string, PodMeta>();
+  /** Static pods: config hash (the UID in their cgroups) → metadata.uid of the mirror pod. */
+  private readonly byConfigHash = new Map<string, string>();
+
+  constructor(
+    /** How long a deleted pod keeps its name (ms). */
+    private readonly graceMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  byUid(uid: string): PodMeta | undefined {
+    const pod = this.byUidMap.get(uid) ?? this.byUidMap.get(this.byConfigHash.get(uid) ?? '');
+    if (!pod) return undefined;
+    if (pod.deletedAt && this.now() - pod.deletedAt.getTime() > this.graceMs) {
+      this.remove(pod);
+      return undefined;
+    }
+    return pod;
+  }
+
+  upsert(pod: PodMeta): void {
+    const previous = this.byUidMap.get(pod.uid);
+    if (previous?.configHash && previous.configHash !== pod.configHash) this.byConfigHash.delete(previous.configHash);
+    this.byUidMap.set(pod.uid, pod);
+    if (pod.configHash) this.byConfigHash.set(pod.configHash, pod.uid);
+    this.prune();
+  }
+
+  markDeleted(uid: string): void {
+    const pod = this.byUidMap.get(uid);
+    if (pod && !pod.deletedAt) this.byUidMap.set(uid, { ...pod, deletedAt: new Date(this.now()) });
+    this.prune();
+  }
+
+  /** After a (re)list: the listed pods are the truth; pods missing from it were deleted meanwhile. */
+  replaceAll(pods: Iterable<PodMeta>): void {
+    const listed = new Set<string>();
+    for (const pod of pods) {
+      listed.add(pod.uid);
+      this.upsert(pod);
+    }
+    for (const uid of [...this.byUidMap.keys()]) if (!listed.has(uid)) this.markDeleted(uid);
+  }
+
+  /** Live pods and those still in their grace period. */
+  list(): PodMeta[] {
+    this.prune();
+    return [...this.byUidMap.values()];
+  }
+
+  private prune(): void {
+    const now = this.now();
+    for (const pod of this.byUidMap.values()) if (pod.deletedAt && now - pod.deletedAt.getTime() > this.graceMs) this.remove(pod);
+  }
+
+  private remove(pod: PodMeta): void {
+    this.byUidMap.delete(pod.uid);
+    if (pod.configHash && this.byConfigHash.get(pod.configHash) === pod.uid) this.byConfigHash.delete(pod.configHash);
+  }
+}
