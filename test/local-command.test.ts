@@ -7,6 +7,8 @@ import type { SocketList } from '../cli/output/socket-list.js';
 import { runCli } from './helpers/run-cli.js';
 import { demoProcRoot, sampleText } from './helpers/samples.js';
 
+// Hermetic: never reach a real cluster from a developer's ~/.kube/config.
+process.env.KUBECONFIG = '/nonexistent/kubeconfig';
 const fixture = demoProcRoot();
 after(() => fixture.remove());
 const root = ['--proc-root', fixture.root];
@@ -22,9 +24,14 @@ describe('kube-netstat local over the demo proc tree', () => {
     assert.equal(result.stdout, sampleText('demo.netstat-wanpe.txt'));
   });
 
-  test('without --netns each namespace is introduced by a line naming it', async () => {
+  test('without --netns each namespace is introduced by a line naming it, and pod columns lead', async () => {
     const result = await runCli(['local', ...root, '-wanpe']);
-    assert.equal(result.stdout, `Network namespace net:[4026532877]: 3 processes, pid 30775 (python3)\n${sampleText('demo.netstat-wanpe.txt')}`);
+    const [title, header, ...rows] = sampleText('demo.netstat-wanpe.txt').split('\n');
+    // kubectl's layout: each column its widest cell plus three spaces, at least ten.
+    const lead = 'NAMESPACE   POD       CONTAINER   ';
+    const empty = '-           -         -           ';
+    const expected = [`Network namespace net:[4026532877]: 3 processes, pid 30775 (python3)`, title, lead + header, ...rows.filter(Boolean).map((row) => empty + row), ''];
+    assert.equal(result.stdout, expected.join('\n'));
   });
 
   test('default selection (no -a/-l) hides listeners, as netstat does', async () => {
@@ -60,8 +67,8 @@ describe('kube-netstat local over the demo proc tree', () => {
     assert.equal(typeof node, 'string');
     assert.ok(!Number.isNaN(Date.parse(firstSeen)));
     assert.deepEqual(item, {
-      namespace: null, pod: null, podUID: null, container: null, containerID: null,
-      netns: '4026532877', hostNetwork: false, proto: 'tcp', state: 'LISTEN', ssState: 'LISTEN',
+      namespace: null, pod: null, podUID: null, container: null, containerID: null, runtime: null, workload: null,
+      attributedBy: 'none', netns: '4026532877', hostNetwork: false, proto: 'tcp', state: 'LISTEN', ssState: 'LISTEN',
       inode: '3660058',
       processes: [
         { pid: 30775, name: 'python3', comm: 'python3', fds: [3] },
@@ -78,9 +85,11 @@ describe('kube-netstat local over the demo proc tree', () => {
     assert.deepEqual(list.items.map((item) => item.path).filter(Boolean), ['demo.sock', 'with space.sock', 'new\nline.sock', '@inventory-demo', '@inv@nul', '@inventory-demo', '@inventory-seqpacket']);
   });
 
-  test('-o wide adds User, Inode, program and timers and never truncates', async () => {
-    const { stdout } = await runCli(['local', ...root, '--netns', '30775', '-t', '-o', 'wide']);
-    assert.match(stdout.split('\n')[1]!, /State {7}User {7}Inode {6}PID\/Program name {5}Timer$/);
+  test('-o wide adds NODE, WORKLOAD, NETNS and netstat\'s User, Inode, program and timers', async () => {
+    const { stdout } = await runCli(['local', ...root, '--node', 'node-a', '-t', '-o', 'wide']);
+    const lines = stdout.split('\n');
+    assert.match(lines[2]!, /^NAMESPACE   POD       CONTAINER   NODE      WORKLOAD   NETNS        Proto .*State       User       Inode      PID\/Program name     Timer$/);
+    assert.match(lines[3]!, /^-           -         -           node-a    -          4026532877   tcp /);
   });
 });
 

@@ -23,7 +23,7 @@ test('as an unprivileged user: what can be read is printed, plus one line saying
   const result = asNobody([process.execPath, '--import', 'tsx', 'cli/bin.ts', 'local', '-tanp']);
   assert.equal(result.status, 0, String(result.stderr));
   assert.match(String(result.stdout), /^Network namespace net:\[\d+\]/);
-  assert.match(String(result.stdout), /\nProto Recv-Q Send-Q Local Address {11}Foreign Address {9}State {7}PID\/Program name/);
+  assert.match(String(result.stdout), /\nNAMESPACE +POD +CONTAINER +Proto Recv-Q Send-Q Local Address {11}Foreign Address {9}State {7}PID\/Program name/);
   const lines = String(result.stderr).trimEnd().split('\n');
   assert.equal(lines.length, 1, String(result.stderr));
   assert.match(lines[0]!, /^kube-netstat: could not read the network namespace of \d+ process(es)? .* or the open files of \d+ process(es)? .*: run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH\.$/);

@@ -3,12 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSocketFilter, FilterError } from '../../agent/filter.js';
 import { AccessDeniedError } from '../../agent/procfs/errors.js';
 import { LocalHostFs, type HostFs } from '../../agent/procfs/hostfs.js';
-import { netnsOf, scanProcRoot, type HostScan, type NamespaceScan } from '../../agent/scan/index.js';
-import { formatNetstat, programLabel, type NetstatOptions } from '../netstat/format.js';
-import { FileNameResolver, type NameResolver } from '../netstat/names.js';
-import { defaultNodeName, socketItem, socketList } from '../output/socket-list.js';
+import { attributeScan } from '../../agent/attribution/attribute.js';
+import { readIdentities } from '../../agent/attribution/identities.js';
+import { netnsOf, scanProcRoot, type HostScan } from '../../agent/scan/index.js';
+import { FileNameResolver } from '../netstat/names.js';
 import { UsageError } from '../usage-error.js';
 import { parseLocalFlags, type LocalFlags } from './flags.js';
+import { filterAttributed, podFilter, startPods, type PodSource } from './pods.js';
+import { render } from './render.js';
 import { LOCAL_USAGE } from './usage.js';
 
 export interface CommandIo {
@@ -46,32 +48,46 @@ export function resolveNetns(hostFs: HostFs, spec: string): string {
 }
 
 export async function runLocal(argv: readonly string[], io: CommandIo): Promise<number> {
-  let flags: LocalFlags;
+  let pods: PodSource | undefined;
   try {
-    flags = parseLocalFlags(argv);
+    const flags = parseLocalFlags(argv);
     if (flags.help) {
       io.stdout(LOCAL_USAGE);
       return 0;
     }
     const hostFs = new LocalHostFs(flags.procRoot);
     const netns = flags.netns === undefined ? undefined : resolveNetns(hostFs, flags.netns);
-    const filter = buildSocketFilter({ states: flags.states, ports: flags.ports, addresses: flags.addresses });
+    const socketFilter = buildSocketFilter({ states: flags.states, ports: flags.ports, addresses: flags.addresses });
+    // --netns prints exactly what netstat prints in that namespace; everything else names pods.
+    const exactNetstat = netns !== undefined && flags.output === 'netstat';
+    pods = await startPods(flags.kube, io.signal);
+    const podKeep = podFilter(flags.kube, pods);
     const names = new FileNameResolver();
     // yaml is loaded only when asked for: it adds ~20 ms to every start-up otherwise.
     const toYaml = flags.output === 'yaml' ? (await import('yaml')).stringify : undefined;
+    let warned = false;
     for (;;) {
       const scan = await scanProcRoot(flags.procRoot, {
         protos: flags.protos,
-        resolveOwners: flags.netstat.programs || flags.output !== 'netstat',
+        resolveOwners: flags.netstat.programs || !exactNetstat,
         ...(netns !== undefined && { netnsInodes: new Set([netns]) }),
       });
       if (netns !== undefined && scan.namespaces.length === 0) {
         throw new UsageError(`no process lives in network namespace ${netns}: kube-netstat reads a namespace through /proc/<pid>/net of a process inside it`);
       }
-      const filtered = scan.namespaces.map((ns) => ({ ...ns, sockets: ns.sockets.filter(filter) }));
+      const identities = readIdentities(hostFs, scannedPids(scan));
+      const attributed = filterAttributed(
+        attributeScan(scan, identities, pods.resolver),
+        (record, attribution) => flags.protos.has(record.proto) && socketFilter(record) && (podKeep?.(attribution) ?? true),
+      );
       const structured = flags.output === 'json' || flags.output === 'yaml';
-      io.stdout(render(flags, { ...scan, namespaces: filtered }, names, netns !== undefined, toYaml), structured ? 'utf8' : 'latin1');
+      const text = render({ flags, scan, namespaces: attributed, node: pods.node, names, exactNetstat, resolver: pods.resolver, ...(toYaml && { toYaml }) });
+      io.stdout(text, structured ? 'utf8' : 'latin1');
       reportProblems(scan, flags, io);
+      if (pods.warning && !warned && !exactNetstat && attributed.some((entry) => entry.sockets.some((a) => a.podUid !== null))) {
+        io.stderr(`kube-netstat: ${pods.warning}.\n`);
+        warned = true;
+      }
       if (flags.continuousSeconds === undefined || io.signal?.aborted) return 0;
       try {
         await sleep(flags.continuousSeconds * 1000, undefined, io.signal ? { signal: io.signal } : undefined);
@@ -86,45 +102,17 @@ export async function runLocal(argv: readonly string[], io: CommandIo): Promise<
       return 2;
     }
     throw error;
+  } finally {
+    await pods?.stop();
   }
 }
 
-function render(flags: LocalFlags, scan: HostScan, names: NameResolver, singleNamespace: boolean, toYaml?: (value: unknown) => string): string {
-  if (flags.output === 'json' || flags.output === 'yaml') {
-    const node = defaultNodeName();
-    const seenAt = new Date();
-    const items = scan.namespaces.flatMap((namespace) =>
-      namespace.sockets
-        .filter((record) => flags.protos.has(record.proto))
-        .map((record) => socketItem(record, { node, namespace, holders: scan.holders, processes: scan.processes, seenAt })),
-    );
-    const list = socketList(items);
-    return toYaml ? toYaml(list) : `${JSON.stringify(list, null, 2)}\n`;
-  }
-  const options: NetstatOptions =
-    flags.output === 'wide' ? { ...flags.netstat, extend: Math.max(flags.netstat.extend, 2), programs: true, timers: true, wide: true } : flags.netstat;
-  const program = (inode: string): string | undefined => {
-    const first = scan.holders.get(inode)?.[0];
-    return first && programLabel(first.pid, scan.processes.get(first.pid)?.name ?? '');
-  };
-  const blocks = scan.namespaces.map((namespace) => {
-    const table = formatNetstat({ protos: flags.protos, sockets: namespace.sockets }, options, names, program);
-    return singleNamespace ? table : namespaceBanner(namespace, scan) + table;
-  });
-  return blocks.join('\n');
-}
-
-/** One line naming the namespace before its table: inode, whether it is the host's, who lives in it. */
-export function namespaceBanner(namespace: NamespaceScan, scan: HostScan): string {
-  const first = namespace.pids[0];
-  const who = first === undefined ? '' : `, pid ${first}${describe(scan, first)}`;
-  const count = namespace.pids.length === 1 ? '1 process' : `${namespace.pids.length} processes`;
-  return `Network namespace net:[${namespace.netnsInode}]${namespace.isHost ? ' (host)' : ''}: ${count}${who}\n`;
-}
-
-function describe(scan: HostScan, pid: number): string {
-  const name = scan.processes.get(pid)?.comm;
-  return name ? ` (${name})` : '';
+/** Every process whose cgroup attribution may need: the namespaces' members and the holders. */
+function scannedPids(scan: HostScan): Set<number> {
+  const pids = new Set<number>();
+  for (const namespace of scan.namespaces) for (const pid of namespace.pids) pids.add(pid);
+  for (const holders of scan.holders.values()) for (const holder of holders) pids.add(holder.pid);
+  return pids;
 }
 
 function reportProblems(scan: HostScan, flags: LocalFlags, io: CommandIo): void {

@@ -17,6 +17,19 @@ export interface LocalFlags {
   readonly netns: string | undefined;
   readonly procRoot: string;
   readonly help: boolean;
+  readonly kube: KubeFlags;
+}
+
+/** kubectl's habits: which pods to show and how to reach the API. */
+export interface KubeFlags {
+  readonly namespace: string | undefined;
+  readonly allNamespaces: boolean;
+  readonly selector: string | undefined;
+  readonly pod: string | undefined;
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  /** Whose pods to ask the API for; default $NODE_NAME, else the host name. */
+  readonly node: string | undefined;
 }
 
 interface Mutable {
@@ -43,6 +56,13 @@ interface Mutable {
   netns: string | undefined;
   procRoot: string;
   help: boolean;
+  namespace: string | undefined;
+  allNamespaces: boolean;
+  selector: string | undefined;
+  pod: string | undefined;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  node: string | undefined;
 }
 
 /** Short flags without a value, netstat's letters. */
@@ -62,6 +82,7 @@ const SHORT: Readonly<Record<string, (m: Mutable) => void>> = {
   '4': (m) => (m.inet4 = true),
   '6': (m) => (m.inet6 = true),
   h: (m) => (m.help = true),
+  A: (m) => (m.allNamespaces = true),
 };
 
 const LONG: Readonly<Record<string, (m: Mutable) => void>> = {
@@ -83,6 +104,7 @@ const LONG: Readonly<Record<string, (m: Mutable) => void>> = {
   inet: SHORT['4']!,
   inet6: SHORT['6']!,
   help: SHORT.h!,
+  'all-namespaces': SHORT.A!,
 };
 
 /** Long options that take a value (`--name value` or `--name=value`). */
@@ -93,6 +115,22 @@ const LONG_WITH_VALUE: Readonly<Record<string, (m: Mutable, value: string) => vo
   address: (m, value) => m.addresses.push(...splitList(value)),
   netns: (m, value) => (m.netns = value),
   'proc-root': (m, value) => (m.procRoot = value),
+  namespace: (m, value) => (m.namespace = value),
+  selector: (m, value) => (m.selector = value),
+  pod: (m, value) => (m.pod = value),
+  kubeconfig: (m, value) => (m.kubeconfig = value),
+  context: (m, value) => (m.context = value),
+  node: (m, value) => (m.node = value),
+};
+
+/**
+ * netstat's `-n` (numeric) and `-l` (listening) are also kubectl's `-n NAMESPACE` and
+ * `-l SELECTOR`. netstat takes no positional arguments, so a standalone `-n`/`-l` followed by
+ * a word that is not a flag can only be kubectl's; inside a group (`-tlnp`) they are netstat's.
+ */
+const KUBECTL_VALUE_FLAGS: Readonly<Record<string, (m: Mutable, value: string) => void>> = {
+  '-n': LONG_WITH_VALUE.namespace!,
+  '-l': LONG_WITH_VALUE.selector!,
 };
 
 function splitList(value: string): string[] {
@@ -148,10 +186,28 @@ export function parseLocalFlags(argv: readonly string[]): LocalFlags {
     netns: undefined,
     procRoot: '/proc',
     help: false,
+    namespace: undefined,
+    allNamespaces: false,
+    selector: undefined,
+    pod: undefined,
+    kubeconfig: undefined,
+    context: undefined,
+    node: undefined,
   };
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    const kubectlFlag = KUBECTL_VALUE_FLAGS[arg.slice(0, 2)];
+    if (kubectlFlag && arg.length > 2 && arg[2] === '=') {
+      kubectlFlag(m, arg.slice(3));
+      continue;
+    }
+    const next = argv[i + 1];
+    if (kubectlFlag && arg.length === 2 && next !== undefined && !next.startsWith('-')) {
+      kubectlFlag(m, next);
+      i++;
+      continue;
+    }
     if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = arg.slice(2, eq < 0 ? undefined : eq);
@@ -249,5 +305,14 @@ function finish(m: Mutable): LocalFlags {
     netns: m.netns,
     procRoot: m.procRoot,
     help: m.help,
+    kube: {
+      namespace: m.namespace,
+      allNamespaces: m.allNamespaces,
+      selector: m.selector,
+      pod: m.pod,
+      kubeconfig: m.kubeconfig,
+      context: m.context,
+      node: m.node,
+    },
   };
 }

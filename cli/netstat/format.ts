@@ -163,21 +163,37 @@ export interface NetstatSection {
   readonly sockets: readonly SocketRecord[];
 }
 
+/** Columns printed in front of netstat's, like `kubectl get -o wide` adds its own. */
+export interface LeadingColumns {
+  /** Text in front of the column-header line ("Proto Recv-Q ..."). */
+  readonly header: string;
+  /** Text in front of the row of section.sockets[index]. */
+  cells(index: number): string;
+}
+
+/** netstat's two header lines with the leading columns' header in front of the second. */
+function withLeading(header: string, columns: LeadingColumns | undefined): string {
+  if (!columns) return header;
+  const newline = header.indexOf('\n');
+  return header.slice(0, newline + 1) + columns.header + header.slice(newline + 1);
+}
+
 /**
  * The whole netstat listing of one namespace: the inet block when any inet protocol was asked
  * for (its header appears even with no rows, as netstat's does), then the unix block.
  */
-export function formatNetstat(section: NetstatSection, options: NetstatOptions, names: NameResolver, program: ProgramLookup): string {
+export function formatNetstat(section: NetstatSection, options: NetstatOptions, names: NameResolver, program: ProgramLookup, columns?: LeadingColumns): string {
   const formatter = new NetstatFormatter(options, names);
   const wantsInet = [...section.protos].some((proto) => proto !== 'unix');
-  let out = wantsInet ? inetHeader(options) : '';
+  let out = wantsInet ? withLeading(inetHeader(options), columns) : '';
   const unixRows: string[] = [];
-  for (const record of section.sockets) {
-    if (!section.protos.has(record.proto) || !netstatSelects(record, options)) continue;
+  section.sockets.forEach((record, index) => {
+    if (!section.protos.has(record.proto) || !netstatSelects(record, options)) return;
     const label = options.programs && record.inode !== '0' ? program(record.inode) : undefined;
-    if (record.proto === 'unix') unixRows.push(formatter.unixRow(record, label));
-    else out += formatter.inetRow(record, label);
-  }
-  if (section.protos.has('unix')) out += unixHeader(options) + unixRows.join('');
+    const lead = columns ? columns.cells(index) : '';
+    if (record.proto === 'unix') unixRows.push(lead + formatter.unixRow(record, label));
+    else out += lead + formatter.inetRow(record, label);
+  });
+  if (section.protos.has('unix')) out += withLeading(unixHeader(options), columns) + unixRows.join('');
   return out;
 }

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { hostname } from 'node:os';
 import { netstatAddress } from '../../agent/procfs/address.js';
 import type { SocketRecord } from '../../agent/model.js';
+import type { AttributionSource, SocketAttribution, WorkloadRef } from '../../agent/attribution/types.js';
 import type { NamespaceScan, ProcessInfo, SocketHolder } from '../../agent/scan/index.js';
 import { CLOCK_TICKS_PER_SECOND, netstatStateName, ssStateName, timerKind, unixTypeName } from '../../agent/states.js';
 
@@ -32,6 +32,12 @@ export interface SocketItem {
   readonly podUID: string | null;
   readonly container: string | null;
   readonly containerID: string | null;
+  /** The runtime the container ID belongs to (`containerd`, `cri-o`, `docker`), when its cgroup says. */
+  readonly runtime: string | null;
+  /** The pod's owner: `{kind, name}` (Deployment through its ReplicaSet, CronJob through its Job). */
+  readonly workload: WorkloadRef | null;
+  /** How the pod was found: the holding process, the pod's namespace, or a listener on the same port. */
+  readonly attributedBy: AttributionSource;
   readonly netns: string;
   readonly hostNetwork: boolean;
   readonly proto: SocketRecord['proto'];
@@ -61,14 +67,11 @@ export interface SocketItem {
 export interface ItemContext {
   readonly node: string;
   readonly namespace: NamespaceScan;
+  readonly attribution: SocketAttribution;
   readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
   readonly processes: ReadonlyMap<number, ProcessInfo>;
   /** When the scan ran: every socket of a one-shot scan was first seen then. */
   readonly seenAt: Date;
-}
-
-export function defaultNodeName(): string {
-  return process.env.NODE_NAME ?? hostname();
 }
 
 function processItems(inode: string, context: ItemContext): ProcessItem[] {
@@ -107,15 +110,19 @@ function unixPath(path: string | null): Pick<SocketItem, 'path' | 'pathBase64'> 
 }
 
 export function socketItem(record: SocketRecord, context: ItemContext): SocketItem {
+  const { attribution } = context;
   const common = {
     node: context.node,
-    namespace: null,
-    pod: null,
-    podUID: null,
-    container: null,
-    containerID: null,
+    namespace: attribution.pod?.namespace ?? null,
+    pod: attribution.pod?.name ?? null,
+    podUID: attribution.pod?.uid ?? attribution.podUid,
+    container: attribution.containerName,
+    containerID: attribution.containerId,
+    runtime: attribution.runtime,
+    workload: attribution.pod?.workload ?? null,
+    attributedBy: attribution.source,
     netns: context.namespace.netnsInode,
-    hostNetwork: context.namespace.isHost,
+    hostNetwork: attribution.hostNetwork,
     proto: record.proto,
     state: netstatStateName(record),
     ssState: ssStateName(record),
