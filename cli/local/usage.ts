@@ -1,10 +1,14 @@
 export const LOCAL_USAGE = `usage: kube-netstat local [-tuwxlanpeoW46] [-c [SECONDS]] [--netns PID|INODE|PATH]
                          [--state STATE] [--port PORT] [--address IP[/PREFIX]]
+                         [-n NAMESPACE | -A] [-l SELECTOR] [--pod NAME]
                          [-o json|yaml|wide] [--proc-root DIR]
 
 One scan of this host's socket tables, in every network namespace, netstat-compatible.
-Without --netns, each namespace is listed under a line naming it; with --netns the output
-is exactly what netstat prints inside that namespace.
+Each socket is named by its pod and container (NAMESPACE, POD, CONTAINER columns in front,
+as kubectl prints them), found through the holding process's cgroup or the pod's network
+namespace; with Kubernetes API access, by name, otherwise by pod UID and container ID.
+Each namespace is listed under a line naming it. With --netns the output is exactly what
+netstat prints inside that namespace.
 
   -t, --tcp                TCP sockets            -u, --udp        UDP sockets
   -w, --raw                raw sockets            -x, --unix       unix domain sockets
@@ -25,12 +29,22 @@ is exactly what netstat prints inside that namespace.
       --port N[,N...]      either end's port
       --address A[,A...]   either end's address, IP or CIDR (10.0.0.0/8, fd00::/8)
   -o, --output FORMAT      json or yaml (the SocketList contract, every holder process),
-                           wide (netstat columns with -e -p -o -W)
+                           wide (NODE, WORKLOAD, NETNS; netstat columns with -e -p -o -W)
       --proc-root DIR      read the host's /proc from DIR (default /proc; /host/proc in a pod)
+
+Kubernetes (kubectl's flags; a standalone -n or -l followed by a value is kubectl's,
+inside a group like -tlnp they are netstat's):
+  -n, --namespace NS       only pods of this namespace        -A, --all-namespaces
+  -l, --selector SEL       only pods matching this label selector (app=web,tier!=db)
+      --pod NAME           only this pod
+      --kubeconfig FILE    default \$KUBECONFIG, then ~/.kube/config, then in-cluster
+      --context NAME       a context of the kubeconfig
+      --node NAME          whose pods to ask the API for (default \$NODE_NAME, else the host name)
 
 Examples:
   kube-netstat local -tanp                        every TCP socket of every namespace
   kube-netstat local --netns 1234 -tanpo          netstat -tanpo inside pid 1234's namespace
   kube-netstat local -tan --state close-wait      who is leaking CLOSE_WAIT
   kube-netstat local -tuan -o json | jq .items[0]
+  kube-netstat local -tanp -n shop -l app=cart    one workload's sockets on this node
 `;
