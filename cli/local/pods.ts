@@ -51,16 +51,21 @@ export async function startPods(flags: KubeFlags, signal?: AbortSignal): Promise
 
   const store = new PodStore(DELETED_POD_GRACE_MS);
   let lastError: Error | undefined;
+  const timeout = new AbortController();
   const informer = new PodInformer({
     kubeConfig,
     nodeName: node,
     store,
     onEvent: (event) => {
-      if (event.kind === 'failed') lastError = event.error;
+      // Like kubectl, a one-shot listing does not retry before the first answer: it says why
+      // and shows UIDs. Once synced, the informer's own backoff keeps -c listings current.
+      if (event.kind === 'failed') {
+        lastError = event.error;
+        timeout.abort();
+      }
     },
   });
   informer.start();
-  const timeout = new AbortController();
   const stopWaiting = () => timeout.abort();
   signal?.addEventListener('abort', stopWaiting, { once: true });
   const synced = await Promise.race([
