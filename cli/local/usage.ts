@@ -37,9 +37,9 @@ inside a group like -tlnp they are netstat's):
   -n, --namespace NS       only pods of this namespace        -A, --all-namespaces
   -l, --selector SEL       only pods matching this label selector (app=web,tier!=db)
       --pod NAME           only this pod
-      --kubeconfig FILE    default \$KUBECONFIG, then ~/.kube/config, then in-cluster
+      --kubeconfig FILE    default $KUBECONFIG, then ~/.kube/config, then in-cluster
       --context NAME       a context of the kubeconfig
-      --node NAME          whose pods to ask the API for (default \$NODE_NAME, else the host name)
+      --node NAME          whose pods to ask the API for (default $NODE_NAME, else the host name)
 
 Examples:
   kube-netstat local -tanp                        every TCP socket of every namespace
