@@ -107,7 +107,7 @@ interface Tracked {
 }
 
 const live = new Set<TestNetns>();
-let exitHookInstalled = false;
+let exitCleanupRegistered = false;
 
 export class TestNetns {
   private readonly processes: Tracked[] = [];
@@ -122,7 +122,12 @@ export class TestNetns {
     const netns = new TestNetns(`${NAME_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     await run(['ip', 'netns', 'add', netns.name]);
     live.add(netns);
-    installExitHook();
+    if (!exitCleanupRegistered) {
+      exitCleanupRegistered = true;
+      cleanupAtExit(() => {
+        for (const netns of live) netns.cleanupSync();
+      });
+    }
     try {
       await run(['ip', '-n', netns.name, 'link', 'set', 'lo', 'up']);
     } catch (error) {
@@ -262,7 +267,8 @@ async function removeStaleNamespaces(): Promise<void> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (it may belong to another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -271,12 +277,32 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Cleans up at exit, and on SIGINT/SIGTERM before dying of the signal as usual. */
+const exitCleanups = new Set<() => void>();
+let exitHookInstalled = false;
+
+/**
+ * Runs `cleanup` synchronously at exit, or on SIGINT/SIGTERM before the process dies of the
+ * signal as usual — the last resort for resources an `after()` hook never released. Returns
+ * the function that unregisters it.
+ */
+export function cleanupAtExit(cleanup: () => void): () => void {
+  exitCleanups.add(cleanup);
+  installExitHook();
+  return () => exitCleanups.delete(cleanup);
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   const cleanupAll = (): void => {
-    for (const netns of live) netns.cleanupSync();
+    for (const cleanup of [...exitCleanups]) {
+      try {
+        cleanup();
+      } catch (error) {
+        // One failing cleanup must not stop the others; say what was left behind.
+        process.stderr.write(`cleanup at exit failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      }
+    }
   };
   process.once('exit', cleanupAll);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
