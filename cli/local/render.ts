@@ -3,6 +3,7 @@ import type { PodResolver } from '../../agent/attribution/types.js';
 import type { HostScan } from '../../agent/scan/index.js';
 import { formatNetstat, netstatSelects, programLabel, type NetstatOptions } from '../netstat/format.js';
 import type { NameResolver } from '../netstat/names.js';
+import { toWireSocket } from '../../agent/stream/wire.js';
 import { socketItem, socketList } from '../output/socket-list.js';
 import { ColumnLayout, POD_TITLES, WIDE_TITLES, podCells } from './columns.js';
 import type { LocalFlags } from './flags.js';
@@ -22,9 +23,9 @@ export interface RenderInput {
 export function render(input: RenderInput): string {
   const { flags, scan, namespaces, node } = input;
   if (flags.output === 'json' || flags.output === 'yaml') {
-    const seenAt = new Date();
+    const firstSeenMs = Date.now();
     const items = namespaces.flatMap(({ namespace, sockets }) =>
-      namespace.sockets.map((record, i) => socketItem(record, { node, namespace, attribution: sockets[i]!, holders: scan.holders, processes: scan.processes, seenAt })),
+      namespace.sockets.map((record, i) => socketItem(toWireSocket(record, { node, namespace, attribution: sockets[i]!, holders: scan.holders, processes: scan.processes, firstSeenMs }))),
     );
     const list = socketList(items);
     return input.toYaml ? input.toYaml(list) : `${JSON.stringify(list, null, 2)}\n`;

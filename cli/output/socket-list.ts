@@ -1,9 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import { netstatAddress } from '../../agent/procfs/address.js';
-import type { SocketRecord } from '../../agent/model.js';
-import type { AttributionSource, SocketAttribution, WorkloadRef } from '../../agent/attribution/types.js';
-import type { NamespaceScan, ProcessInfo, SocketHolder } from '../../agent/scan/index.js';
-import { CLOCK_TICKS_PER_SECOND, netstatStateName, ssStateName, timerKind, unixTypeName } from '../../agent/states.js';
+import type { AttributionSource } from '../../agent/attribution/types.js';
+import type { SocketProto } from '../../agent/model.js';
+import { unixTypeName } from '../../agent/states.js';
+import { WIRE_TO_PROTO } from '../../agent/stream/wire.js';
+import { CLOCK_TICKS_PER_SECOND } from '../../agent/states.js';
+import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 
 /** The `-o json` contract of the design: a Kubernetes-style list object. */
 export interface SocketList {
@@ -16,6 +17,8 @@ export interface SocketList {
 export interface UnavailableNode {
   readonly node: string;
   readonly reason: string;
+  /** RFC 3339; null when the node was never heard from. */
+  readonly lastSeen: string | null;
 }
 
 export interface ProcessItem {
@@ -23,6 +26,11 @@ export interface ProcessItem {
   readonly name: string;
   readonly comm: string;
   readonly fds: number[];
+}
+
+export interface WorkloadItem {
+  readonly kind: string;
+  readonly name: string;
 }
 
 export interface SocketItem {
@@ -35,12 +43,12 @@ export interface SocketItem {
   /** The runtime the container ID belongs to (`containerd`, `cri-o`, `docker`), when its cgroup says. */
   readonly runtime: string | null;
   /** The pod's owner: `{kind, name}` (Deployment through its ReplicaSet, CronJob through its Job). */
-  readonly workload: WorkloadRef | null;
+  readonly workload: WorkloadItem | null;
   /** How the pod was found: the holding process, the pod's namespace, or a listener on the same port. */
   readonly attributedBy: AttributionSource;
   readonly netns: string;
   readonly hostNetwork: boolean;
-  readonly proto: SocketRecord['proto'];
+  readonly proto: SocketProto;
   readonly localAddress: string | null;
   readonly localPort: number | null;
   readonly foreignAddress: string | null;
@@ -64,73 +72,54 @@ export interface SocketItem {
   readonly refCnt?: number;
 }
 
-export interface ItemContext {
-  readonly node: string;
-  readonly namespace: NamespaceScan;
-  readonly attribution: SocketAttribution;
-  readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
-  readonly processes: ReadonlyMap<number, ProcessInfo>;
-  /** When the scan ran: every socket of a one-shot scan was first seen then. */
-  readonly seenAt: Date;
-}
-
-function processItems(inode: string, context: ItemContext): ProcessItem[] {
-  if (inode === '0') return [];
-  const byPid = new Map<number, ProcessItem>();
-  for (const holder of context.holders.get(inode) ?? []) {
-    let item = byPid.get(holder.pid);
-    if (!item) {
-      const info = context.processes.get(holder.pid);
-      item = { pid: holder.pid, name: displayBytes(info?.name ?? ''), comm: displayBytes(info?.comm ?? ''), fds: [] };
-      byPid.set(holder.pid, item);
-    }
-    item.fds.push(holder.fd);
-  }
-  return [...byPid.values()].sort((a, b) => a.pid - b.pid);
-}
-
 /**
- * Kernel text kept byte for byte (a latin1 string: unix names, argv[0]) as JSON shows it:
- * decoded when it is valid UTF-8 — the normal case — otherwise with every byte outside
- * printable ASCII, and the backslash, written as a `\\xHH` escape so nothing is lost or
- * replaced (the exact bytes of a unix name also travel in `pathBase64`).
+ * Kernel text kept byte for byte (unix names, argv[0]) as JSON shows it: decoded when it is
+ * valid UTF-8 — the normal case — otherwise with every byte outside printable ASCII, and the
+ * backslash, written as a `\xHH` escape so nothing is lost or replaced (the exact bytes of a
+ * unix name also travel in `pathBase64`).
  */
 export function displayBytes(latin1Text: string): string {
-  const bytes = Buffer.from(latin1Text, 'latin1');
-  if (isUtf8(bytes)) return bytes.toString('utf8');
+  return displayBuffer(Buffer.from(latin1Text, 'latin1'));
+}
+
+function displayBuffer(bytes: Uint8Array): string {
+  if (isUtf8(bytes)) return Buffer.from(bytes).toString('utf8');
   let text = '';
   for (const byte of bytes) text += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
   return text;
 }
 
-function unixPath(path: string | null): Pick<SocketItem, 'path' | 'pathBase64'> {
-  if (path === null) return { path: null };
-  const bytes = Buffer.from(path, 'latin1');
-  return isUtf8(bytes) ? { path: bytes.toString('utf8') } : { path: displayBytes(path), pathBase64: bytes.toString('base64') };
+function unixPath(path: Uint8Array): Pick<SocketItem, 'path' | 'pathBase64'> {
+  if (path.length === 0) return { path: null };
+  return isUtf8(path) ? { path: Buffer.from(path).toString('utf8') } : { path: displayBuffer(path), pathBase64: Buffer.from(path).toString('base64') };
 }
 
-export function socketItem(record: SocketRecord, context: ItemContext): SocketItem {
-  const { attribution } = context;
+const orNull = (text: string | undefined): string | null => (text ? text : null);
+
+/** The JSON item of a wire socket; the same contract from `local` and from the aggregator. */
+export function socketItem(socket: Socket): SocketItem {
+  const proto = WIRE_TO_PROTO.get(socket.proto) ?? 'tcp';
+  const pod = socket.pod;
   const common = {
-    node: context.node,
-    namespace: attribution.pod?.namespace ?? null,
-    pod: attribution.pod?.name ?? null,
-    podUID: attribution.pod?.uid ?? attribution.podUid,
-    container: attribution.containerName,
-    containerID: attribution.containerId,
-    runtime: attribution.runtime,
-    workload: attribution.pod?.workload ?? null,
-    attributedBy: attribution.source,
-    netns: context.namespace.netnsInode,
-    hostNetwork: attribution.hostNetwork,
-    proto: record.proto,
-    state: netstatStateName(record),
-    ssState: ssStateName(record),
-    inode: record.inode,
-    processes: processItems(record.inode, context),
-    firstSeen: context.seenAt.toISOString(),
+    node: socket.node,
+    namespace: orNull(pod?.namespace),
+    pod: orNull(pod?.name),
+    podUID: orNull(pod?.uid),
+    container: orNull(pod?.container),
+    containerID: orNull(pod?.containerId),
+    runtime: orNull(pod?.runtime),
+    workload: pod?.workloadKind ? { kind: pod.workloadKind, name: pod.workloadName } : null,
+    attributedBy: (socket.attributedBy || 'none') as AttributionSource,
+    netns: socket.netns.toString(),
+    hostNetwork: socket.hostNetwork,
+    proto,
+    state: socket.state,
+    ssState: socket.ssState,
+    inode: socket.inode.toString(),
+    processes: socket.processes.map((process) => ({ pid: process.pid, name: displayBytes(process.name), comm: displayBytes(process.comm), fds: [...process.fds] })),
+    firstSeen: new Date(Number(socket.firstSeenUnixMs)).toISOString(),
   };
-  if (record.proto === 'unix') {
+  if (proto === 'unix') {
     return {
       ...common,
       localAddress: null,
@@ -141,27 +130,23 @@ export function socketItem(record: SocketRecord, context: ItemContext): SocketIt
       sendQ: null,
       uid: null,
       timer: null,
-      ...unixPath(record.path),
-      type: unixTypeName(record.type),
-      flags: record.flags,
-      refCnt: record.refCount,
+      ...unixPath(socket.unix?.path ?? new Uint8Array()),
+      type: unixTypeName(socket.unix?.type ?? 0),
+      flags: socket.unix?.flags ?? 0,
+      refCnt: socket.refCount,
     };
   }
+  const timer = socket.timer;
   return {
     ...common,
-    localAddress: netstatAddress(record.localAddress),
-    localPort: record.localPort === 0 ? null : record.localPort,
-    foreignAddress: netstatAddress(record.foreignAddress),
-    foreignPort: record.foreignPort === 0 ? null : record.foreignPort,
-    recvQ: record.rxQueue,
-    sendQ: record.txQueue,
-    uid: record.uid,
-    timer: {
-      kind: timerKind(record),
-      seconds: record.timer.ticks / CLOCK_TICKS_PER_SECOND,
-      retransmits: record.timer.retransmits,
-      probes: record.timer.probes,
-    },
+    localAddress: socket.localAddress,
+    localPort: socket.localPort === 0 ? null : socket.localPort,
+    foreignAddress: socket.foreignAddress,
+    foreignPort: socket.foreignPort === 0 ? null : socket.foreignPort,
+    recvQ: Number(socket.recvQ),
+    sendQ: Number(socket.sendQ),
+    uid: socket.uid,
+    timer: timer ? { kind: timer.kind, seconds: Number(timer.ticks) / CLOCK_TICKS_PER_SECOND, retransmits: timer.retransmits, probes: timer.probes } : null,
   };
 }
 
