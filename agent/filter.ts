@@ -68,9 +68,25 @@ export function stateMask(names: readonly string[]): number {
   return mask;
 }
 
-/** The ss state code a record is filtered by (unix sockets mapped as ss does). */
-function ssStateCode(record: SocketRecord): number {
-  return record.proto === 'unix' ? (SS_STATE_BITS[ssStateName(record)] ?? 0) : record.stateCode;
+/** What a filter looks at, whether the socket comes from a scan or from the wire. */
+export interface FilterView {
+  readonly unix: boolean;
+  /** The kernel state code; for unix sockets the one ss shows them in. */
+  readonly stateCode: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly foreignAddress: string;
+  readonly foreignPort: number;
+}
+
+/** ss's state code for a unix socket, by ss's state name. */
+export function ssCodeOfName(ssState: string): number {
+  return SS_STATE_BITS[ssState] ?? 0;
+}
+
+function recordView(record: SocketRecord): FilterView {
+  if (record.proto === 'unix') return { unix: true, stateCode: ssCodeOfName(ssStateName(record)), localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 };
+  return { unix: false, stateCode: record.stateCode, localAddress: record.localAddress, localPort: record.localPort, foreignAddress: record.foreignAddress, foreignPort: record.foreignPort };
 }
 
 export interface SocketFilterSpec {
@@ -82,22 +98,30 @@ export interface SocketFilterSpec {
 }
 
 export type SocketPredicate = (record: SocketRecord) => boolean;
+export type ViewPredicate = (view: FilterView) => boolean;
 
-export function buildSocketFilter(spec: SocketFilterSpec): SocketPredicate {
-  const checks: SocketPredicate[] = [];
+/** A filter over any socket seen through a FilterView; throws FilterError on bad input. */
+export function buildViewFilter(spec: SocketFilterSpec): ViewPredicate {
+  const checks: ViewPredicate[] = [];
   if (spec.states?.length) {
     const mask = stateMask(spec.states);
-    checks.push((record) => (mask & bit(ssStateCode(record))) !== 0);
+    checks.push((view) => (mask & bit(view.stateCode)) !== 0);
   }
   if (spec.ports?.length) {
     const ports = new Set(spec.ports);
-    checks.push((record) => record.proto !== 'unix' && (ports.has(record.localPort) || ports.has(record.foreignPort)));
+    checks.push((view) => !view.unix && (ports.has(view.localPort) || ports.has(view.foreignPort)));
   }
   if (spec.addresses?.length) {
     const list = addressList(spec.addresses);
-    checks.push((record) => record.proto !== 'unix' && (matches(list, record.localAddress) || matches(list, record.foreignAddress)));
+    checks.push((view) => !view.unix && (matches(list, view.localAddress) || matches(list, view.foreignAddress)));
   }
-  return (record) => checks.every((check) => check(record));
+  return (view) => checks.every((check) => check(view));
+}
+
+/** The same filter over scanned records. */
+export function buildSocketFilter(spec: SocketFilterSpec): SocketPredicate {
+  const filter = buildViewFilter(spec);
+  return (record) => filter(recordView(record));
 }
 
 function addressList(addresses: readonly string[]): BlockList {

@@ -1,29 +1,50 @@
 import { runLocal, type CommandIo } from './local/command.js';
+import { runAgentCommand, runAggregatorCommand, runStandaloneCommand } from './serve.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: kube-netstat <command> [flags]
 
 Commands:
+  standalone   agent and aggregator for this host in one process; query it over HTTP
   local        one netstat-compatible scan of this host, every network namespace
-               (kube-netstat local --help)
+  agent        scan this node every interval and stream changes to an aggregator
+  aggregator   receive agents' streams; answer queries (gRPC and HTTP/JSON)
 
-Later commands (agent, aggregator, standalone, query) arrive with the streaming work.
+Run 'kube-netstat <command> --help' for a command's flags.
 `;
+
+const COMMANDS: Readonly<Record<string, (argv: readonly string[], io: CommandIo) => Promise<number>>> = {
+  local: runLocal,
+  agent: runAgentCommand,
+  aggregator: runAggregatorCommand,
+  standalone: runStandaloneCommand,
+};
+
+/** Node's parseArgs reports bad flags as TypeErrors with ERR_PARSE_ARGS_* codes. */
+function isParseArgsError(error: unknown): error is Error {
+  return error instanceof TypeError && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_PARSE_ARGS');
+}
 
 /** Entry point of the `kube-netstat` binary; returns the process exit code. */
 export async function main(argv: readonly string[], io: CommandIo = defaultIo()): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'local':
-      return runLocal(rest, io);
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      io.stdout(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      io.stderr(`kube-netstat: unknown command '${command}'\n${USAGE}`);
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    io.stdout(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    io.stderr(`kube-netstat: unknown command '${command}'\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.stderr(`kube-netstat ${command}: ${error.message}\nTry 'kube-netstat ${command} --help' for more information.\n`);
       return 2;
+    }
+    throw error;
   }
 }
 

@@ -5,6 +5,7 @@ import { AccessDeniedError } from '../../agent/procfs/errors.js';
 import { LocalHostFs, type HostFs } from '../../agent/procfs/hostfs.js';
 import { attributeScan } from '../../agent/attribution/attribute.js';
 import { readIdentities } from '../../agent/attribution/identities.js';
+import { scannedPids } from '../../agent/node-scan.js';
 import { netnsOf, scanProcRoot, type HostScan } from '../../agent/scan/index.js';
 import { FileNameResolver } from '../netstat/names.js';
 import { UsageError } from '../usage-error.js';
@@ -105,14 +106,6 @@ export async function runLocal(argv: readonly string[], io: CommandIo): Promise<
   } finally {
     await pods?.stop();
   }
-}
-
-/** Every process whose cgroup attribution may need: the namespaces' members and the holders. */
-function scannedPids(scan: HostScan): Set<number> {
-  const pids = new Set<number>();
-  for (const namespace of scan.namespaces) for (const pid of namespace.pids) pids.add(pid);
-  for (const holders of scan.holders.values()) for (const holder of holders) pids.add(holder.pid);
-  return pids;
 }
 
 function reportProblems(scan: HostScan, flags: LocalFlags, io: CommandIo): void {

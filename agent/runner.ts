@@ -1,0 +1,94 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PodResolver } from './attribution/types.js';
+import { PodInformer } from './kube/pod-informer.js';
+import { PodStore } from './kube/pod-store.js';
+import { scanNode } from './node-scan.js';
+import { AgentStream, type StreamEvent } from './stream/client.js';
+import { SocketTable } from './stream/socket-table.js';
+
+export interface AgentRunOptions {
+  readonly aggregator: string;
+  readonly nodeName: string;
+  readonly procRoot: string;
+  readonly intervalMs: number;
+  readonly heartbeatMs: number;
+  readonly chunkSize: number;
+  readonly deletedPodGraceMs: number;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly kubeConfig: KubeConfig | undefined;
+  readonly version: string;
+  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  /** For tests and metrics: every scan's figures. */
+  readonly onScan?: (figures: { sockets: number; upserted: number; removed: number; ms: number }) => void;
+  readonly onStreamEvent?: (event: StreamEvent) => void;
+}
+
+const NO_API: PodResolver = { byUid: () => undefined };
+
+/** The kernel's boot ID: socket and namespace inodes are only unique within one boot. */
+function bootId(procRoot: string): string {
+  try {
+    return readFileSync(`${procRoot}/sys/kernel/random/boot_id`, 'utf8').trim();
+  } catch {
+    // A fixture proc tree has none; the aggregator only compares it.
+    return 'unknown';
+  }
+}
+
+/**
+ * The agent: scan every interval, diff against the last scan, stream the changes. Stops
+ * (saying goodbye to the aggregator) when the signal aborts.
+ */
+export async function runAgent(options: AgentRunOptions, signal: AbortSignal): Promise<void> {
+  const table = new SocketTable();
+  const stream = new AgentStream({
+    address: options.aggregator,
+    node: options.nodeName,
+    bootId: bootId(options.procRoot),
+    epoch: BigInt(Date.now()),
+    version: options.version,
+    table,
+    heartbeatMs: options.heartbeatMs,
+    chunkSize: options.chunkSize,
+    backoff: options.backoff,
+    onEvent: (event) => {
+      options.onStreamEvent?.(event);
+      if (event.kind === 'disconnected') options.log('aggregator unreachable', { error: event.error, retryInMs: event.retryInMs });
+      else if (event.kind === 'snapshot') options.log('snapshot sent', { sockets: event.sockets, chunks: event.chunks, reason: event.reason });
+      else if (event.kind === 'resync-requested') options.log('resync requested', { reason: event.reason });
+    },
+  });
+
+  let resolver: PodResolver = NO_API;
+  let informer: PodInformer | undefined;
+  if (options.kubeConfig) {
+    const store = new PodStore(options.deletedPodGraceMs);
+    informer = new PodInformer({
+      kubeConfig: options.kubeConfig,
+      nodeName: options.nodeName,
+      store,
+      onEvent: (event) => {
+        if (event.kind === 'failed') options.log('pod informer failed', { error: event.error.message, retryInMs: event.retryInMs });
+      },
+    });
+    informer.start();
+    resolver = store;
+  }
+
+  const streaming = stream.run(signal);
+  try {
+    while (!signal.aborted) {
+      const started = Date.now();
+      const { sockets } = await scanNode(options.procRoot, options.nodeName, resolver, started);
+      const changes = table.update(sockets);
+      stream.offer(changes);
+      options.onScan?.({ sockets: sockets.length, upserted: changes.upserted.length, removed: changes.removed.length, ms: Date.now() - started });
+      await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
+    }
+  } finally {
+    await streaming;
+    await informer?.stop();
+  }
+}

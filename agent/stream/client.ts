@@ -1,0 +1,225 @@
+import { credentials as grpcCredentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AgentServiceClient, type StreamRequest, type StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
+import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import type { SocketTable, TableChanges } from './socket-table.js';
+
+export interface AgentStreamOptions {
+  /** host:port of the aggregator's gRPC listener. */
+  readonly address: string;
+  readonly node: string;
+  readonly bootId: string;
+  /** Fresh for every agent start: the aggregator lets a newer epoch replace an older one. */
+  readonly epoch: bigint;
+  readonly version: string;
+  /** What a snapshot sends: the agent's current view. */
+  readonly table: SocketTable;
+  /** A heartbeat goes out when nothing else did for this long (ms). */
+  readonly heartbeatMs?: number;
+  /** Sockets per snapshot chunk and per delta message, so no message grows with the table. */
+  readonly chunkSize?: number;
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly credentials?: ChannelCredentials;
+  readonly random?: () => number;
+  readonly onEvent?: (event: StreamEvent) => void;
+}
+
+export type StreamEvent =
+  | { readonly kind: 'connected' }
+  | { readonly kind: 'snapshot'; readonly sockets: number; readonly chunks: number; readonly reason: string }
+  | { readonly kind: 'delta'; readonly upserted: number; readonly removed: number }
+  | { readonly kind: 'resync-requested'; readonly reason: string }
+  | { readonly kind: 'disconnected'; readonly error: string; readonly retryInMs: number };
+
+const DEFAULTS = { heartbeatMs: 5_000, chunkSize: 1_000, backoff: { initialMs: 200, maxMs: 30_000 } };
+
+/** A stream that ended or failed: the session is over and the agent reconnects. */
+class SessionEnded extends Error {
+  override readonly name = 'SessionEnded';
+}
+
+/**
+ * The agent's side of AgentService.Stream: hello, a full snapshot, then deltas and heartbeats;
+ * reconnects with jittered exponential backoff and resends a snapshot after every reconnect
+ * or resync request. Backpressure: writes honour gRPC flow control; while a write waits, new
+ * scan results merge into one pending change set keyed by socket (latest state wins), so
+ * memory is bounded by the table's size however slow the aggregator is. While disconnected
+ * nothing is kept pending at all: the next session starts with a snapshot.
+ */
+export class AgentStream {
+  private readonly client: AgentServiceClient;
+  /** key → latest socket, or null for removed. */
+  private pending = new Map<string, Socket | null>();
+  private wake: (() => void) | undefined;
+  private connected = false;
+  private resyncReason: string | undefined;
+  private sequence = 0n;
+  private snapshotId = 0n;
+  private call: ClientDuplexStream<StreamRequest, StreamResponse> | undefined;
+
+  constructor(private readonly options: AgentStreamOptions) {
+    this.client = new AgentServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), {
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+    });
+  }
+
+  /** Merges a scan's changes into what is pending; the sender picks them up as soon as it can. */
+  offer(changes: TableChanges): void {
+    if (!this.connected) return;
+    for (const socket of changes.upserted) this.pending.set(socket.key, socket);
+    for (const key of changes.removed) this.pending.set(key, null);
+    if (this.pending.size > 0) this.wakeUp();
+  }
+
+  /** Pending changes not yet written (for tests and metrics). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Runs sessions until the signal aborts; then says goodbye and closes. */
+  async run(signal: AbortSignal): Promise<void> {
+    const backoff = this.options.backoff ?? DEFAULTS.backoff;
+    const random = this.options.random ?? Math.random;
+    let failures = 0;
+    signal.addEventListener('abort', () => this.wakeUp(), { once: true });
+    while (!signal.aborted) {
+      let established = false;
+      try {
+        await this.session(signal, () => {
+          established = true;
+          failures = 0;
+        });
+      } catch (error) {
+        if (signal.aborted) break;
+        failures = established ? 1 : failures + 1;
+        const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1));
+        const retryInMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+        this.options.onEvent?.({ kind: 'disconnected', error: error instanceof Error ? error.message : String(error), retryInMs });
+        await sleep(retryInMs, undefined, { signal }).catch(() => undefined);
+      }
+    }
+    this.client.close();
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private next(): bigint {
+    this.sequence += 1n;
+    return this.sequence;
+  }
+
+  private async session(signal: AbortSignal, onEstablished: () => void): Promise<void> {
+    const call = this.client.stream();
+    this.call = call;
+    this.sequence = 0n;
+    let ended: Error | undefined;
+    const endedPromise = new Promise<never>((_, reject) => {
+      const end = (error: Error) => {
+        ended ??= error;
+        this.wakeUp();
+        reject(ended);
+      };
+      call.on('error', (error: Error) => end(new SessionEnded(error.message)));
+      call.on('end', () => end(new SessionEnded('the aggregator closed the stream')));
+    });
+    endedPromise.catch(() => undefined);
+    call.on('data', (response: StreamResponse) => {
+      const message = response.message;
+      if (message?.$case === 'resync') {
+        this.resyncReason = message.value.reason || 'requested';
+        this.options.onEvent?.({ kind: 'resync-requested', reason: this.resyncReason });
+        this.wakeUp();
+      }
+    });
+
+    try {
+      this.connected = true;
+      this.pending.clear();
+      const { node, bootId, epoch, version } = this.options;
+      await this.write(call, { message: { $case: 'hello', value: { nodeName: node, bootId, epoch, version, capabilities: ['snapshot-chunks', 'goodbye'] } } }, endedPromise);
+      this.options.onEvent?.({ kind: 'connected' });
+      await this.sendSnapshot(call, 'connected', endedPromise);
+      onEstablished();
+      const heartbeatMs = this.options.heartbeatMs ?? DEFAULTS.heartbeatMs;
+      let lastSent = Date.now();
+      while (!signal.aborted) {
+        if (ended) throw ended;
+        if (this.resyncReason !== undefined) {
+          const reason = this.resyncReason;
+          this.resyncReason = undefined;
+          await this.sendSnapshot(call, `resync: ${reason}`, endedPromise);
+          lastSent = Date.now();
+        } else if (this.pending.size > 0) {
+          await this.sendPending(call, endedPromise);
+          lastSent = Date.now();
+        } else if (Date.now() - lastSent >= heartbeatMs) {
+          await this.write(call, { message: { $case: 'heartbeat', value: { sequence: this.next(), socketCount: BigInt(this.options.table.size) } } }, endedPromise);
+          lastSent = Date.now();
+        } else {
+          await this.idle(heartbeatMs - (Date.now() - lastSent));
+        }
+      }
+      await this.write(call, { message: { $case: 'goodbye', value: { sequence: this.next(), reason: 'agent shutting down' } } }, endedPromise);
+      call.end();
+    } finally {
+      this.connected = false;
+      this.pending.clear();
+      if (this.call === call) this.call = undefined;
+      if (ended === undefined) call.cancel();
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, Math.max(0, ms));
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async sendSnapshot(call: ClientDuplexStream<StreamRequest, StreamResponse>, reason: string, ended: Promise<never>): Promise<void> {
+    // The snapshot carries everything; changes pending until now are part of it.
+    this.pending.clear();
+    const sockets = this.options.table.snapshot();
+    const chunkSize = this.options.chunkSize ?? DEFAULTS.chunkSize;
+    this.snapshotId += 1n;
+    const chunks = Math.max(1, Math.ceil(sockets.length / chunkSize));
+    for (let index = 0; index < chunks; index++) {
+      const slice = sockets.slice(index * chunkSize, (index + 1) * chunkSize);
+      await this.write(call, { message: { $case: 'snapshot', value: { sequence: this.next(), snapshotId: this.snapshotId, index, sockets: slice, last: index === chunks - 1 } } }, ended);
+    }
+    this.options.onEvent?.({ kind: 'snapshot', sockets: sockets.length, chunks, reason });
+  }
+
+  private async sendPending(call: ClientDuplexStream<StreamRequest, StreamResponse>, ended: Promise<never>): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    const upserted: Socket[] = [];
+    const removed: string[] = [];
+    for (const [key, socket] of batch) {
+      if (socket) upserted.push(socket);
+      else removed.push(key);
+    }
+    const chunkSize = this.options.chunkSize ?? DEFAULTS.chunkSize;
+    for (let start = 0; start < Math.max(upserted.length, removed.length); start += chunkSize) {
+      await this.write(call, { message: { $case: 'delta', value: { sequence: this.next(), upserted: upserted.slice(start, start + chunkSize), removedKeys: removed.slice(start, start + chunkSize) } } }, ended);
+    }
+    this.options.onEvent?.({ kind: 'delta', upserted: upserted.length, removed: removed.length });
+  }
+
+  /** One message, waiting for the stream to drain when gRPC's flow control says so. */
+  private async write(call: ClientDuplexStream<StreamRequest, StreamResponse>, message: StreamRequest, ended: Promise<never>): Promise<void> {
+    if (call.write(message)) return;
+    await Promise.race([new Promise<void>((resolve) => call.once('drain', () => resolve())), ended]);
+  }
+}

@@ -1,0 +1,86 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { SocketProto } from '../agent/model.js';
+import { ALL_PROTOS } from '../agent/model.js';
+import { socketItem, socketList, type UnavailableNode } from '../cli/output/socket-list.js';
+import { listSockets, QueryError, type QuerySpec } from './query.js';
+import type { NodeStore } from './node-store.js';
+
+/** The query's HTTP/JSON face, reachable through the API server's service proxy. */
+export function createHttpServer(store: NodeStore, isReady: () => boolean): Server {
+  return createServer((request, response) => {
+    try {
+      route(store, isReady, request, response);
+    } catch (error) {
+      const bad = error instanceof QueryError;
+      send(response, bad ? 400 : 500, status(bad ? 400 : 500, bad ? 'BadRequest' : 'InternalError', error instanceof Error ? error.message : String(error)));
+    }
+  });
+}
+
+function route(store: NodeStore, isReady: () => boolean, request: IncomingMessage, response: ServerResponse): void {
+  const url = new URL(request.url ?? '/', 'http://aggregator');
+  if (request.method !== 'GET') return send(response, 405, status(405, 'MethodNotAllowed', `${request.method} is not supported`));
+  switch (url.pathname) {
+    case '/healthz':
+      return sendText(response, 200, 'ok\n');
+    case '/readyz':
+      return isReady() ? sendText(response, 200, 'ok\n') : sendText(response, 503, 'not ready\n');
+    case '/api/v1/sockets': {
+      const result = listSockets(store, querySpec(url.searchParams));
+      const unavailable: UnavailableNode[] = result.unavailable.map((node) => ({
+        node: node.node,
+        reason: node.reason,
+        lastSeen: node.lastSeenUnixMs > 0n ? new Date(Number(node.lastSeenUnixMs)).toISOString() : null,
+      }));
+      const list = socketList(result.items.map(socketItem), unavailable);
+      return send(response, 200, result.continueToken ? { ...list, metadata: { continue: result.continueToken } } : list);
+    }
+    default:
+      return send(response, 404, status(404, 'NotFound', `no route ${url.pathname}; try /api/v1/sockets`));
+  }
+}
+
+/** Query parameters, repeatable or comma-separated, as the gRPC ListRequest has them. */
+export function querySpec(params: URLSearchParams): QuerySpec {
+  const list = (name: string): string[] => params.getAll(name).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+  const protos = list('proto');
+  for (const proto of protos) if (!(ALL_PROTOS as readonly string[]).includes(proto)) throw new QueryError(`unknown proto '${proto}': expected one of ${ALL_PROTOS.join(', ')}`);
+  const ports = list('port').map((text) => {
+    const port = Number(text);
+    if (!/^\d+$/.test(text) || port > 65535) throw new QueryError(`invalid port '${text}'`);
+    return port;
+  });
+  const limitText = params.get('limit');
+  const limit = limitText === null ? 0 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 0) throw new QueryError(`invalid limit '${limitText}'`);
+  const pod = params.get('pod');
+  const labelSelector = params.get('labelSelector');
+  const continueToken = params.get('continue');
+  return {
+    namespaces: list('namespace'),
+    protos: protos as SocketProto[],
+    states: list('state'),
+    ports,
+    addresses: list('address'),
+    nodes: list('node'),
+    limit,
+    ...(pod && { pod }),
+    ...(labelSelector && { labelSelector }),
+    ...(continueToken && { continueToken }),
+  };
+}
+
+function status(code: number, reason: string, message: string): object {
+  return { apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason, message };
+}
+
+function send(response: ServerResponse, code: number, body: object): void {
+  const text = `${JSON.stringify(body)}\n`;
+  response.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function sendText(response: ServerResponse, code: number, text: string): void {
+  response.writeHead(code, { 'content-type': 'text/plain' });
+  response.end(text);
+}

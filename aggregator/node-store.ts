@@ -1,0 +1,138 @@
+import type { Socket } from '../gen/kubenetstat/v1/socket.js';
+
+export type NodeStatus = 'syncing' | 'live' | 'disconnected';
+
+/** One node's state as the aggregator holds it. */
+export interface NodeState {
+  readonly name: string;
+  epoch: bigint;
+  bootId: string;
+  status: NodeStatus;
+  /** When anything last arrived from the node's agent (ms since the epoch). */
+  lastSeenMs: number;
+  /** Since when the node is disconnected or silent; for eviction. */
+  downSinceMs: number | undefined;
+  /** The node's sockets as of its last complete snapshot plus the deltas after it. */
+  sockets: Map<string, Socket>;
+  /** True once a complete snapshot arrived: before that the node cannot be vouched for. */
+  synced: boolean;
+  /** Identifies the connection that owns the node now. */
+  session: number;
+}
+
+export interface NodeStoreOptions {
+  /** A live node that sent nothing for this long is stale (ms). */
+  readonly staleAfterMs: number;
+  /** A stale or disconnected node is forgotten after this long (ms). */
+  readonly evictAfterMs: number;
+  readonly now?: () => number;
+  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export type ClaimResult = { readonly accepted: true; readonly superseded?: number } | { readonly accepted: false; readonly reason: string };
+
+/**
+ * Per-node socket state. A node is claimed by one agent connection at a time; a second agent
+ * claiming the same node is resolved by epoch (a fresh one per agent start): the higher epoch
+ * wins, an equal epoch (the same agent reconnecting) replaces its old connection, and a lower
+ * one is refused while the newer agent is connected. Every decision is logged.
+ */
+export class NodeStore {
+  private readonly nodes = new Map<string, NodeState>();
+  private nextSession = 1;
+  private readonly now: () => number;
+
+  constructor(private readonly options: NodeStoreOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A hello: returns whether this connection may write the node, and the session it supersedes. */
+  claim(name: string, epoch: bigint, bootId: string): ClaimResult & { session?: number } {
+    const existing = this.nodes.get(name);
+    const session = this.nextSession++;
+    const now = this.now();
+    if (!existing) {
+      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new Map(), synced: false, session });
+      this.options.log?.('node connected', { node: name, epoch: String(epoch), session });
+      return { accepted: true, session };
+    }
+    if (epoch < existing.epoch && existing.status !== 'disconnected') {
+      const reason = `node ${name} is held by a newer agent (epoch ${existing.epoch} > ${epoch})`;
+      this.options.log?.('agent refused', { node: name, epoch: String(epoch), current: String(existing.epoch) });
+      return { accepted: false, reason };
+    }
+    const superseded = existing.status === 'disconnected' ? undefined : existing.session;
+    if (superseded !== undefined) this.options.log?.('agent connection replaced', { node: name, epoch: String(epoch), previousEpoch: String(existing.epoch), previousSession: superseded });
+    // A new boot or a new agent: its sockets are kept (flagged) until its snapshot replaces them.
+    existing.epoch = epoch;
+    existing.bootId = bootId;
+    existing.status = 'syncing';
+    existing.lastSeenMs = now;
+    existing.session = session;
+    this.options.log?.('node connected', { node: name, epoch: String(epoch), session });
+    return { accepted: true, session, ...(superseded !== undefined && { superseded }) };
+  }
+
+  /** The node if this session still owns it. */
+  owned(name: string, session: number): NodeState | undefined {
+    const node = this.nodes.get(name);
+    return node && node.session === session ? node : undefined;
+  }
+
+  touch(node: NodeState): void {
+    node.lastSeenMs = this.now();
+    node.downSinceMs = undefined;
+    if (node.synced && node.status !== 'live') node.status = 'live';
+  }
+
+  replaceSockets(node: NodeState, sockets: Map<string, Socket>): void {
+    node.sockets = sockets;
+    node.synced = true;
+    node.status = 'live';
+    this.touch(node);
+  }
+
+  disconnected(name: string, session: number, reason: string): void {
+    const node = this.owned(name, session);
+    if (!node) return;
+    node.status = 'disconnected';
+    node.downSinceMs = this.now();
+    this.options.log?.('node disconnected', { node: name, session, reason });
+  }
+
+  /** Marks silent nodes stale and forgets nodes down for longer than the eviction TTL. */
+  sweep(): void {
+    const now = this.now();
+    for (const node of this.nodes.values()) {
+      if (node.status !== 'disconnected' && now - node.lastSeenMs > this.options.staleAfterMs) node.downSinceMs ??= node.lastSeenMs;
+      if (node.downSinceMs !== undefined && now - node.downSinceMs > this.options.evictAfterMs) {
+        this.nodes.delete(node.name);
+        this.options.log?.('node evicted', { node: node.name, downForMs: now - node.downSinceMs });
+      }
+    }
+  }
+
+  /** Why a node cannot be vouched for right now, or undefined when it can. */
+  unavailability(node: NodeState): string | undefined {
+    const silentMs = this.now() - node.lastSeenMs;
+    if (node.status === 'disconnected') return `agent disconnected ${Math.round(silentMs / 1000)} s ago; showing its last known sockets`;
+    if (!node.synced) return 'agent connected, first snapshot not complete yet';
+    if (silentMs > this.options.staleAfterMs) return `stale: nothing from its agent for ${Math.round(silentMs / 1000)} s; showing its last known sockets`;
+    if (node.status === 'syncing') return 'agent reconnected, snapshot in progress; showing its previous sockets';
+    return undefined;
+  }
+
+  all(): IterableIterator<NodeState> {
+    return this.nodes.values();
+  }
+
+  get(name: string): NodeState | undefined {
+    return this.nodes.get(name);
+  }
+
+  get socketCount(): number {
+    let count = 0;
+    for (const node of this.nodes.values()) count += node.sockets.size;
+    return count;
+  }
+}

@@ -1,0 +1,108 @@
+import { buildViewFilter, ssCodeOfName, type FilterView, type SocketFilterSpec } from '../agent/filter.js';
+import { labelsMatch, parseLabelSelector } from '../agent/kube/label-selector.js';
+import type { SocketProto } from '../agent/model.js';
+import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
+import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
+import { Proto, type Socket } from '../gen/kubenetstat/v1/socket.js';
+import type { NodeStore } from './node-store.js';
+
+export interface QuerySpec extends SocketFilterSpec {
+  readonly namespaces?: readonly string[];
+  readonly labelSelector?: string;
+  readonly protos?: readonly SocketProto[];
+  readonly nodes?: readonly string[];
+  readonly pod?: string;
+  /** At most this many items; 0 or absent for all. */
+  readonly limit?: number;
+  /** From a previous answer's continueToken. */
+  readonly continueToken?: string;
+}
+
+export interface QueryResult {
+  readonly items: Socket[];
+  /** Nodes the answer cannot vouch for: disconnected, stale, or still sending their first snapshot. */
+  readonly unavailable: UnavailableNode[];
+  /** Set when `limit` cut the answer short. */
+  readonly continueToken: string;
+}
+
+/** A query that cannot run as given (bad selector, state, address, token): the caller's mistake. */
+export class QueryError extends Error {
+  override readonly name = 'QueryError';
+}
+
+function wireView(socket: Socket): FilterView {
+  if (socket.proto === Proto.PROTO_UNIX) return { unix: true, stateCode: ssCodeOfName(socket.ssState), localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 };
+  return { unix: false, stateCode: socket.stateCode, localAddress: socket.localAddress, localPort: socket.localPort, foreignAddress: socket.foreignAddress, foreignPort: socket.foreignPort };
+}
+
+interface Position {
+  readonly node: string;
+  readonly offset: number;
+}
+
+function decodeToken(token: string): Position {
+  try {
+    const position = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Position>;
+    if (typeof position.node === 'string' && Number.isInteger(position.offset) && (position.offset ?? -1) >= 0) return position as Position;
+  } catch {
+    // Not base64 JSON: reported as a bad token below.
+  }
+  throw new QueryError('invalid continue token');
+}
+
+/**
+ * A filtered listing across every node the aggregator holds, with the nodes it cannot vouch
+ * for. Items come node by node (nodes in name order); a continue token resumes after the
+ * last item returned. The token is a position, not a snapshot: sockets that change between
+ * pages may be skipped or repeated, as with any paged live view.
+ */
+export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
+  let filter: (view: FilterView) => boolean;
+  let selector: ReturnType<typeof parseLabelSelector>;
+  try {
+    filter = buildViewFilter(spec);
+    selector = parseLabelSelector(spec.labelSelector ?? '');
+  } catch (error) {
+    throw new QueryError(error instanceof Error ? error.message : String(error));
+  }
+  const namespaces = spec.namespaces?.length ? new Set(spec.namespaces) : undefined;
+  const protos = spec.protos?.length ? new Set(spec.protos.map((proto) => PROTO_TO_WIRE[proto])) : undefined;
+  const nodes = spec.nodes?.length ? new Set(spec.nodes) : undefined;
+  const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY;
+  const start = spec.continueToken ? decodeToken(spec.continueToken) : undefined;
+  const podFilters = namespaces !== undefined || selector.length > 0 || spec.pod !== undefined;
+
+  store.sweep();
+  const items: Socket[] = [];
+  const unavailable: UnavailableNode[] = [];
+  let continueToken = '';
+  const ordered = [...store.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const node of ordered) {
+    if (nodes && !nodes.has(node.name)) continue;
+    const reason = store.unavailability(node);
+    if (reason !== undefined) unavailable.push({ node: node.name, reason, lastSeenUnixMs: BigInt(node.lastSeenMs) });
+    if ((start && node.name < start.node) || continueToken) continue;
+    let offset = 0;
+    const skip = start && node.name === start.node ? start.offset : 0;
+    for (const socket of node.sockets.values()) {
+      offset++;
+      if (offset <= skip) continue;
+      if (protos && !protos.has(socket.proto)) continue;
+      if (podFilters) {
+        const pod = socket.pod;
+        if (!pod?.name) continue;
+        if (namespaces && !namespaces.has(pod.namespace)) continue;
+        if (spec.pod !== undefined && pod.name !== spec.pod) continue;
+        if (!labelsMatch(selector, pod.labels)) continue;
+      }
+      if (!filter(wireView(socket))) continue;
+      if (items.length >= limit) {
+        continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: offset - 1 })).toString('base64url');
+        break;
+      }
+      items.push(socket);
+    }
+  }
+  return { items, unavailable, continueToken };
+}

@@ -1,0 +1,101 @@
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { AddressInfo } from 'node:net';
+import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
+import { QueryServiceService, type ListRequest, type ListResponse } from '../gen/kubenetstat/v1/query.js';
+import { WIRE_TO_PROTO } from '../agent/stream/wire.js';
+import type { SocketProto } from '../agent/model.js';
+import { createHttpServer } from './http.js';
+import { IngestService } from './ingest.js';
+import { NodeStore } from './node-store.js';
+import { listSockets, QueryError } from './query.js';
+
+export interface AggregatorOptions {
+  /** host:port for agents and gRPC queries; port 0 picks one. */
+  readonly grpcListen: string;
+  /** host:port for HTTP/JSON queries and health; port 0 picks one. */
+  readonly httpListen: string;
+  readonly staleAfterMs: number;
+  readonly evictAfterMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxSocketsPerMessage: number;
+  readonly maxSocketsPerNode: number;
+  readonly log: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export interface RunningAggregator {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly store: NodeStore;
+  /** Stops accepting, ends agent streams (they reconnect elsewhere), closes listeners. */
+  stop(): Promise<void>;
+}
+
+function splitHostPort(listen: string): { host: string; port: number } {
+  const at = listen.lastIndexOf(':');
+  const host = listen.slice(0, at).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address '${listen}': expected host:port`);
+  return { host: host || '0.0.0.0', port };
+}
+
+export async function startAggregator(options: AggregatorOptions): Promise<RunningAggregator> {
+  const store = new NodeStore({ staleAfterMs: options.staleAfterMs, evictAfterMs: options.evictAfterMs, log: options.log });
+  const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log });
+  const grpc = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
+  grpc.addService(AgentServiceService, { stream: ingest.stream });
+  grpc.addService(QueryServiceService, {
+    list: (call: ServerUnaryCall<ListRequest, ListResponse>, callback: sendUnaryData<ListResponse>) => {
+      const request = call.request;
+      try {
+        const result = listSockets(store, {
+          namespaces: request.namespaces,
+          protos: request.protos.map((proto) => WIRE_TO_PROTO.get(proto)).filter((proto): proto is SocketProto => proto !== undefined),
+          states: request.states,
+          ports: request.ports,
+          nodes: request.nodes,
+          limit: request.limit,
+          ...(request.labelSelector && { labelSelector: request.labelSelector }),
+          ...(request.pod && { pod: request.pod }),
+          ...(request.continueToken && { continueToken: request.continueToken }),
+        });
+        callback(null, { items: result.items, unavailableNodes: result.unavailable, continueToken: result.continueToken });
+      } catch (error) {
+        if (error instanceof QueryError) callback({ code: status.INVALID_ARGUMENT, details: error.message });
+        else callback({ code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
+      }
+    },
+  });
+  const grpcAddress = splitHostPort(options.grpcListen);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync(`${grpcAddress.host.includes(':') ? `[${grpcAddress.host}]` : grpcAddress.host}:${grpcAddress.port}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+
+  let ready = false;
+  const http = createHttpServer(store, () => ready);
+  const httpAddress = splitHostPort(options.httpListen);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(httpAddress.port, httpAddress.host, () => resolve());
+  });
+  const httpPort = (http.address() as AddressInfo).port;
+  const sweeper = setInterval(() => store.sweep(), 1_000);
+  sweeper.unref();
+  ready = true;
+  options.log('aggregator listening', { grpcPort, httpPort });
+
+  return {
+    grpcPort,
+    httpPort,
+    store,
+    stop: async () => {
+      ready = false;
+      clearInterval(sweeper);
+      ingest.closeAll('aggregator shutting down');
+      await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
+      grpc.forceShutdown();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
+import { runAgent } from '../agent/runner.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
+import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from './defaults.js';
+import type { CommandIo } from './local/command.js';
+import { createLogger, type LogFn } from './log.js';
+import { UsageError } from './usage-error.js';
+import { nodeName as defaultNode } from './local/pods.js';
+
+export const VERSION = '0.1.0';
+
+/** A value from its flag, else its environment variable, else undefined. */
+function pick(values: Record<string, string | boolean | undefined>, flag: string, env: string): string | undefined {
+  const value = values[flag];
+  return typeof value === 'string' ? value : process.env[env];
+}
+
+function number(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : Number(text.replace(/s$/, ''));
+}
+
+function validate<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new UsageError(result.error.issues.map((issue) => `--${issue.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`).join('; '));
+}
+
+const AGENT_OPTIONS = {
+  aggregator: { type: 'string' },
+  'node-name': { type: 'string' },
+  'proc-root': { type: 'string' },
+  interval: { type: 'string' },
+  heartbeat: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const AGGREGATOR_OPTIONS = {
+  'grpc-listen': { type: 'string' },
+  'http-listen': { type: 'string' },
+  'stale-after': { type: 'string' },
+  'evict-after': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function agentSettings(argv: readonly string[]): AgentSettings & { kubeconfig?: string; help: boolean } {
+  const { values } = parseArgs({ args: [...argv], options: AGENT_OPTIONS, strict: true });
+  const a = DEFAULTS.agent;
+  const settings = validate(agentSettingsSchema, {
+    aggregator: pick(values, 'aggregator', 'KUBE_NETSTAT_AGGREGATOR') ?? '',
+    nodeName: pick(values, 'node-name', 'NODE_NAME') ?? '',
+    procRoot: pick(values, 'proc-root', 'KUBE_NETSTAT_PROC_ROOT') ?? '/proc',
+    intervalSeconds: number(pick(values, 'interval', 'KUBE_NETSTAT_INTERVAL'), a.intervalSeconds),
+    heartbeatSeconds: number(pick(values, 'heartbeat', 'KUBE_NETSTAT_HEARTBEAT'), a.heartbeatSeconds),
+    chunkSize: a.chunkSize,
+    deletedPodGraceSeconds: a.deletedPodGraceSeconds,
+    backoffInitialSeconds: a.backoffInitialSeconds,
+    backoffMaxSeconds: a.backoffMaxSeconds,
+  });
+  const kubeconfig = pick(values, 'kubeconfig', 'KUBE_NETSTAT_KUBECONFIG');
+  return { ...settings, ...(kubeconfig && { kubeconfig }), help: values.help === true };
+}
+
+export function aggregatorSettings(argv: readonly string[]): AggregatorSettings & { help: boolean } {
+  const { values } = parseArgs({ args: [...argv], options: AGGREGATOR_OPTIONS, strict: true });
+  const g = DEFAULTS.aggregator;
+  return {
+    ...validate(aggregatorSettingsSchema, {
+      grpcListen: pick(values, 'grpc-listen', 'KUBE_NETSTAT_GRPC_LISTEN') ?? g.grpcListen,
+      httpListen: pick(values, 'http-listen', 'KUBE_NETSTAT_HTTP_LISTEN') ?? g.httpListen,
+      staleAfterSeconds: number(pick(values, 'stale-after', 'KUBE_NETSTAT_STALE_AFTER'), g.staleAfterSeconds),
+      evictAfterSeconds: number(pick(values, 'evict-after', 'KUBE_NETSTAT_EVICT_AFTER'), g.evictAfterSeconds),
+      maxMessageMiB: g.maxMessageMiB,
+      maxSocketsPerMessage: g.maxSocketsPerMessage,
+      maxSocketsPerNode: g.maxSocketsPerNode,
+    }),
+    help: values.help === true,
+  };
+}
+
+export function startAggregatorWith(settings: AggregatorSettings, log: LogFn): Promise<RunningAggregator> {
+  return startAggregator({
+    grpcListen: settings.grpcListen,
+    httpListen: settings.httpListen,
+    staleAfterMs: settings.staleAfterSeconds * 1000,
+    evictAfterMs: settings.evictAfterSeconds * 1000,
+    maxMessageBytes: settings.maxMessageMiB * 1024 * 1024,
+    maxSocketsPerMessage: settings.maxSocketsPerMessage,
+    maxSocketsPerNode: settings.maxSocketsPerNode,
+    log,
+  });
+}
+
+export function runAgentWith(settings: AgentSettings & { kubeconfig?: string }, log: LogFn, signal: AbortSignal): Promise<void> {
+  return runAgent(
+    {
+      aggregator: settings.aggregator,
+      nodeName: settings.nodeName,
+      procRoot: settings.procRoot,
+      intervalMs: settings.intervalSeconds * 1000,
+      heartbeatMs: settings.heartbeatSeconds * 1000,
+      chunkSize: settings.chunkSize,
+      deletedPodGraceMs: settings.deletedPodGraceSeconds * 1000,
+      backoff: { initialMs: settings.backoffInitialSeconds * 1000, maxMs: settings.backoffMaxSeconds * 1000 },
+      kubeConfig: loadKubeConfig(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}),
+      version: VERSION,
+      log,
+    },
+    signal,
+  );
+}
+
+const AGENT_USAGE = `usage: kube-netstat agent --aggregator HOST:PORT --node-name NAME [--interval 1s]
+                          [--heartbeat 5s] [--proc-root /host/proc] [--kubeconfig FILE]
+
+Scans this node's sockets every interval and streams the changes to the aggregator.
+Each flag can come from the environment instead, as a DaemonSet sets them:
+KUBE_NETSTAT_AGGREGATOR, NODE_NAME, KUBE_NETSTAT_INTERVAL, KUBE_NETSTAT_HEARTBEAT,
+KUBE_NETSTAT_PROC_ROOT, KUBE_NETSTAT_KUBECONFIG (default: in-cluster credentials).
+`;
+
+const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAULTS.aggregator.grpcListen}] [--http-listen ${DEFAULTS.aggregator.httpListen}]
+                               [--stale-after ${DEFAULTS.aggregator.staleAfterSeconds}s] [--evict-after ${DEFAULTS.aggregator.evictAfterSeconds}s]
+
+Receives agents' streams and answers queries: gRPC QueryService.List and
+HTTP GET /api/v1/sockets (SocketList JSON), /healthz, /readyz.
+`;
+
+export async function runAgentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const settings = agentSettings(argv);
+  if (settings.help) {
+    io.stdout(AGENT_USAGE);
+    return 0;
+  }
+  const { log } = createLogger('agent');
+  log('agent starting', { node: settings.nodeName, aggregator: settings.aggregator, intervalSeconds: settings.intervalSeconds });
+  await runAgentWith(settings, log, io.signal ?? new AbortController().signal);
+  log('agent stopped', {});
+  return 0;
+}
+
+export async function runAggregatorCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const settings = aggregatorSettings(argv);
+  if (settings.help) {
+    io.stdout(AGGREGATOR_USAGE);
+    return 0;
+  }
+  const { log } = createLogger('aggregator');
+  const aggregator = await startAggregatorWith(settings, log);
+  await waitForAbort(io.signal);
+  log('aggregator draining', {});
+  await aggregator.stop();
+  return 0;
+}
+
+/**
+ * Agent and aggregator for this host in one process, over the same gRPC protocol on
+ * loopback: the embedded default, no cluster needed.
+ */
+export async function runStandaloneCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { 'http-port': { type: 'string' }, 'proc-root': { type: 'string' }, interval: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    io.stdout(`usage: kube-netstat standalone [--http-port 9101] [--interval 1s] [--proc-root /proc]\n\nAgent and aggregator for this host in one process; query it over HTTP.\n`);
+    return 0;
+  }
+  const { log } = createLogger('standalone');
+  const httpPort = values['http-port'] ?? String(DEFAULTS.aggregator.httpListen.split(':')[1]);
+  const aggregator = await startAggregatorWith(
+    { ...aggregatorSettings([]), grpcListen: '127.0.0.1:0', httpListen: `127.0.0.1:${httpPort}` },
+    log,
+  );
+  const node = defaultNode({ namespace: undefined, allNamespaces: false, selector: undefined, pod: undefined, kubeconfig: undefined, context: undefined, node: undefined });
+  const agent = agentSettings(['--aggregator', `127.0.0.1:${aggregator.grpcPort}`, '--node-name', node.toLowerCase(), ...(values['proc-root'] ? ['--proc-root', values['proc-root']] : []), ...(values.interval ? ['--interval', values.interval] : [])]);
+  const base = `http://127.0.0.1:${aggregator.httpPort}`;
+  io.stdout(
+    `kube-netstat standalone: watching this host (node "${agent.nodeName}"), refreshed every ${agent.intervalSeconds}s.\n` +
+      `Query it:\n` +
+      `  curl -s '${base}/api/v1/sockets?state=close-wait'          # CLOSE_WAIT sockets, SocketList JSON\n` +
+      `  curl -s '${base}/api/v1/sockets?proto=tcp&state=listening&limit=20'\n` +
+      `  curl -s '${base}/api/v1/sockets?namespace=shop&labelSelector=app%3Dcart'\n` +
+      `  curl -s ${base}/healthz\n` +
+      `Stop with Ctrl-C.\n`,
+  );
+  const signal = io.signal ?? new AbortController().signal;
+  await runAgentWith(agent, log, signal);
+  await aggregator.stop();
+  return 0;
+}
+
+function waitForAbort(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => undefined);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
