@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
 import { runAgent } from '../agent/runner.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
