@@ -1,7 +1,7 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { StreamRequest, StreamResponse } from '../gen/kubenetstat/v1/agent.js';
-import type { Socket } from '../gen/kubenetstat/v1/socket.js';
+import type { StreamResponse } from '../gen/kubenetstat/v1/agent.js';
 import type { NodeState, NodeStore } from './node-store.js';
+import { readEnvelope, WireFormatError, type StoredSocket } from './wire-index.js';
 
 export interface IngestOptions {
   /** Sockets one snapshot chunk or delta may carry. */
@@ -13,7 +13,8 @@ export interface IngestOptions {
   readonly onApplied?: (changes: number) => void;
 }
 
-type Call = ServerDuplexStream<StreamRequest, StreamResponse>;
+/** Requests arrive as raw bytes: wire-index.ts reads them without decoding every socket. */
+type Call = ServerDuplexStream<Buffer, StreamResponse>;
 
 /** A protocol violation: the stream ends with this status and a log line; nothing else is touched. */
 class StreamRejected extends Error {
@@ -46,11 +47,11 @@ export class IngestService {
 
   readonly stream = (call: Call): void => {
     const connection = new Connection(call, this.store, this.options, this.calls);
-    call.on('data', (request: StreamRequest) => {
+    call.on('data', (request: Buffer) => {
       try {
         connection.receive(request);
       } catch (error) {
-        connection.reject(error);
+        connection.reject(error instanceof WireFormatError ? new StreamRejected(status.INVALID_ARGUMENT, `malformed message: ${error.message}`) : error);
       }
     });
     call.on('end', () => connection.closed('the agent closed the stream'));
@@ -68,11 +69,11 @@ export class IngestService {
 class Connection {
   private node: string | undefined;
   private session = 0;
-  private expected = 1n;
+  private expected = 1;
   private deltas = 0;
   /** Set after asking for a resync: everything is ignored until a snapshot's chunk 0 arrives. */
   private awaitingSnapshot = false;
-  private staging: { snapshotId: bigint; nextIndex: number; sockets: Map<string, Socket> } | undefined;
+  private staging: { snapshotId: number; nextIndex: number; sockets: Map<string, StoredSocket> } | undefined;
   private done = false;
   /** This connection sent a complete snapshot: deltas apply on top of it. */
   private snapshotted = false;
@@ -84,39 +85,38 @@ class Connection {
     private readonly calls: Map<number, Call>,
   ) {}
 
-  receive(request: StreamRequest): void {
+  receive(request: Buffer): void {
     if (this.done) return;
-    const message = request.message;
-    if (!message) throw new StreamRejected(status.INVALID_ARGUMENT, 'empty message');
+    const message = readEnvelope(request);
     if (this.node === undefined) {
-      if (message.$case !== 'hello') throw new StreamRejected(status.INVALID_ARGUMENT, `the first message must be hello, got ${message.$case}`);
-      return this.hello(message.value.nodeName, message.value.epoch, message.value.bootId);
+      if (message.kind !== 'hello') throw new StreamRejected(status.INVALID_ARGUMENT, `the first message must be hello, got ${message.kind}`);
+      return this.hello(message.hello.nodeName, message.hello.epoch, message.hello.bootId);
     }
-    if (message.$case === 'hello') throw new StreamRejected(status.INVALID_ARGUMENT, 'hello sent twice');
+    if (message.kind === 'hello') throw new StreamRejected(status.INVALID_ARGUMENT, 'hello sent twice');
     const node = this.store.owned(this.node, this.session);
     if (!node) throw new StreamRejected(status.ABORTED, `node ${this.node} is now held by another agent connection`);
-    const sequence = message.value.sequence;
-    if (this.awaitingSnapshot && message.$case !== 'goodbye') {
+    const sequence = message.sequence;
+    if (this.awaitingSnapshot && message.kind !== 'goodbye') {
       // Until the requested snapshot starts, everything else is moot (and not re-requested).
       this.store.touch(node);
-      if (message.$case !== 'snapshot' || message.value.index !== 0) return;
+      if (message.kind !== 'snapshot' || message.index !== 0) return;
       this.expected = sequence;
     }
     if (sequence !== this.expected) return this.resync(node, `sequence ${sequence} where ${this.expected} was expected`);
-    this.expected = sequence + 1n;
+    this.expected = sequence + 1;
     this.store.touch(node);
-    switch (message.$case) {
+    switch (message.kind) {
       case 'snapshot':
-        return this.snapshot(node, message.value.snapshotId, message.value.index, message.value.sockets, message.value.last);
+        return this.snapshot(node, message.snapshotId, message.index, message.sockets, message.last);
       case 'delta':
-        return this.delta(node, message.value.upserted, message.value.removedKeys);
+        return this.delta(node, message.upserted, message.removed);
       case 'heartbeat':
-        if (node.synced && !this.staging && message.value.socketCount !== BigInt(node.sockets.size)) {
-          return this.resync(node, `agent holds ${message.value.socketCount} sockets, aggregator ${node.sockets.size}`);
+        if (this.snapshotted && !this.staging && message.socketCount !== node.sockets.size) {
+          return this.resync(node, `agent holds ${message.socketCount} sockets, aggregator ${node.sockets.size}`);
         }
         return this.ack(sequence);
       case 'goodbye':
-        this.store.disconnected(node.name, this.session, `goodbye: ${message.value.reason}`);
+        this.store.disconnected(node.name, this.session, `goodbye: ${message.reason}`);
         this.finish();
         this.call.end();
         return;
@@ -138,7 +138,7 @@ class Connection {
     }
   }
 
-  private snapshot(node: NodeState, snapshotId: bigint, index: number, sockets: Socket[], last: boolean): void {
+  private snapshot(node: NodeState, snapshotId: number, index: number, sockets: StoredSocket[], last: boolean): void {
     this.checkSize(sockets.length);
     if (index === 0) {
       this.staging = { snapshotId, nextIndex: 0, sockets: new Map() };
@@ -156,26 +156,25 @@ class Connection {
       this.snapshotted = true;
       this.options.onApplied?.(staging.sockets.size);
       this.staging = undefined;
-      this.ack(this.expected - 1n);
+      this.ack(this.expected - 1);
     }
   }
 
-  private delta(node: NodeState, upserted: Socket[], removed: string[]): void {
+  private delta(node: NodeState, upserted: StoredSocket[], removed: string[]): void {
     this.checkSize(upserted.length + removed.length);
     if (!this.snapshotted || this.staging) return this.resync(node, 'delta before a complete snapshot');
     for (const socket of upserted) this.accept(node, node.sockets, socket);
     for (const key of removed) node.sockets.delete(key);
     this.options.onApplied?.(upserted.length + removed.length);
-    if (++this.deltas % ACK_EVERY_DELTAS === 0) this.ack(this.expected - 1n);
+    if (++this.deltas % ACK_EVERY_DELTAS === 0) this.ack(this.expected - 1);
   }
 
-  /** One socket into a node's map: keyed, and always labelled with the node that sent it. */
-  private accept(node: NodeState, into: Map<string, Socket>, socket: Socket): void {
+  /** One socket into a node's map, by key. Its node is the connection's, whatever the bytes say (query.ts). */
+  private accept(node: NodeState, into: Map<string, StoredSocket>, socket: StoredSocket): void {
     if (!socket.key) throw new StreamRejected(status.INVALID_ARGUMENT, 'a socket without a key');
     if (!into.has(socket.key) && into.size >= this.options.maxSocketsPerNode) {
       throw new StreamRejected(status.RESOURCE_EXHAUSTED, `node ${node.name} exceeds ${this.options.maxSocketsPerNode} sockets`);
     }
-    socket.node = node.name;
     into.set(socket.key, socket);
   }
 
@@ -190,8 +189,8 @@ class Connection {
     this.call.write({ message: { $case: 'resync', value: { reason } } });
   }
 
-  private ack(sequence: bigint): void {
-    this.call.write({ message: { $case: 'ack', value: { sequence } } });
+  private ack(sequence: number): void {
+    this.call.write({ message: { $case: 'ack', value: { sequence: BigInt(sequence) } } });
   }
 
   reject(error: unknown): void {

@@ -1,4 +1,4 @@
-import type { Socket } from '../gen/kubenetstat/v1/socket.js';
+import type { StoredSocket } from './wire-index.js';
 
 export type NodeStatus = 'syncing' | 'live' | 'disconnected';
 
@@ -13,7 +13,7 @@ export interface NodeState {
   /** Since when the node is disconnected or silent; for eviction. */
   downSinceMs: number | undefined;
   /** The node's sockets as of its last complete snapshot plus the deltas after it. */
-  sockets: Map<string, Socket>;
+  sockets: Map<string, StoredSocket>;
   /** True once a complete snapshot arrived: before that the node cannot be vouched for. */
   synced: boolean;
   /** Identifies the connection that owns the node now. */
@@ -85,7 +85,7 @@ export class NodeStore {
     if (node.synced && node.status !== 'live') node.status = 'live';
   }
 
-  replaceSockets(node: NodeState, sockets: Map<string, Socket>): void {
+  replaceSockets(node: NodeState, sockets: Map<string, StoredSocket>): void {
     node.sockets = sockets;
     node.synced = true;
     node.status = 'live';

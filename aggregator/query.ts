@@ -3,8 +3,9 @@ import { labelsMatch, parseLabelSelector } from '../agent/kube/label-selector.js
 import type { SocketProto } from '../agent/model.js';
 import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
 import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
-import { Proto, type Socket } from '../gen/kubenetstat/v1/socket.js';
+import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeStore } from './node-store.js';
+import type { StoredSocket } from './wire-index.js';
 
 export interface QuerySpec extends SocketFilterSpec {
   readonly namespaces?: readonly string[];
@@ -31,9 +32,16 @@ export class QueryError extends Error {
   override readonly name = 'QueryError';
 }
 
-function wireView(socket: Socket): FilterView {
+function storedView(socket: StoredSocket): FilterView {
   if (socket.proto === Proto.PROTO_UNIX) return { unix: true, stateCode: ssCodeOfName(socket.ssState), localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 };
   return { unix: false, stateCode: socket.stateCode, localAddress: socket.localAddress, localPort: socket.localPort, foreignAddress: socket.foreignAddress, foreignPort: socket.foreignPort };
+}
+
+/** A stored socket as the answer carries it: decoded, and always labelled with the node that holds it. */
+export function decodeStored(stored: StoredSocket, node: string): Socket {
+  const socket = Socket.decode(stored.bytes);
+  socket.node = node;
+  return socket;
 }
 
 interface Position {
@@ -91,17 +99,17 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
       if (protos && !protos.has(socket.proto)) continue;
       if (podFilters) {
         const pod = socket.pod;
-        if (!pod?.name) continue;
+        if (!pod) continue;
         if (namespaces && !namespaces.has(pod.namespace)) continue;
         if (spec.pod !== undefined && pod.name !== spec.pod) continue;
         if (!labelsMatch(selector, pod.labels)) continue;
       }
-      if (!filter(wireView(socket))) continue;
+      if (!filter(storedView(socket))) continue;
       if (items.length >= limit) {
         continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: offset - 1 })).toString('base64url');
         break;
       }
-      items.push(socket);
+      items.push(decodeStored(socket, node.name));
     }
   }
   return { items, unavailable, continueToken };

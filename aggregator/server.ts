@@ -42,7 +42,9 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   const store = new NodeStore({ staleAfterMs: options.staleAfterMs, evictAfterMs: options.evictAfterMs, log: options.log });
   const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log });
   const grpc = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
-  grpc.addService(AgentServiceService, { stream: ingest.stream });
+  // Requests stay raw bytes: the ingest reads them with wire-index.ts instead of decoding every socket.
+  const rawAgentService = { stream: { ...AgentServiceService.stream, requestDeserialize: (bytes: Buffer): Buffer => bytes } };
+  grpc.addService(rawAgentService, { stream: ingest.stream });
   grpc.addService(QueryServiceService, {
     list: (call: ServerUnaryCall<ListRequest, ListResponse>, callback: sendUnaryData<ListResponse>) => {
       const request = call.request;

@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NodeStore } from '../aggregator/node-store.js';
+import { readSocket, type StoredSocket } from '../aggregator/wire-index.js';
 import { listSockets, QueryError } from '../aggregator/query.js';
 import { socketKey } from '../agent/stream/socket-key.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { sample } from './helpers/samples.js';
+
+/** As the aggregator stores a socket: the agent's encoding plus the indexed fields. */
+function stored(socket: Socket): StoredSocket {
+  const bytes = Socket.encode(socket).finish();
+  return readSocket(bytes, 0, bytes.length);
+}
 
 const socket = (key: string, fields: Partial<Socket> = {}): Socket =>
   Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '10.0.0.1', localPort: 40000, foreignAddress: '10.0.0.2', foreignPort: 5432, firstSeenUnixMs: 1000n, ...fields });
@@ -106,7 +113,7 @@ describe('NodeStore: one agent per node, decided by epoch', () => {
     const store = new NodeStore({ staleAfterMs: 3_000, evictAfterMs: 10_000, now: () => now });
     const { session } = store.claim('node-a', 1n, 'boot');
     const node = store.owned('node-a', session!)!;
-    store.replaceSockets(node, new Map([['k', socket('k')]]));
+    store.replaceSockets(node, new Map([['k', stored(socket('k'))]]));
     assert.equal(store.unavailability(node), undefined);
     now = 4_000;
     store.sweep();
@@ -125,7 +132,7 @@ describe('listSockets', () => {
     ['node-a', [socket('a1', { stateCode: 10, state: 'LISTEN', ssState: 'LISTEN', foreignAddress: '0.0.0.0', foreignPort: 0 }), socket('a2', { proto: Proto.PROTO_UNIX, ssState: 'ESTAB', stateCode: 3 })]],
   ] as const) {
     const { session } = store.claim(name, 1n, 'boot');
-    store.replaceSockets(store.owned(name, session!)!, new Map(sockets.map((s) => [s.key, s])));
+    store.replaceSockets(store.owned(name, session!)!, new Map(sockets.map((s) => [s.key, stored(s)])));
   }
   const keys = (spec: Parameters<typeof listSockets>[1]) => listSockets(store, spec).items.map((s) => s.key);
 
@@ -141,6 +148,10 @@ describe('listSockets', () => {
     { name: 'a CIDR', spec: { addresses: ['10.0.0.0/24'], protos: ['tcp'] }, expected: ['a1', 'b1', 'b2'] },
   ];
   for (const { name, spec, expected } of cases) test(name, () => assert.deepEqual(keys(spec), expected));
+
+  test('answers carry the node that holds the socket, whatever the agent wrote into it', () => {
+    assert.deepEqual(listSockets(store, { nodes: ['node-b'] }).items.map((s) => s.node), ['node-b', 'node-b']);
+  });
 
   test('limit and continue walk every item exactly once', () => {
     const seen: string[] = [];
