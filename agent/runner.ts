@@ -1,8 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { PodInformer } from './kube/pod-informer.js';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PodResolver } from './attribution/types.js';
-import { PodInformer } from './kube/pod-informer.js';
 import { PodStore } from './kube/pod-store.js';
 import { scanNode } from './node-scan.js';
 import { AgentStream, type StreamEvent } from './stream/client.js';
@@ -65,6 +65,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
   let informer: PodInformer | undefined;
   if (options.kubeConfig) {
     const store = new PodStore(options.deletedPodGraceMs);
+    const { PodInformer } = await import('./kube/pod-informer.js');
     informer = new PodInformer({
       kubeConfig: options.kubeConfig,
       nodeName: options.nodeName,
@@ -77,16 +78,21 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     resolver = store;
   }
 
-  const streaming = stream.run(signal);
+  const scanOnce = async (): Promise<void> => {
+    const started = Date.now();
+    const { sockets } = await scanNode(options.procRoot, options.nodeName, resolver, started);
+    const changes = table.update(sockets);
+    stream.offer(changes);
+    options.onScan?.({ sockets: sockets.length, upserted: changes.upserted.length, removed: changes.removed.length, ms: Date.now() - started });
+    await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
+  };
+  // The first snapshot must be the node's real state: the aggregator vouches for a node once
+  // its snapshot is complete, so the table is filled before the stream starts.
+  let streaming: Promise<void> | undefined;
   try {
-    while (!signal.aborted) {
-      const started = Date.now();
-      const { sockets } = await scanNode(options.procRoot, options.nodeName, resolver, started);
-      const changes = table.update(sockets);
-      stream.offer(changes);
-      options.onScan?.({ sockets: sockets.length, upserted: changes.upserted.length, removed: changes.removed.length, ms: Date.now() - started });
-      await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
-    }
+    await scanOnce();
+    streaming = stream.run(signal);
+    while (!signal.aborted) await scanOnce();
   } finally {
     await streaming;
     await informer?.stop();

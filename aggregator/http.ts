@@ -6,10 +6,10 @@ import { listSockets, QueryError, type QuerySpec } from './query.js';
 import type { NodeStore } from './node-store.js';
 
 /** The query's HTTP/JSON face, reachable through the API server's service proxy. */
-export function createHttpServer(store: NodeStore, isReady: () => boolean): Server {
+export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void): Server {
   return createServer((request, response) => {
     try {
-      route(store, isReady, request, response);
+      route(store, isReady, log, request, response);
     } catch (error) {
       const bad = error instanceof QueryError;
       send(response, bad ? 400 : 500, status(bad ? 400 : 500, bad ? 'BadRequest' : 'InternalError', error instanceof Error ? error.message : String(error)));
@@ -17,7 +17,7 @@ export function createHttpServer(store: NodeStore, isReady: () => boolean): Serv
   });
 }
 
-function route(store: NodeStore, isReady: () => boolean, request: IncomingMessage, response: ServerResponse): void {
+function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? '/', 'http://aggregator');
   if (request.method !== 'GET') return send(response, 405, status(405, 'MethodNotAllowed', `${request.method} is not supported`));
   switch (url.pathname) {
@@ -27,6 +27,7 @@ function route(store: NodeStore, isReady: () => boolean, request: IncomingMessag
       return isReady() ? sendText(response, 200, 'ok\n') : sendText(response, 503, 'not ready\n');
     case '/api/v1/sockets': {
       const result = listSockets(store, querySpec(url.searchParams));
+      if (result.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
       const unavailable: UnavailableNode[] = result.unavailable.map((node) => ({
         node: node.node,
         reason: node.reason,

@@ -54,7 +54,11 @@ export class IngestService {
         connection.reject(error instanceof WireFormatError ? new StreamRejected(status.INVALID_ARGUMENT, `malformed message: ${error.message}`) : error);
       }
     });
-    call.on('end', () => connection.closed('the agent closed the stream'));
+    call.on('end', () => {
+      // Half-closed without a goodbye: the node is down; end our side too so the call completes.
+      connection.closed('the agent closed the stream');
+      if (!call.writableEnded) call.end();
+    });
     call.on('error', (error: Error) => connection.closed(error.message));
     call.on('cancelled', () => connection.closed('cancelled'));
   };
@@ -118,7 +122,7 @@ class Connection {
       case 'goodbye':
         this.store.disconnected(node.name, this.session, `goodbye: ${message.reason}`);
         this.finish();
-        this.call.end();
+        if (!this.call.writableEnded) this.call.end();
         return;
     }
   }

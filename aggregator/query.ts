@@ -25,6 +25,8 @@ export interface QueryResult {
   readonly unavailable: UnavailableNode[];
   /** Set when `limit` cut the answer short. */
   readonly continueToken: string;
+  /** Matching sockets left out because their bytes did not decode. */
+  readonly undecodable: number;
 }
 
 /** A query that cannot run as given (bad selector, state, address, token): the caller's mistake. */
@@ -37,11 +39,20 @@ function storedView(socket: StoredSocket): FilterView {
   return { unix: false, stateCode: socket.stateCode, localAddress: socket.localAddress, localPort: socket.localPort, foreignAddress: socket.foreignAddress, foreignPort: socket.foreignPort };
 }
 
-/** A stored socket as the answer carries it: decoded, and always labelled with the node that holds it. */
-export function decodeStored(stored: StoredSocket, node: string): Socket {
-  const socket = Socket.decode(stored.bytes);
-  socket.node = node;
-  return socket;
+/**
+ * A stored socket as the answer carries it: decoded, and always labelled with the node that
+ * holds it. Ingest indexes sockets without decoding their nested messages, so a socket whose
+ * bytes do not decode is left out of answers (and counted) instead of failing them.
+ */
+export function decodeStored(stored: StoredSocket, node: string): Socket | undefined {
+  try {
+    const socket = Socket.decode(stored.bytes);
+    socket.node = node;
+    return socket;
+  } catch (error) {
+    if (error instanceof Error) return undefined;
+    throw error;
+  }
 }
 
 interface Position {
@@ -85,6 +96,7 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
   const items: Socket[] = [];
   const unavailable: UnavailableNode[] = [];
   let continueToken = '';
+  let undecodable = 0;
   const ordered = [...store.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const node of ordered) {
     if (nodes && !nodes.has(node.name)) continue;
@@ -109,8 +121,10 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
         continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: offset - 1 })).toString('base64url');
         break;
       }
-      items.push(decodeStored(socket, node.name));
+      const decoded = decodeStored(socket, node.name);
+      if (decoded) items.push(decoded);
+      else undecodable++;
     }
   }
-  return { items, unavailable, continueToken };
+  return { items, unavailable, continueToken, undecodable };
 }

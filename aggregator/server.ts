@@ -60,6 +60,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
           ...(request.pod && { pod: request.pod }),
           ...(request.continueToken && { continueToken: request.continueToken }),
         });
+        if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
         callback(null, { items: result.items, unavailableNodes: result.unavailable, continueToken: result.continueToken });
       } catch (error) {
         if (error instanceof QueryError) callback({ code: status.INVALID_ARGUMENT, details: error.message });
@@ -73,7 +74,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   );
 
   let ready = false;
-  const http = createHttpServer(store, () => ready);
+  const http = createHttpServer(store, () => ready, options.log);
   const httpAddress = splitHostPort(options.httpListen);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

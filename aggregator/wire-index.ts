@@ -162,7 +162,10 @@ function readPod(buf: Uint8Array, start: number, end: number): PodIndex {
 }
 
 /** Socket fields (socket.proto) the index keeps. */
-const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, key: 24, ssState: 26 } as const;
+const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, firstSeen: 22, key: 24, ssState: 26 } as const;
+
+/** The largest time a JavaScript Date holds (ms): a firstSeen beyond it could never be printed. */
+const MAX_DATE_MS = 8.64e15;
 
 export function readSocket(buf: Uint8Array, start: number, end: number): StoredSocket {
   const reader = new Reader(buf, start, end);
@@ -210,6 +213,10 @@ export function readSocket(buf: Uint8Array, start: number, end: number): StoredS
       case F.ssState:
         if (wireType === 2) ssState = intern(reader.string());
         else reader.skip(wireType);
+        continue;
+      case F.firstSeen:
+        if (wireType === 0 && reader.varint() > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
+        else if (wireType !== 0) reader.skip(wireType);
         continue;
       case F.pod: {
         if (wireType !== 2) {

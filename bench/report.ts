@@ -1,4 +1,4 @@
-import { PARSE_RERUN, PROFILER_OVERHEAD, type ProfileRow } from './scan-report.js';
+import { PARSE_RERUN, PROFILER_OVERHEAD, type ProfileRow, type ScanChildReport, type ScanRun } from './scan-report.js';
 import { SERIES, type Figure, type Section, type Step } from './suite.js';
 import { stats, type Stats } from './timing.js';
 
@@ -60,7 +60,13 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function timingTables(rows: readonly SeriesSummary[]): string {
+export function timingTables(
+  rows: readonly SeriesSummary[],
+  captions: Record<Section, string> = {
+    all: 'Every namespace (ratios against the ss loops over the same namespaces):',
+    single: 'One namespace, the largest bench namespace (ratios against ss inside it):',
+  },
+): string {
   const header = ['command', 'min ms', 'median ms', 'max ms', 'cpu ms', 'maxRSS MiB', '/ ss -tan', '/ ss -tanp', 'lines'];
   const render = (section: Section): string =>
     table(
@@ -79,13 +85,8 @@ export function timingTables(rows: readonly SeriesSummary[]): string {
           r.warmupLines === undefined ? '' : fmtInt(r.warmupLines),
         ]),
     );
-  return [
-    'Every namespace (ratios against the ss loops over the same namespaces):',
-    render('all'),
-    '',
-    'One namespace, the largest bench namespace (ratios against ss inside it):',
-    render('single'),
-  ].join('\n');
+  const sections = (['all', 'single'] as const).filter((section) => rows.some((r) => r.section === section));
+  return sections.map((section) => `${captions[section]}\n${render(section)}`).join('\n\n');
 }
 
 export interface TargetCheck {
@@ -99,12 +100,15 @@ export interface TargetCheck {
 }
 
 /** design.md: scan+attribute faster than ss -tanp and within 2× of ss -tan. */
-export function checkTargets(rows: readonly SeriesSummary[]): TargetCheck[] {
+export function checkTargets(
+  rows: readonly SeriesSummary[],
+  ids: readonly string[] = [SERIES.scanOwnersCold, SERIES.scanOwnersWarm, SERIES.localTanp],
+): TargetCheck[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const checks: TargetCheck[] = [];
   const tan = byId.get(SERIES.ssTan)?.ms.median;
   const tanp = byId.get(SERIES.ssTanp)?.ms.median;
-  for (const id of [SERIES.scanOwnersCold, SERIES.scanOwnersWarm, 'local-tanp']) {
+  for (const id of ids) {
     const row = byId.get(id);
     if (!row || tan === undefined || tanp === undefined) continue;
     const ms = row.ms.median;
@@ -140,4 +144,96 @@ export function profileTable(profile: Record<string, ProfileRow>, instrumentedMs
   body.push(['JS outside the /proc calls (includes that parse)', '', fmtMs(scanMs - fsMs), pct(scanMs - fsMs), '', '']);
   body.push(['scan total (instrumented, minus bookkeeping)', '', fmtMs(scanMs), '100%', '', '']);
   return table(['where scanHost(resolveOwners) spends its time', 'calls/records', 'ms', '% of scan', 'µs each', 'MiB'], body);
+}
+
+/** Medians, over the timed rounds, of the scan and its attribution in the same scan child. */
+export interface AttributionSummary {
+  readonly run: string;
+  readonly n: number;
+  readonly scanMs: number;
+  readonly identitiesMs: number;
+  readonly attributeMs: number;
+  readonly attributionMs: number;
+  readonly totalMs: number;
+  /** Median over the rounds of attribution / (scan + attribution). */
+  readonly share: number;
+  readonly attributionGcMs: number;
+  readonly ratioToSsTan?: number;
+  readonly ratioToSsTanp?: number;
+  readonly attributionToSsTanp?: number;
+}
+
+export function summarizeAttribution(reports: readonly ScanChildReport[], rows: readonly SeriesSummary[]): AttributionSummary[] {
+  const byId = new Map(rows.map((r) => [r.id, r.ms.median]));
+  const tan = byId.get(SERIES.ssTan);
+  const tanp = byId.get(SERIES.ssTanp);
+  const withAttribution = reports.filter((report) => report.runs.some((run) => run.attribution));
+  return (['1st scan (cold)', '2nd scan (warm)'] as const).flatMap((run, index) => {
+    const runs = withAttribution.flatMap((report) => {
+      const scan = report.runs[index];
+      return scan?.attribution ? [scan as ScanRun & { attribution: NonNullable<ScanRun['attribution']> }] : [];
+    });
+    if (runs.length === 0) return [];
+    const med = (pick: (r: (typeof runs)[number]) => number): number => stats(runs.map(pick)).median;
+    const totalMs = med((r) => r.ms + r.attribution.ms);
+    const attributionMs = med((r) => r.attribution.ms);
+    return [
+      {
+        run,
+        n: runs.length,
+        scanMs: med((r) => r.ms),
+        identitiesMs: med((r) => r.attribution.identitiesMs),
+        attributeMs: med((r) => r.attribution.attributeMs),
+        attributionMs,
+        totalMs,
+        share: med((r) => r.attribution.ms / (r.ms + r.attribution.ms)),
+        attributionGcMs: med((r) => r.attribution.gcMs),
+        ...(tan !== undefined && { ratioToSsTan: totalMs / tan }),
+        ...(tanp !== undefined && { ratioToSsTanp: totalMs / tanp, attributionToSsTanp: attributionMs / tanp }),
+      },
+    ];
+  });
+}
+
+export function attributionTable(summaries: readonly AttributionSummary[]): string {
+  return table(
+    ['in-process, same scan child', 'scan ms', 'readIdentities ms', 'attributeScan ms', 'attribution ms', '(GC ms)', 'share', 'scan+attr ms', '/ ss -tan', '/ ss -tanp', 'attr / ss -tanp'],
+    summaries.map((s) => [
+      s.run,
+      fmtMs(s.scanMs),
+      fmtMs(s.identitiesMs),
+      fmtMs(s.attributeMs),
+      fmtMs(s.attributionMs),
+      fmtMs(s.attributionGcMs),
+      `${(100 * s.share).toFixed(1)}%`,
+      fmtMs(s.totalMs),
+      fmtRatio(s.ratioToSsTan),
+      fmtRatio(s.ratioToSsTanp),
+      fmtRatio(s.attributionToSsTanp),
+    ]),
+  );
+}
+
+/** Where the attribution of the profile run went: cgroup reads, their parsing, attributeScan. */
+export function attributionProfileTable(profile: Record<string, ProfileRow>, run: ScanRun): string | undefined {
+  const attribution = run.attribution;
+  if (!attribution) return undefined;
+  const overheadMs = profile[PROFILER_OVERHEAD]?.ms ?? 0;
+  const reads = Object.entries(profile).filter(([key]) => key !== PROFILER_OVERHEAD);
+  const readMs = reads.reduce((sum, [, row]) => sum + row.ms, 0);
+  const totalMs = attribution.ms - overheadMs;
+  const pct = (ms: number): string => `${((100 * ms) / totalMs).toFixed(0)}%`;
+  const body = reads.map(([key, row]) => [
+    `readIdentities: ${key}`,
+    fmtInt(row.calls),
+    fmtMs(row.ms),
+    pct(row.ms),
+    row.calls > 0 ? ((1000 * row.ms) / row.calls).toFixed(1) : '-',
+    row.bytes > 0 ? (row.bytes / 1024).toFixed(0) : '',
+  ]);
+  const parseMs = attribution.identitiesMs - overheadMs - readMs;
+  body.push(['readIdentities: identifyProcCgroup (parse + match)', fmtInt(attribution.pids), fmtMs(parseMs), pct(parseMs), attribution.pids > 0 ? ((1000 * parseMs) / attribution.pids).toFixed(1) : '-', '']);
+  body.push(['attributeScan', fmtInt(attribution.sockets), fmtMs(attribution.attributeMs), pct(attribution.attributeMs), attribution.sockets > 0 ? ((1000 * attribution.attributeMs) / attribution.sockets).toFixed(2) : '-', '']);
+  body.push([`attribution total (instrumented, minus bookkeeping; GC ${fmtMs(attribution.gcMs)} ms)`, '', fmtMs(totalMs), '100%', '', '']);
+  return table(['where the attribution spends its time', 'calls/pids/sockets', 'ms', '% of attribution', 'µs each', 'KiB'], body);
 }

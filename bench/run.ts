@@ -1,10 +1,13 @@
 /**
- * `npm run bench [-- --sizes 10000,100000 --namespaces 20 --rounds 5]`
+ * `npm run bench [-- --sizes 10000,100000 --namespaces 20 --rounds 5 --pods 100]`
  *
  * Builds bench namespaces full of loopback TCP sockets (bench/fixture.ts), then times, in
  * alternating rounds, kube-netstat's CLI, the in-process scanner, and ss/netstat looped over
- * the same namespaces (bench/suite.ts). Plain-text tables on stdout, progress on stderr, the
- * whole result as JSON in .bench/scan-<timestamp>.json. Needs root (netns, /proc/<pid>/fd).
+ * the same namespaces (bench/suite.ts). Then the pod case: simulated pods (bench/pods.ts, on the
+ * test harness) whose every socket kube-netstat attributes to a pod and container, timing the
+ * scan alone, the scan with attribution, and the CLI against ss loops over the pods' namespaces.
+ * Plain-text tables on stdout, progress on stderr, the whole result as JSON in
+ * .bench/scan-<timestamp>.json. Needs root (netns, cgroups, /proc/<pid>/fd).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,16 +17,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFixture, destroyFixture, installCleanupTraps, otherNamedNamespaces, sweepOrphans } from './fixture.js';
-import { checkTargets, fmtInt, profileTable, summarize, targetTable, timingTables } from './report.js';
-import { SCAN_CHILD, buildSteps, parseScanReport, runRounds } from './suite.js';
+import { createPodFixture } from './pods.js';
+import {
+  attributionProfileTable,
+  attributionTable,
+  checkTargets,
+  fmtInt,
+  profileTable,
+  summarize,
+  summarizeAttribution,
+  targetTable,
+  timingTables,
+} from './report.js';
+import { SCAN_CHILD, SERIES, buildPodSteps, buildSteps, parseScanReport, runRounds } from './suite.js';
 import { haveGnuTime, killRunningSamples, runTimed } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(ROOT);
 
 const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] [--rounds 5] [--warmup 1]
+                        [--pods 100] [--pod-sockets 10000]
                         [--timeout-sec 300] [--max-minutes 60] [--no-build]
-Quick run: npm run bench -- --sizes 2000 --rounds 2`;
+--sizes 0 skips the namespace cases, --pods 0 the pod case.
+Quick run: npm run bench -- --sizes 2000 --rounds 2 --pods 20`;
 
 function positiveInt(name: string, text: string): number {
   const value = Number(text);
@@ -34,12 +50,18 @@ function positiveInt(name: string, text: string): number {
   return value;
 }
 
+function nonNegativeInt(name: string, text: string): number {
+  return text.trim() === '0' ? 0 : positiveInt(name, text);
+}
+
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10000,100000' },
     namespaces: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
+    pods: { type: 'string', default: '100' },
+    'pod-sockets': { type: 'string', default: '10000' },
     'timeout-sec': { type: 'string', default: '300' },
     'max-minutes': { type: 'string', default: '60' },
     'no-build': { type: 'boolean', default: false },
@@ -50,12 +72,16 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const sizes = values.sizes.split(',').map((s) => positiveInt('sizes', s.trim()));
+const sizes = values.sizes.trim() === '0' ? [] : values.sizes.split(',').map((s) => positiveInt('sizes', s.trim()));
+const podCount = nonNegativeInt('pods', values.pods);
+const podSockets = positiveInt('pod-sockets', values['pod-sockets']);
 const namespaceCount = positiveInt('namespaces', values.namespaces);
 const rounds = positiveInt('rounds', values.rounds);
 const warmup = Number(values.warmup) >= 0 ? Math.floor(Number(values.warmup)) : 1;
 const timeoutMs = positiveInt('timeout-sec', values['timeout-sec']) * 1000;
 const maxMinutes = positiveInt('max-minutes', values['max-minutes']);
+/** What KUBECONFIG names for the pod case's CLI runs: no such file, so no API is contacted. */
+const NO_KUBECONFIG = '/nonexistent/kube-netstat-bench/kubeconfig';
 
 const progress = (text: string): void => void process.stderr.write(`bench: ${text}\n`);
 const out = (text = ''): void => void process.stdout.write(`${text}\n`);
@@ -123,7 +149,11 @@ out(
     `tcp_ehash_entries ${environment.tcpEhashEntries} (child ${environment.tcpChildEhashEntries}), ` +
     `max RSS via ${haveGnuTime ? '/usr/bin/time' : 'n/a'}`,
 );
-out(`${namespaceCount} bench namespaces, ${warmup} warm-up + ${rounds} timed rounds per size; wall times of whole processes unless marked in-process`);
+out(
+  `${sizes.length > 0 ? `${namespaceCount} bench namespaces per size` : 'no namespace cases'}, ` +
+    `${podCount > 0 ? `${podCount} simulated pods` : 'no pod case'}; ` +
+    `${warmup} warm-up + ${rounds} timed rounds per case; wall times of whole processes unless marked in-process`,
+);
 out('in-process = the scan timed inside a fresh `node dist/bench/scan-child.js` (the compiled code that ships) per round (1st scan cold JIT, 2nd scan in the same process); scanProcRoot uses 2 threads on hosts with ≥10k sockets');
 
 const results: unknown[] = [];
@@ -193,8 +223,90 @@ for (const size of sizes) {
   await sleep(2000); // let the kernel finish dismantling the namespaces before the next size
 }
 
+let podResult: unknown;
+if (podCount > 0) {
+  const tag = `${podCount} pods`;
+  if (existsSync(NO_KUBECONFIG)) {
+    process.stderr.write(`bench: ${NO_KUBECONFIG} exists; the pod case needs a KUBECONFIG that does not\n`);
+    process.exit(1);
+  }
+  progress(`${tag}: creating the simulated pods (~${fmtInt(podSockets)} sockets)`);
+  const pods = await createPodFixture({
+    pods: podCount,
+    sockets: podSockets,
+    concurrency: 4,
+    setupTimeoutMs: 180_000,
+    progress: (text) => progress(`${tag}: ${text}`),
+  });
+  progress(`${tag}: ${fmtInt(pods.heldSockets)} sockets held by ${pods.processes} pod processes (setup ${(pods.setupMs / 1000).toFixed(1)} s)`);
+
+  const steps = buildPodSteps(pods.netnsNames, NO_KUBECONFIG);
+  const result = await runRounds(steps, { rounds, warmup, timeoutMs, progress: (text) => progress(`${tag}: ${text}`) });
+  progress(`${tag}: profile run`);
+  const profileReport = parseScanReport(
+    await runTimed([process.execPath, SCAN_CHILD, '--owners=1', '--repeat=1', '--profile', '--attribute'], { timeoutMs, captureStdout: true }),
+  );
+  const rows = summarize(steps, result.figures, result.lines);
+  const targets = checkTargets(rows, [SERIES.scanAttributeCold, SERIES.scanAttributeWarm, SERIES.localTanp]);
+  const attribution = summarizeAttribution(result.timedScanReports, rows);
+  const seen = result.timedScanReports.find((r) => r.runs[0]?.attribution)?.runs[0];
+
+  out();
+  out(`== ${podCount} simulated pods, ${fmtInt(pods.heldSockets)} sockets ==`);
+  out(
+    `fixture: ${podCount} pods (test/harness), each a netns with kubelet-style cgroups, pause + server (listening :8080) + client ` +
+      `(${pods.connectionsPerPod} connections to it) = ${2 * pods.connectionsPerPod + 1} sockets; ${pods.processes} pod processes; setup ${(pods.setupMs / 1000).toFixed(1)} s`,
+  );
+  out(`mix: ${pods.mix}`);
+  if (seen?.attribution) {
+    const a = seen.attribution;
+    out(
+      `the in-process scan saw ${fmtInt(seen.sockets)} TCP sockets in ${seen.namespaces} namespaces, ${seen.processes} owner processes; ` +
+        `attribution read /proc/<pid>/cgroup of ${a.pids} pids (${a.podProcesses} in ${a.pods} pods) and put ${fmtInt(a.inPods)} sockets in a pod, ` +
+        `${fmtInt(a.withContainer)} of them in a container`,
+    );
+    if (a.withContainer < pods.heldSockets) progress(`${tag}: warning: only ${a.withContainer} of the ${pods.heldSockets} pod sockets were attributed to a container`);
+  }
+  out(`lines = stdout lines of the warm-up run; cpu = user+sys from /usr/bin/time; \`local\` runs with KUBECONFIG=${NO_KUBECONFIG} (pods shown by UID)`);
+  out();
+  out(timingTables(rows, { all: `Every pod namespace (ratios against the ss loops over the host + the ${podCount} pod namespaces):`, single: 'Start-up floors (paid by every `local` run before it scans):' }));
+  out();
+  out(`Attribution cost (medians of ${rounds} timed rounds; share = attribution / (scan + attribution), median of the rounds; ratios against the ss loop medians):`);
+  out(attributionTable(attribution));
+  out();
+  out(targetTable(targets));
+  const profileRun = profileReport.runs[0];
+  if (profileReport.profile && profileRun) {
+    out();
+    out(`Profile (one extra run, HostFs calls timed individually; scan took ${profileRun.ms.toFixed(0)} ms of which GC ${profileRun.gcMs.toFixed(0)} ms):`);
+    out(profileTable(profileReport.profile, profileRun.ms));
+    const attributionProfile = profileReport.attributionProfile && attributionProfileTable(profileReport.attributionProfile, profileRun);
+    if (attributionProfile) {
+      out();
+      out(attributionProfile);
+    }
+  }
+
+  podResult = {
+    pods: podCount,
+    fixture: { heldSockets: pods.heldSockets, processes: pods.processes, connectionsPerPod: pods.connectionsPerPod, mix: pods.mix, setupMs: pods.setupMs },
+    series: rows,
+    samples: Object.fromEntries(result.figures),
+    attribution,
+    targets,
+    scanReports: result.scanReports,
+    profile: profileReport,
+  };
+
+  progress(`${tag}: tearing down`);
+  await pods.node.cleanup();
+}
+
 mkdirSync('.bench', { recursive: true });
 const file = `.bench/scan-${startedAt.toISOString().replaceAll(':', '-').replace(/\..*$/, '')}.json`;
-writeFileSync(file, `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup }, results }, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup, pods: podCount, podSockets }, results, podResult }, null, 2)}\n`,
+);
 out();
 out(`results written to ${file}`);

@@ -1,20 +1,27 @@
 /**
  * One in-process measurement of the host scanner, run by bench/run.ts in a fresh child
- * process per sample: `node --import tsx bench/scan-child.ts --owners 1 --repeat 2 [--profile]`.
+ * process per sample: `node dist/bench/scan-child.js --owners 1 --repeat 2 [--profile] [--attribute]`.
  * Times the scan itself (no process start, no output formatting), prints one JSON line.
  * --mode auto (default) times scanProcRoot(), which the CLI uses: two threads on a host with
  * at least PARALLEL_SCAN_MIN_SOCKETS sockets; --mode sync times the one-thread scanHost().
  *
+ * --attribute then does what `kube-netstat local` does after each scan, timed separately:
+ * readIdentities over the scanned pids and attributeScan with the no-API resolver.
+ *
  * --profile wraps the HostFs seam to split the time between kind of /proc access, then
- * re-parses the tables it read to time the parser alone.
+ * re-parses the tables it read to time the parser alone (with --attribute, the attribution's
+ * own /proc reads are profiled apart).
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { attributeScan } from '../agent/attribution/attribute.js';
+import { readIdentities } from '../agent/attribution/identities.js';
+import type { PodResolver } from '../agent/attribution/types.js';
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
-import { scanHost, scanProcRoot } from '../agent/scan/index.js';
+import { scanHost, scanProcRoot, type HostScan } from '../agent/scan/index.js';
 import type { InetProto, SocketProto } from '../agent/model.js';
-import { PARSE_RERUN, PROFILER_OVERHEAD, type ProfileRow, type ScanChildReport, type ScanRun } from './scan-report.js';
+import { PARSE_RERUN, PROFILER_OVERHEAD, type AttributionRun, type ProfileRow, type ScanChildReport, type ScanRun } from './scan-report.js';
 
 /** Which kind of /proc access a relative path is. */
 function kindOf(method: string, relPath: string): string {
@@ -25,6 +32,7 @@ function kindOf(method: string, relPath: string): string {
   if (/^\d+\/fd$/.test(relPath)) return 'readdir /proc/<pid>/fd';
   if (/^\d+\/fd\/\d+$/.test(relPath)) return 'readlink /proc/<pid>/fd/N';
   if (/^\d+\/(cmdline|comm)$/.test(relPath)) return 'read cmdline+comm';
+  if (/^\d+\/cgroup$/.test(relPath)) return 'read /proc/<pid>/cgroup';
   return `${method} other`;
 }
 
@@ -60,7 +68,7 @@ class ProfilingHostFs implements HostFs {
     const text = this.time('readFile', relPath, () => this.inner.readFile(relPath));
     const started = process.hrtime.bigint();
     const table = /^\d+\/net\/(\w+)$/.exec(relPath)?.[1];
-    if (text && table !== undefined) this.rows.get(kindOf('readFile', relPath))!.bytes += text.length;
+    if (text && (table !== undefined || relPath.endsWith('/cgroup'))) this.rows.get(kindOf('readFile', relPath))!.bytes += text.length;
     if (text && (table === 'tcp' || table === 'tcp6')) this.tables.push({ proto: table, text });
     this.overheadNs += process.hrtime.bigint() - started;
     return text;
@@ -73,6 +81,60 @@ class ProfilingHostFs implements HostFs {
   readlink(relPath: string): string | undefined {
     return this.time('readlink', relPath, () => this.inner.readlink(relPath));
   }
+}
+
+/** What `kube-netstat local` uses without a kubeconfig (cli/local/pods.ts NO_API). */
+const NO_API: PodResolver = { byUid: () => undefined };
+
+/** The pids `kube-netstat local` reads cgroups of: every namespace member and every holder (a copy of scannedPids, cli/local/command.ts). */
+function scannedPids(scan: HostScan): Set<number> {
+  const pids = new Set<number>();
+  for (const namespace of scan.namespaces) for (const pid of namespace.pids) pids.add(pid);
+  for (const holders of scan.holders.values()) for (const holder of holders) pids.add(holder.pid);
+  return pids;
+}
+
+/** readIdentities + attributeScan, each timed, and counts to check that attribution worked. */
+async function attribute(scan: HostScan, hostFs: HostFs): Promise<AttributionRun> {
+  await flushObservers();
+  const gcBefore = gcNs;
+  const started = process.hrtime.bigint();
+  const pids = scannedPids(scan);
+  const identities = readIdentities(hostFs, pids);
+  const identified = process.hrtime.bigint();
+  const attributed = attributeScan(scan, identities, NO_API);
+  const ended = process.hrtime.bigint();
+  await flushObservers();
+  let sockets = 0;
+  let inPods = 0;
+  let withContainer = 0;
+  for (const namespace of attributed) {
+    for (const attribution of namespace.sockets) {
+      sockets++;
+      if (attribution.podUid !== null) inPods++;
+      if (attribution.containerId !== null) withContainer++;
+    }
+  }
+  const podUids = new Set<string>();
+  let podProcesses = 0;
+  for (const identity of identities.values()) {
+    if (identity.podUid === undefined) continue;
+    podProcesses++;
+    podUids.add(identity.podUid);
+  }
+  return {
+    ms: Number(ended - started) / 1e6,
+    identitiesMs: Number(identified - started) / 1e6,
+    attributeMs: Number(ended - identified) / 1e6,
+    gcMs: (gcNs - gcBefore) / 1e6,
+    pids: pids.size,
+    identities: identities.size,
+    podProcesses,
+    pods: podUids.size,
+    sockets,
+    inPods,
+    withContainer,
+  };
 }
 
 let gcNs = 0;
@@ -92,6 +154,7 @@ async function main(): Promise<void> {
       // auto: what the CLI runs (two threads from PARALLEL_SCAN_MIN_SOCKETS on); sync: one thread.
       mode: { type: 'string', default: 'auto' },
       'proc-root': { type: 'string', default: '/proc' },
+      attribute: { type: 'boolean', default: false },
     },
   });
   const owners = values.owners === '1';
@@ -99,6 +162,8 @@ async function main(): Promise<void> {
   const local = new LocalHostFs(values['proc-root']);
   const profiler = values.profile ? new ProfilingHostFs(local) : undefined;
   const hostFs = profiler ?? local;
+  // The attribution's reads are profiled apart from the scan's.
+  const attributionProfiler = values.profile && values.attribute ? new ProfilingHostFs(local) : undefined;
 
   const runs: ScanRun[] = [];
   for (let i = 0; i < Number(values.repeat); i++) {
@@ -108,6 +173,10 @@ async function main(): Promise<void> {
       profiler.rows.clear();
       profiler.overheadNs = 0n;
     }
+    if (attributionProfiler) {
+      attributionProfiler.rows.clear();
+      attributionProfiler.overheadNs = 0n;
+    }
     await flushObservers();
     const gcBefore = gcNs;
     const started = process.hrtime.bigint();
@@ -115,6 +184,8 @@ async function main(): Promise<void> {
     const scan = values.mode === 'auto' && !profiler ? await scanProcRoot(values['proc-root'], options) : scanHost(hostFs, options);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     await flushObservers();
+    const gcMs = (gcNs - gcBefore) / 1e6;
+    const attribution = values.attribute ? await attribute(scan, attributionProfiler ?? local) : undefined;
     let tcp = 0;
     let tcp6 = 0;
     for (const ns of scan.namespaces) {
@@ -131,7 +202,8 @@ async function main(): Promise<void> {
       tcp6,
       holders: scan.holders.size,
       processes: scan.processes.size,
-      gcMs: (gcNs - gcBefore) / 1e6,
+      gcMs,
+      ...(attribution && { attribution }),
     });
   }
 
@@ -147,7 +219,19 @@ async function main(): Promise<void> {
     const bytes = profiler.tables.reduce((sum, table) => sum + table.text.length, 0);
     profile[PARSE_RERUN] = { calls: records, ms: Number(process.hrtime.bigint() - started) / 1e6, bytes };
   }
-  const report: ScanChildReport = { owners, runs, maxRssKb: process.resourceUsage().maxRSS, ...(profile && { profile }) };
+  let attributionProfile: Record<string, ProfileRow> | undefined;
+  if (attributionProfiler) {
+    attributionProfile = {};
+    for (const [key, row] of attributionProfiler.rows) attributionProfile[key] = { calls: row.calls, ms: Number(row.ns) / 1e6, bytes: row.bytes };
+    attributionProfile[PROFILER_OVERHEAD] = { calls: 0, ms: Number(attributionProfiler.overheadNs) / 1e6, bytes: 0 };
+  }
+  const report: ScanChildReport = {
+    owners,
+    runs,
+    maxRssKb: process.resourceUsage().maxRSS,
+    ...(profile && { profile }),
+    ...(attributionProfile && { attributionProfile }),
+  };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

@@ -9,6 +9,29 @@ export interface ScanRun {
   readonly holders: number;
   readonly processes: number;
   readonly gcMs: number;
+  /** With --attribute: cgroup attribution of this scan, timed right after it in the same process. */
+  readonly attribution?: AttributionRun;
+}
+
+/** readIdentities over the scanned pids, then attributeScan with the no-API resolver (as `local` without a kubeconfig). */
+export interface AttributionRun {
+  /** readIdentities + attributeScan. */
+  readonly ms: number;
+  /** readIdentities: read and parse /proc/<pid>/cgroup of every scanned pid. */
+  readonly identitiesMs: number;
+  /** attributeScan: every socket to its pod and container. */
+  readonly attributeMs: number;
+  readonly gcMs: number;
+  /** Pids whose cgroup was read (namespace members and holders), and how many had an identity. */
+  readonly pids: number;
+  readonly identities: number;
+  /** Processes in a pod cgroup, and the distinct pod UIDs among them. */
+  readonly podProcesses: number;
+  readonly pods: number;
+  /** Sockets attributed (all TCP of the scan), those placed in a pod, those also in a container. */
+  readonly sockets: number;
+  readonly inPods: number;
+  readonly withContainer: number;
 }
 
 export interface ProfileRow {
@@ -23,6 +46,8 @@ export interface ScanChildReport {
   /** process.resourceUsage().maxRSS after the runs, KiB. */
   readonly maxRssKb: number;
   readonly profile?: Record<string, ProfileRow>;
+  /** With --profile --attribute: the HostFs calls of the attribution (the last run's), by kind. */
+  readonly attributionProfile?: Record<string, ProfileRow>;
 }
 
 export const PROFILER_OVERHEAD = 'profiler bookkeeping (not part of the scan)';

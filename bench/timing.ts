@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly countLines?: boolean;
   /** Keep stdout text (for the scan child's JSON report). */
   readonly captureStdout?: boolean;
+  /** The command's environment; the bench's own when absent. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class CommandError extends Error {}
@@ -55,7 +57,11 @@ export function runTimed(argv: readonly string[], options: RunOptions): Promise<
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     // Own process group: a timeout or a signal ends the command and everything it started.
-    const child = spawn(wrapped[0]!, wrapped.slice(1), { stdio: ['ignore', pipeOut ? 'pipe' : 'ignore', 'pipe'], detached: true });
+    const child = spawn(wrapped[0]!, wrapped.slice(1), {
+      stdio: ['ignore', pipeOut ? 'pipe' : 'ignore', 'pipe'],
+      detached: true,
+      ...(options.env && { env: options.env }),
+    });
     const pgid = child.pid;
     if (pgid !== undefined) running.add(pgid);
     let stderr = '';

@@ -93,7 +93,8 @@ export function startAggregatorWith(settings: AggregatorSettings, log: LogFn): P
   });
 }
 
-export function runAgentWith(settings: AgentSettings & { kubeconfig?: string }, log: LogFn, signal: AbortSignal): Promise<void> {
+export async function runAgentWith(settings: AgentSettings & { kubeconfig?: string }, log: LogFn, signal: AbortSignal): Promise<void> {
+  const kubeConfig = await loadKubeConfig(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {});
   return runAgent(
     {
       aggregator: settings.aggregator,
@@ -104,7 +105,7 @@ export function runAgentWith(settings: AgentSettings & { kubeconfig?: string }, 
       chunkSize: settings.chunkSize,
       deletedPodGraceMs: settings.deletedPodGraceSeconds * 1000,
       backoff: { initialMs: settings.backoffInitialSeconds * 1000, maxMs: settings.backoffMaxSeconds * 1000 },
-      kubeConfig: loadKubeConfig(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {}),
+      kubeConfig,
       version: VERSION,
       log,
     },

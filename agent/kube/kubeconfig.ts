@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -21,24 +21,28 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
 /**
  * Finds API credentials the way kubectl does: --kubeconfig, then $KUBECONFIG (a path list),
  * then ~/.kube/config; inside a pod, the in-cluster service account. undefined when there is
- * none — the caller then works from the host alone (pod UIDs instead of names).
+ * none — the caller then works from the host alone (pod UIDs instead of names). The client
+ * library (large: ~0.5 s to load) is only imported when there are credentials to use.
  */
-export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig | undefined {
+export async function loadKubeConfig(source: KubeConfigSource = {}): Promise<KubeConfig | undefined> {
   const env = source.env ?? process.env;
-  const kubeConfig = new KubeConfig();
   const candidates = source.kubeconfig ? [source.kubeconfig] : (env.KUBECONFIG?.split(delimiter).filter(Boolean) ?? [join(homedir(), '.kube', 'config')]);
   const files = candidates.filter((file) => existsSync(file));
   if (source.kubeconfig && files.length === 0) throw new KubeConfigError(`kubeconfig ${source.kubeconfig} does not exist`);
+  const inCluster = files.length === 0 && env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN);
+  if (files.length === 0 && !inCluster) {
+    if (source.context) throw new KubeConfigError(`--context ${source.context}: no kubeconfig found (looked at ${candidates.join(', ')})`);
+    return undefined;
+  }
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kubeConfig = new KubeConfig();
   if (files.length === 1) {
     kubeConfig.loadFromFile(files[0]!);
   } else if (files.length > 1) {
     // client-node merges a $KUBECONFIG path list the way kubectl does.
     kubeConfig.loadFromDefault();
-  } else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    kubeConfig.loadFromCluster();
   } else {
-    if (source.context) throw new KubeConfigError(`--context ${source.context}: no kubeconfig found (looked at ${candidates.join(', ')})`);
-    return undefined;
+    kubeConfig.loadFromCluster();
   }
   if (source.context) {
     if (!kubeConfig.getContextObject(source.context)) throw new KubeConfigError(`context "${source.context}" does not exist in the kubeconfig`);

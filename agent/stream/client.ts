@@ -217,9 +217,13 @@ export class AgentStream {
     this.options.onEvent?.({ kind: 'delta', upserted: upserted.length, removed: removed.length });
   }
 
-  /** One message, waiting for the stream to drain when gRPC's flow control says so. */
+  /**
+   * One message, resolved when gRPC has handed it to HTTP/2 (whose flow control holds it back
+   * when the aggregator does not read). Waiting for that, not just for `drain`, keeps at most
+   * one message in flight: grpc-js would otherwise buffer 16 messages before pushing back,
+   * all of them stale by the time a stalled aggregator reads them.
+   */
   private async write(call: ClientDuplexStream<StreamRequest, StreamResponse>, message: StreamRequest, ended: Promise<never>): Promise<void> {
-    if (call.write(message)) return;
-    await Promise.race([new Promise<void>((resolve) => call.once('drain', () => resolve())), ended]);
+    await Promise.race([new Promise<void>((resolve) => call.write(message, () => resolve())), ended]);
   }
 }

@@ -5,7 +5,6 @@ import type { PodMeta, PodResolver, SocketAttribution } from '../../agent/attrib
 import type { SocketRecord } from '../../agent/model.js';
 import { KubeConfigError, loadKubeConfig } from '../../agent/kube/kubeconfig.js';
 import { labelsMatch, parseLabelSelector, SelectorError } from '../../agent/kube/label-selector.js';
-import { PodInformer } from '../../agent/kube/pod-informer.js';
 import { PodStore } from '../../agent/kube/pod-store.js';
 import { UsageError } from '../usage-error.js';
 import type { KubeFlags } from './flags.js';
@@ -41,7 +40,7 @@ export async function startPods(flags: KubeFlags, signal?: AbortSignal): Promise
   const node = nodeName(flags);
   let kubeConfig;
   try {
-    kubeConfig = loadKubeConfig({ ...(flags.kubeconfig && { kubeconfig: flags.kubeconfig }), ...(flags.context && { context: flags.context }) });
+    kubeConfig = await loadKubeConfig({ ...(flags.kubeconfig && { kubeconfig: flags.kubeconfig }), ...(flags.context && { context: flags.context }) });
   } catch (error) {
     if (error instanceof KubeConfigError) throw new UsageError(error.message);
     throw error;
@@ -49,6 +48,7 @@ export async function startPods(flags: KubeFlags, signal?: AbortSignal): Promise
   const done = async (): Promise<void> => undefined;
   if (!kubeConfig) return { resolver: NO_API, stop: done, apiAvailable: false, node, warning: 'no kubeconfig and not in a cluster: pods are shown by UID' };
 
+  const { PodInformer } = await import('../../agent/kube/pod-informer.js');
   const store = new PodStore(DELETED_POD_GRACE_MS);
   let lastError: Error | undefined;
   const timeout = new AbortController();
