@@ -86,14 +86,6 @@ class ProfilingHostFs implements HostFs {
 /** What `kube-netstat local` uses without a kubeconfig (cli/local/pods.ts NO_API). */
 const NO_API: PodResolver = { byUid: () => undefined };
 
-/** The pids `kube-netstat local` reads cgroups of: every namespace member and every holder (a copy of scannedPids, cli/local/command.ts). */
-function scannedPids(scan: HostScan): Set<number> {
-  const pids = new Set<number>();
-  for (const namespace of scan.namespaces) for (const pid of namespace.pids) pids.add(pid);
-  for (const holders of scan.holders.values()) for (const holder of holders) pids.add(holder.pid);
-  return pids;
-}
-
 /** readIdentities + attributeScan, each timed, and counts to check that attribution worked. */
 async function attribute(scan: HostScan, hostFs: HostFs): Promise<AttributionRun> {
   await flushObservers();
