@@ -20,6 +20,7 @@ import type { PodResolver } from '../agent/attribution/types.js';
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { scanHost, scanProcRoot, type HostScan } from '../agent/scan/index.js';
+import { scannedPids } from '../agent/node-scan.js';
 import type { InetProto, SocketProto } from '../agent/model.js';
 import { PARSE_RERUN, PROFILER_OVERHEAD, type AttributionRun, type ProfileRow, type ScanChildReport, type ScanRun } from './scan-report.js';
 
