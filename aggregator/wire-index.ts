@@ -164,6 +164,9 @@ function readPod(buf: Uint8Array, start: number, end: number): PodIndex {
 /** Socket fields (socket.proto) the index keeps. */
 const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, firstSeen: 22, key: 24, ssState: 26 } as const;
 
+const INDEXED_VARINTS: ReadonlySet<number> = new Set([F.proto, F.stateCode, F.localPort, F.foreignPort, F.firstSeen]);
+const INDEXED_STRINGS: ReadonlySet<number> = new Set([F.pod, F.key, F.localAddress, F.foreignAddress, F.ssState]);
+
 /** The largest time a JavaScript Date holds (ms): a firstSeen beyond it could never be printed. */
 const MAX_DATE_MS = 8.64e15;
 
@@ -181,56 +184,31 @@ export function readSocket(buf: Uint8Array, start: number, end: number): StoredS
   while (!reader.done) {
     const tag = reader.varint();
     const wireType = tag & 7;
-    switch (tag >>> 3) {
-      case F.key:
-        if (wireType !== 2) throw new WireFormatError('socket key is not a string');
-        key = reader.string();
-        continue;
-      case F.proto:
-        if (wireType === 0) proto = reader.varint();
-        else reader.skip(wireType);
-        continue;
-      case F.stateCode:
-        if (wireType === 0) stateCode = reader.varint();
-        else reader.skip(wireType);
-        continue;
-      case F.localPort:
-        if (wireType === 0) localPort = reader.varint();
-        else reader.skip(wireType);
-        continue;
-      case F.foreignPort:
-        if (wireType === 0) foreignPort = reader.varint();
-        else reader.skip(wireType);
-        continue;
-      case F.localAddress:
-        if (wireType === 2) localAddress = intern(reader.string());
-        else reader.skip(wireType);
-        continue;
-      case F.foreignAddress:
-        if (wireType === 2) foreignAddress = intern(reader.string());
-        else reader.skip(wireType);
-        continue;
-      case F.ssState:
-        if (wireType === 2) ssState = intern(reader.string());
-        else reader.skip(wireType);
-        continue;
-      case F.firstSeen:
-        if (wireType === 0 && reader.varint() > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
-        else if (wireType !== 0) reader.skip(wireType);
-        continue;
-      case F.pod: {
-        if (wireType !== 2) {
-          reader.skip(wireType);
-          continue;
-        }
+    const field = tag >>> 3;
+    // A field of an unexpected wire type is skipped, as protobuf decoders do.
+    if (wireType === 0 && INDEXED_VARINTS.has(field)) {
+      const value = reader.varint();
+      if (field === F.proto) proto = value;
+      else if (field === F.stateCode) stateCode = value;
+      else if (field === F.localPort) localPort = value;
+      else if (field === F.foreignPort) foreignPort = value;
+      else if (value > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
+    } else if (wireType === 2 && INDEXED_STRINGS.has(field)) {
+      if (field === F.pod) {
         const [podStart, podEnd] = reader.delimited();
         pod = readPod(buf, podStart, podEnd);
         continue;
       }
-      default:
-        reader.skip(wireType);
+      const value = reader.string();
+      if (field === F.key) key = value;
+      else if (field === F.localAddress) localAddress = intern(value);
+      else if (field === F.foreignAddress) foreignAddress = intern(value);
+      else ssState = intern(value);
+    } else {
+      reader.skip(wireType);
     }
   }
+  if (!key) throw new WireFormatError('a socket without a key');
   if (localPort > 0xffff || foreignPort > 0xffff) throw new WireFormatError('port out of range');
   // A private copy: the socket outlives the message it came in.
   const bytes = Buffer.from(buf.subarray(start, end));
