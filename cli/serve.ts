@@ -172,7 +172,8 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
     { ...aggregatorSettings([]), grpcListen: '127.0.0.1:0', httpListen: `127.0.0.1:${httpPort}` },
     log,
   );
-  const node = defaultNode({ namespace: undefined, allNamespaces: false, selector: undefined, pod: undefined, kubeconfig: undefined, context: undefined, node: undefined });
+  // Kubernetes node names are lower-case DNS names; a host name may not be.
+  const node = defaultNode({ node: undefined });
   const agent = agentSettings(['--aggregator', `127.0.0.1:${aggregator.grpcPort}`, '--node-name', node.toLowerCase(), ...(values['proc-root'] ? ['--proc-root', values['proc-root']] : []), ...(values.interval ? ['--interval', values.interval] : [])]);
   const base = `http://127.0.0.1:${aggregator.httpPort}`;
   io.stdout(

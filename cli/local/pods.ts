@@ -25,7 +25,7 @@ export interface PodSource {
   readonly node: string;
 }
 
-export function nodeName(flags: KubeFlags): string {
+export function nodeName(flags: Pick<KubeFlags, 'node'>): string {
   return flags.node ?? process.env.NODE_NAME ?? hostname();
 }
 
