@@ -76,10 +76,16 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   let ready = false;
   const http = createHttpServer(store, () => ready, options.log);
   const httpAddress = splitHostPort(options.httpListen);
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(httpAddress.port, httpAddress.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(httpAddress.port, httpAddress.host, () => resolve());
+    });
+  } catch (error) {
+    // Nothing may keep the process alive after a failed start.
+    grpc.forceShutdown();
+    throw error;
+  }
   const httpPort = (http.address() as AddressInfo).port;
   const sweeper = setInterval(() => store.sweep(), 1_000);
   sweeper.unref();

@@ -80,7 +80,19 @@ export function aggregatorSettings(argv: readonly string[]): AggregatorSettings 
   };
 }
 
-export function startAggregatorWith(settings: AggregatorSettings, log: LogFn): Promise<RunningAggregator> {
+export async function startAggregatorWith(settings: AggregatorSettings, log: LogFn): Promise<RunningAggregator> {
+  try {
+    return await startAggregatorOn(settings, log);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? error.code : undefined;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new UsageError(`cannot listen on ${settings.httpListen} / ${settings.grpcListen} (${String(code)}): choose other ports (--http-listen/--grpc-listen, or --http-port for standalone)`);
+    }
+    throw error;
+  }
+}
+
+function startAggregatorOn(settings: AggregatorSettings, log: LogFn): Promise<RunningAggregator> {
   return startAggregator({
     grpcListen: settings.grpcListen,
     httpListen: settings.httpListen,
