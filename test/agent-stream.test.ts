@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { AgentStream, type StreamEvent } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
@@ -11,7 +11,7 @@ import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 const socket = (key: string, recvQ = 0n): Socket =>
   Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '127.0.0.1', localPort: 1, foreignAddress: '127.0.0.1', foreignPort: 2, recvQ });
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function eventually(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
@@ -54,12 +54,29 @@ describe('AgentStream against the aggregator', () => {
 });
 
 describe('AgentStream against servers that misbehave', () => {
-  /** A server whose handler the test writes; records what it received. */
-  async function fakeServer(handler: (call: ServerDuplexStream<StreamRequest, StreamResponse>) => void): Promise<{ port: number; stop: () => Promise<void> }> {
+  /** Stops whatever a test started, even when its assertions failed. */
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A server whose handler the test writes; stopped after the test whatever happens. */
+  async function fakeServer(handler: (call: ServerDuplexStream<StreamRequest, StreamResponse>) => void): Promise<{ port: number }> {
     const server = new Server();
     server.addService(AgentServiceService, { stream: handler });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
-    return { port, stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
+    cleanups.push(() => server.forceShutdown());
+    return { port };
+  }
+
+  /** Runs the stream until the test ends. */
+  function runStream(stream: AgentStream): void {
+    const controller = new AbortController();
+    const running = stream.run(controller.signal);
+    cleanups.push(async () => {
+      controller.abort();
+      await running;
+    });
   }
 
   test('a slow aggregator: flow control holds writes back and pending changes coalesce per socket', async () => {
@@ -71,9 +88,8 @@ describe('AgentStream against servers that misbehave', () => {
       c.pause();
     });
     const table = new SocketTable();
-    const controller = new AbortController();
     const stream = new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table, chunkSize: 500, heartbeatMs: 60_000 });
-    const running = stream.run(controller.signal);
+    runStream(stream);
     await eventually('the connection', () => call !== undefined);
     // 100 rounds of changes to the same 2,000 sockets while the server reads nothing.
     let maxPending = 0;
@@ -89,9 +105,6 @@ describe('AgentStream against servers that misbehave', () => {
     );
     const deltas = received.filter((r) => r.message?.$case === 'delta').length;
     assert.ok(deltas < 100 * 4, `coalesced: ${deltas} delta messages for 100 rounds of 2,000 changes`);
-    controller.abort();
-    await running;
-    await server.stop();
   });
 
   test('a resync request is answered with a fresh full snapshot', async () => {
@@ -110,14 +123,9 @@ describe('AgentStream against servers that misbehave', () => {
     });
     const table = new SocketTable();
     table.update([socket('a')]);
-    const controller = new AbortController();
-    const stream = new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table, heartbeatMs: 60_000 });
-    const running = stream.run(controller.signal);
+    runStream(new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table, heartbeatMs: 60_000 }));
     await eventually('two snapshots', () => snapshots.length === 2);
     assert.deepEqual(snapshots, [1n, 2n]);
-    controller.abort();
-    await running;
-    await server.stop();
   });
 
   test('a server that hangs up: reconnect with backoff, hello and snapshot again, sequence from 1', async () => {
@@ -138,14 +146,9 @@ describe('AgentStream against servers that misbehave', () => {
       });
     });
     const events: StreamEvent[] = [];
-    const controller = new AbortController();
-    const stream = new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table: new SocketTable(), heartbeatMs: 60_000, backoff: { initialMs: 10, maxMs: 50 }, onEvent: (e) => events.push(e) });
-    const running = stream.run(controller.signal);
+    runStream(new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table: new SocketTable(), heartbeatMs: 60_000, backoff: { initialMs: 10, maxMs: 50 }, onEvent: (e) => events.push(e) }));
     await eventually('three connections', () => hellos.length === 3);
     assert.deepEqual(firstSequences.slice(0, 3), [1n, 1n, 1n]);
     assert.equal(events.filter((e) => e.kind === 'disconnected').length, 2);
-    controller.abort();
-    await running;
-    await server.stop();
   });
 });
