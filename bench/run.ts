@@ -1,11 +1,14 @@
 /**
- * `npm run bench [-- --sizes 10000,100000 --namespaces 20 --rounds 5 --pods 100]`
+ * `npm run bench [-- --sizes 10000,100000 --namespaces 20 --rounds 5 --pods 100 --stream-nodes 1000]`
  *
  * Builds bench namespaces full of loopback TCP sockets (bench/fixture.ts), then times, in
  * alternating rounds, kube-netstat's CLI, the in-process scanner, and ss/netstat looped over
  * the same namespaces (bench/suite.ts). Then the pod case: simulated pods (bench/pods.ts, on the
  * test harness) whose every socket kube-netstat attributes to a pod and container, timing the
  * scan alone, the scan with attribution, and the CLI against ss loops over the pods' namespaces.
+ * Then streaming (bench/agent-case.ts, bench/stream-cluster.ts): the real agent's idle cost
+ * over ~10k idle sockets with the wire bytes it sends, and N simulated agents streaming
+ * synthetic tables into one aggregator process (ingest rate, RSS, query latency, wire bytes).
  * Plain-text tables on stdout, progress on stderr, the whole result as JSON in
  * .bench/scan-<timestamp>.json. Needs root (netns, cgroups, /proc/<pid>/fd).
  */
@@ -17,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFixture, destroyFixture, installCleanupTraps, otherNamedNamespaces, sweepOrphans } from './fixture.js';
+import { runAgentCase, type AgentCaseResult } from './agent-case.js';
 import { createPodFixture } from './pods.js';
 import {
   attributionProfileTable,
@@ -29,6 +33,20 @@ import {
   targetTable,
   timingTables,
 } from './report.js';
+import { runCluster, type ClusterResult } from './stream-cluster.js';
+import { killStreamProcesses } from './stream-procs.js';
+import {
+  agentSummaryLines,
+  clusterSummaryLines,
+  ingestTable,
+  memoryNotes,
+  memoryTable,
+  profileTables,
+  queryTable,
+  streamTargets,
+  streamTargetTable,
+  wireTable,
+} from './stream-report.js';
 import { SCAN_CHILD, SERIES, buildPodSteps, buildSteps, parseScanReport, runRounds } from './suite.js';
 import { haveGnuTime, killRunningSamples, runTimed } from './timing.js';
 
@@ -37,9 +55,15 @@ process.chdir(ROOT);
 
 const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] [--rounds 5] [--warmup 1]
                         [--pods 100] [--pod-sockets 10000]
+                        [--stream-nodes 1000] [--stream-sockets 1000] [--stream-churn 20]
+                        [--stream-seconds 30] [--stream-bursts 3] [--stream-queries 200]
+                        [--agent-sockets 10000] [--agent-seconds 30] [--agent-churn 50]
                         [--timeout-sec 300] [--max-minutes 60] [--no-build]
---sizes 0 skips the namespace cases, --pods 0 the pod case.
-Quick run: npm run bench -- --sizes 2000 --rounds 2 --pods 20`;
+--sizes 0 skips the namespace cases, --pods 0 the pod case, --stream-nodes 0 the streaming
+cases (the agent case too, unless --agent-sockets is given), --agent-sockets 0 the agent case.
+--stream-churn is changes per node per second (steady phase); --agent-churn connections
+replaced per second in one bench namespace.
+Quick run: npm run bench -- --sizes 2000 --rounds 2 --pods 20 --stream-nodes 50 --stream-sockets 200`;
 
 function positiveInt(name: string, text: string): number {
   const value = Number(text);
@@ -62,6 +86,15 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1' },
     pods: { type: 'string', default: '100' },
     'pod-sockets': { type: 'string', default: '10000' },
+    'stream-nodes': { type: 'string', default: '1000' },
+    'stream-sockets': { type: 'string', default: '1000' },
+    'stream-churn': { type: 'string', default: '20' },
+    'stream-seconds': { type: 'string', default: '30' },
+    'stream-bursts': { type: 'string', default: '3' },
+    'stream-queries': { type: 'string', default: '200' },
+    'agent-sockets': { type: 'string' },
+    'agent-seconds': { type: 'string', default: '30' },
+    'agent-churn': { type: 'string', default: '50' },
     'timeout-sec': { type: 'string', default: '300' },
     'max-minutes': { type: 'string', default: '60' },
     'no-build': { type: 'boolean', default: false },
@@ -80,6 +113,15 @@ const rounds = positiveInt('rounds', values.rounds);
 const warmup = Number(values.warmup) >= 0 ? Math.floor(Number(values.warmup)) : 1;
 const timeoutMs = positiveInt('timeout-sec', values['timeout-sec']) * 1000;
 const maxMinutes = positiveInt('max-minutes', values['max-minutes']);
+const streamNodes = nonNegativeInt('stream-nodes', values['stream-nodes']);
+const streamSockets = positiveInt('stream-sockets', values['stream-sockets']);
+const streamChurn = positiveInt('stream-churn', values['stream-churn']);
+const streamSeconds = positiveInt('stream-seconds', values['stream-seconds']);
+const streamBursts = positiveInt('stream-bursts', values['stream-bursts']);
+const streamQueries = positiveInt('stream-queries', values['stream-queries']);
+const agentSockets = values['agent-sockets'] === undefined ? (streamNodes > 0 ? 10_000 : 0) : nonNegativeInt('agent-sockets', values['agent-sockets']);
+const agentSeconds = positiveInt('agent-seconds', values['agent-seconds']);
+const agentChurn = positiveInt('agent-churn', values['agent-churn']);
 /** What KUBECONFIG names for the pod case's CLI runs: no such file, so no API is contacted. */
 const NO_KUBECONFIG = '/nonexistent/kube-netstat-bench/kubeconfig';
 
@@ -92,7 +134,7 @@ if (process.getuid?.() !== 0) {
 }
 
 // Hard bound on the whole run; the exit hook removes holders and namespaces.
-installCleanupTraps(killRunningSamples);
+installCleanupTraps(killRunningSamples, killStreamProcesses);
 setTimeout(() => {
   process.stderr.write(`bench: --max-minutes ${maxMinutes} reached, aborting\n`);
   process.exit(124);
@@ -151,7 +193,9 @@ out(
 );
 out(
   `${sizes.length > 0 ? `${namespaceCount} bench namespaces per size` : 'no namespace cases'}, ` +
-    `${podCount > 0 ? `${podCount} simulated pods` : 'no pod case'}; ` +
+    `${podCount > 0 ? `${podCount} simulated pods` : 'no pod case'}, ` +
+    `${agentSockets > 0 ? `agent case over ~${fmtInt(agentSockets)} idle sockets` : 'no agent case'}, ` +
+    `${streamNodes > 0 ? `${fmtInt(streamNodes)} simulated agents × ${fmtInt(streamSockets)} sockets` : 'no simulated cluster'}; ` +
     `${warmup} warm-up + ${rounds} timed rounds per case; wall times of whole processes unless marked in-process`,
 );
 out('in-process = the scan timed inside a fresh `node dist/bench/scan-child.js` (the compiled code that ships) per round (1st scan cold JIT, 2nd scan in the same process); scanProcRoot uses 2 threads on hosts with ≥10k sockets');
@@ -303,10 +347,110 @@ if (podCount > 0) {
 }
 
 mkdirSync('.bench', { recursive: true });
-const file = `.bench/scan-${startedAt.toISOString().replaceAll(':', '-').replace(/\..*$/, '')}.json`;
+const stamp = startedAt.toISOString().replaceAll(':', '-').replace(/\..*$/, '');
+
+let agentResult: AgentCaseResult | undefined;
+let clusterResult: ClusterResult | undefined;
+const streamErrors: string[] = [];
+if (agentSockets > 0) {
+  const tag = 'agent';
+  try {
+    agentResult = await runAgentCase({
+      sockets: agentSockets,
+      namespaces: 10,
+      seconds: agentSeconds,
+      churnRate: agentChurn,
+      settleSeconds: 5,
+      noKubeconfig: NO_KUBECONFIG,
+      lifetimeMs: maxMinutes * 60_000,
+      profilePrefix: `.bench/stream-${stamp}`,
+      progress: (text) => progress(`${tag}: ${text}`),
+    });
+  } catch (error) {
+    streamErrors.push(`agent case: ${error instanceof Error ? error.message : String(error)}`);
+    progress(`${tag}: FAILED: ${streamErrors.at(-1)}`);
+  }
+}
+if (streamNodes > 0) {
+  const tag = `stream ${streamNodes}×${streamSockets}`;
+  try {
+    clusterResult = await runCluster({
+      nodes: streamNodes,
+      socketsPerNode: streamSockets,
+      burstChangesPerNode: streamSockets,
+      bursts: streamBursts,
+      churnPerNode: streamChurn,
+      steadySeconds: streamSeconds,
+      idleSeconds: 10,
+      querySamples: streamQueries,
+      heartbeatMs: 5_000,
+      lifetimeMs: maxMinutes * 60_000,
+      phaseTimeoutMs: timeoutMs,
+      profilePrefix: `.bench/stream-${stamp}`,
+      progress: (text) => progress(`${tag}: ${text}`),
+    });
+  } catch (error) {
+    streamErrors.push(`simulated cluster: ${error instanceof Error ? error.message : String(error)}`);
+    progress(`${tag}: FAILED: ${streamErrors.at(-1)}`);
+  }
+}
+let streamResult: unknown;
+if (agentSockets > 0 || streamNodes > 0) {
+  const targets = streamTargets(clusterResult, agentResult);
+  out();
+  out(
+    `== streaming: ${streamNodes > 0 ? `${fmtInt(streamNodes)} simulated agents × ${fmtInt(streamSockets)} sockets → one aggregator` : 'no simulated cluster'}` +
+      `${agentSockets > 0 ? `; the real agent over ~${fmtInt(agentSockets)} idle sockets` : ''} ==`,
+  );
+  if (agentResult) for (const line of agentSummaryLines(agentResult)) out(line);
+  if (clusterResult) for (const line of clusterSummaryLines(clusterResult)) out(line);
+  for (const error of streamErrors) out(`FAILED: ${error}`);
+  out();
+  out(streamTargetTable(targets));
+  if (clusterResult) {
+    out();
+    out('Ingest (changes/s = changes ÷ time from the offer until the aggregator has applied every node\'s last change; CPU = utime+stime ÷ wall time, 2 cores shared by both):');
+    out(ingestTable(clusterResult));
+    out();
+    out(memoryTable(clusterResult));
+    for (const line of memoryNotes(clusterResult)) out(line);
+    out();
+    out(`Queries over ${fmtInt(clusterResult.sockets)} sockets (sequential, client-side wall time incl. answer parsing; 5 warm-ups each):`);
+    out(queryTable([...clusterResult.queriesAtRest, clusterResult.steady.query]));
+  }
+  out();
+  out('Wire bytes (real agent: bytes through the proxy, changes read from its DATA frames; simulated cluster: the simulator process\'s wchar/rchar, i.e. every agent together; CPU: the agent, or the aggregator):');
+  out(wireTable(clusterResult, agentResult));
+  if (clusterResult?.profiles.burst) {
+    out();
+    out(profileTables('Aggregator CPU profile, one extra delta burst', clusterResult.profiles.burst));
+  }
+  if (clusterResult?.profiles.simulatorBurst) {
+    out();
+    out(profileTables(`Simulator CPU profile, the same burst (the ${fmtInt(streamNodes)} agents' side, for judging who limited the rate)`, clusterResult.profiles.simulatorBurst));
+  }
+  if (clusterResult?.profiles.query) {
+    out();
+    out(profileTables('Aggregator CPU profile, one extra batch of the target query', clusterResult.profiles.query));
+  }
+  if (agentResult?.profile) {
+    out();
+    out(profileTables(`Agent CPU profile, a second agent run idle for ${agentResult.profile.seconds} s (start-up and first snapshot cut off; main thread only — the per-scan worker threads are not in it)`, agentResult.profile));
+  }
+  streamResult = {
+    options: { streamNodes, streamSockets, streamChurn, streamSeconds, streamBursts, streamQueries, agentSockets, agentSeconds, agentChurn },
+    targets,
+    errors: streamErrors,
+    agent: agentResult,
+    cluster: clusterResult,
+  };
+  if (streamErrors.length > 0) process.exitCode = 1;
+}
+
+const file = `.bench/scan-${stamp}.json`;
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup, pods: podCount, podSockets }, results, podResult }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup, pods: podCount, podSockets }, results, podResult, stream: streamResult }, null, 2)}\n`,
 );
 out();
 out(`results written to ${file}`);

@@ -1,0 +1,99 @@
+/**
+ * The streaming bench's aggregator: its own process (`node dist/bench/aggregator-child.js
+ * [aggregator flags]`, forked by bench/stream.ts), running exactly what `kube-netstat aggregator`
+ * runs — the CLI's settings parser with its defaults, startAggregatorWith, pino on stderr — and,
+ * over the IPC channel, letting the bench read what the process holds without any production
+ * endpoint: how many nodes are synced and how many sockets they hold (O(nodes), answered on the
+ * aggregator's own event loop between messages, so it sees exactly what is applied), whether
+ * each node's round marker arrived, memory figures, and CPU profiles of chosen phases.
+ */
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
+import { createLogger } from '../cli/log.js';
+import { aggregatorSettings, startAggregatorWith } from '../cli/serve.js';
+import { startProfile, stopProfile } from './cpu-profile.js';
+import { notify, serveIpc } from './ipc.js';
+
+const MAX_LIFETIME_MS = Number(process.env.KNS_BENCH_CHILD_LIFETIME_MS ?? 3_600_000);
+
+const logCounts: Record<string, number> = {};
+const { log } = createLogger('aggregator');
+const settings = aggregatorSettings(process.argv.slice(2));
+const aggregator = await startAggregatorWith(settings, (message, fields) => {
+  logCounts[message] = (logCounts[message] ?? 0) + 1;
+  log(message, fields);
+});
+
+/** Per node, the key of the marker socket of the current round. */
+let markers = new Map<string, string>();
+
+function memory(): Record<string, unknown> {
+  const usage = process.memoryUsage();
+  const heap = getHeapStatistics();
+  return {
+    rss: usage.rss,
+    heapTotal: usage.heapTotal,
+    heapUsed: usage.heapUsed,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    mallocedMemory: heap.malloced_memory,
+    heapSizeLimit: heap.heap_size_limit,
+    spaces: Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, { size: space.space_size, used: space.space_used_size }])),
+  };
+}
+
+serveIpc(
+  {
+    progress: () => {
+      let nodes = 0;
+      let synced = 0;
+      let sockets = 0;
+      let marked = 0;
+      for (const node of aggregator.store.all()) {
+        nodes++;
+        if (node.synced && node.status === 'live') synced++;
+        sockets += node.sockets.size;
+        const marker = markers.get(node.name);
+        if (marker !== undefined && node.sockets.has(marker)) marked++;
+      }
+      return { atMs: Date.now(), nodes, synced, sockets, marked };
+    },
+    setMarkers: (args: { entries: [string, string][] }) => {
+      markers = new Map(args.entries);
+    },
+    memory,
+    /** Walks every stored socket: exact bytes held (once, at the end; O(sockets)). */
+    storeStats: () => {
+      let sockets = 0;
+      let wireBytes = 0;
+      let keyChars = 0;
+      let withPod = 0;
+      const nodes = [...aggregator.store.all()];
+      for (const node of nodes) {
+        for (const socket of node.sockets.values()) {
+          sockets++;
+          wireBytes += socket.bytes.length;
+          keyChars += socket.key.length;
+          if (socket.pod) withPod++;
+        }
+      }
+      return { nodes: nodes.length, sockets, wireBytes, keyChars, withPod };
+    },
+    /** Full GC (the child runs with --expose-gc), then memory: what is live, not just allocated. */
+    gc: () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('start with --expose-gc');
+      gc();
+      gc();
+      return memory();
+    },
+    logs: () => logCounts,
+    profileStart: () => startProfile(),
+    profileStop: (args: { file: string }) => stopProfile(args.file),
+    stop: async () => {
+      await aggregator.stop();
+      setImmediate(() => process.exit(0));
+    },
+  },
+  MAX_LIFETIME_MS,
+);
+notify({ notice: 'listening', grpcPort: aggregator.grpcPort, httpPort: aggregator.httpPort, pid: process.pid });
