@@ -259,6 +259,12 @@ export function readEnvelope(buf: Uint8Array): Envelope {
   return envelope;
 }
 
+/** A Socket message nested at the reader's position (a repeated Socket field). */
+function nestedSocket(reader: Reader): StoredSocket {
+  const [start, end] = reader.delimited();
+  return readSocket(reader.buf, start, end);
+}
+
 function readSnapshot(buf: Uint8Array, start: number, end: number): Envelope {
   const reader = new Reader(buf, start, end);
   let sequence = 0;
@@ -278,11 +284,9 @@ function readSnapshot(buf: Uint8Array, start: number, end: number): Envelope {
       case 24:
         index = reader.varint();
         break;
-      case 34: {
-        const [socketStart, socketEnd] = reader.delimited();
-        sockets.push(readSocket(buf, socketStart, socketEnd));
+      case 34:
+        sockets.push(nestedSocket(reader));
         break;
-      }
       case 40:
         last = reader.varint() !== 0;
         break;
@@ -304,11 +308,9 @@ function readDelta(buf: Uint8Array, start: number, end: number): Envelope {
       case 8:
         sequence = reader.varint();
         break;
-      case 18: {
-        const [socketStart, socketEnd] = reader.delimited();
-        upserted.push(readSocket(buf, socketStart, socketEnd));
+      case 18:
+        upserted.push(nestedSocket(reader));
         break;
-      }
       case 26:
         removed.push(reader.string());
         break;
