@@ -55,7 +55,6 @@ export class AgentStream {
   private resyncReason: string | undefined;
   private sequence = 0n;
   private snapshotId = 0n;
-  private call: ClientDuplexStream<StreamRequest, StreamResponse> | undefined;
 
   constructor(private readonly options: AgentStreamOptions) {
     this.client = new AgentServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), {
@@ -115,7 +114,6 @@ export class AgentStream {
 
   private async session(signal: AbortSignal, onEstablished: () => void): Promise<void> {
     const call = this.client.stream();
-    this.call = call;
     this.sequence = 0n;
     let ended: Error | undefined;
     const endedPromise = new Promise<never>((_, reject) => {
@@ -169,7 +167,6 @@ export class AgentStream {
     } finally {
       this.connected = false;
       this.pending.clear();
-      if (this.call === call) this.call = undefined;
       if (ended === undefined) call.cancel();
     }
   }

@@ -1,9 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { AttributionSource } from '../../agent/attribution/types.js';
 import type { SocketProto } from '../../agent/model.js';
-import { unixTypeName } from '../../agent/states.js';
 import { WIRE_TO_PROTO } from '../../agent/stream/wire.js';
-import { CLOCK_TICKS_PER_SECOND } from '../../agent/states.js';
+import { CLOCK_TICKS_PER_SECOND, unixTypeName } from '../../agent/states.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 
 /** The `-o json` contract of the design: a Kubernetes-style list object. */
