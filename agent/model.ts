@@ -86,8 +86,6 @@ export const UnixSocketState = {
 /** __SO_ACCEPTCON: the only flag /proc/net/unix ever sets, on listeners. */
 export const UNIX_FLAG_ACCEPTCON = 1 << 16;
 
-export const UnixSocketType = { STREAM: 1, DGRAM: 2, RAW: 3, RDM: 4, SEQPACKET: 5 } as const;
-
 export interface UnixSocketRecord {
   readonly proto: 'unix';
   readonly pointer: string;

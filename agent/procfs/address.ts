@@ -113,8 +113,3 @@ export function isV4Mapped(address: string): boolean {
 export function netstatAddress(address: string): string {
   return isV4Mapped(address) ? address.slice(V4_MAPPED_PREFIX.length) : address;
 }
-
-/** True for 0.0.0.0 and ::, the wildcard (or "no peer") address. */
-export function isUnspecified(address: string): boolean {
-  return address === '0.0.0.0' || address === '::';
-}
