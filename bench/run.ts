@@ -48,6 +48,7 @@ import {
   wireTable,
 } from './stream-report.js';
 import { SCAN_CHILD, SERIES, buildPodSteps, buildSteps, parseScanReport, runRounds } from './suite.js';
+import type { ScanChildReport, ScanRun } from './scan-report.js';
 import { haveGnuTime, killRunningSamples, runTimed } from './timing.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -243,12 +244,7 @@ for (const size of sizes) {
   out(timingTables(rows));
   out();
   out(targetTable(targets));
-  const profileRun = profileReport.runs[0];
-  if (profileReport.profile && profileRun) {
-    out();
-    out(`Profile (one extra run, HostFs calls timed individually; scan took ${profileRun.ms.toFixed(0)} ms of which GC ${profileRun.gcMs.toFixed(0)} ms):`);
-    out(profileTable(profileReport.profile, profileRun.ms));
-  }
+  printScanProfile(profileReport);
 
   results.push({
     size,
@@ -319,11 +315,8 @@ if (podCount > 0) {
   out(attributionTable(attribution));
   out();
   out(targetTable(targets));
-  const profileRun = profileReport.runs[0];
-  if (profileReport.profile && profileRun) {
-    out();
-    out(`Profile (one extra run, HostFs calls timed individually; scan took ${profileRun.ms.toFixed(0)} ms of which GC ${profileRun.gcMs.toFixed(0)} ms):`);
-    out(profileTable(profileReport.profile, profileRun.ms));
+  const profileRun = printScanProfile(profileReport);
+  if (profileRun) {
     const attributionProfile = profileReport.attributionProfile && attributionProfileTable(profileReport.attributionProfile, profileRun);
     if (attributionProfile) {
       out();
@@ -454,3 +447,13 @@ writeFileSync(
 );
 out();
 out(`results written to ${file}`);
+
+/** The scan profile of one extra profiled run; returns that run when there was one. */
+function printScanProfile(report: ScanChildReport): ScanRun | undefined {
+  const run = report.runs[0];
+  if (!report.profile || !run) return undefined;
+  out();
+  out(`Profile (one extra run, HostFs calls timed individually; scan took ${run.ms.toFixed(0)} ms of which GC ${run.gcMs.toFixed(0)} ms):`);
+  out(profileTable(report.profile, run.ms));
+  return run;
+}
