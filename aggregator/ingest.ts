@@ -1,7 +1,8 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { StreamResponse } from '../gen/kubenetstat/v1/agent.js';
 import type { NodeState, NodeStore } from './node-store.js';
-import { readEnvelope, WireFormatError, type StoredSocket } from './wire-index.js';
+import { NodeSockets, type PendingSocket } from './socket-store.js';
+import { PodCache, readEnvelope, WireFormatError, type RemovedKeys } from './wire-index.js';
 
 export interface IngestOptions {
   /** Sockets one snapshot chunk or delta may carry. */
@@ -77,7 +78,8 @@ class Connection {
   private deltas = 0;
   /** Set after asking for a resync: everything is ignored until a snapshot's chunk 0 arrives. */
   private awaitingSnapshot = false;
-  private staging: { snapshotId: number; nextIndex: number; sockets: Map<string, StoredSocket> } | undefined;
+  private staging: { snapshotId: number; nextIndex: number; sockets: NodeSockets } | undefined;
+  private readonly pods = new PodCache();
   private done = false;
   /** This connection sent a complete snapshot: deltas apply on top of it. */
   private snapshotted = false;
@@ -91,7 +93,7 @@ class Connection {
 
   receive(request: Buffer): void {
     if (this.done) return;
-    const message = readEnvelope(request);
+    const message = readEnvelope(request, this.pods);
     if (this.node === undefined) {
       if (message.kind !== 'hello') throw new StreamRejected(status.INVALID_ARGUMENT, `the first message must be hello, got ${message.kind}`);
       return this.hello(message.hello.nodeName, message.hello.epoch, message.hello.bootId);
@@ -142,10 +144,10 @@ class Connection {
     }
   }
 
-  private snapshot(node: NodeState, snapshotId: number, index: number, sockets: StoredSocket[], last: boolean): void {
+  private snapshot(node: NodeState, snapshotId: number, index: number, sockets: PendingSocket[], last: boolean): void {
     this.checkSize(sockets.length);
     if (index === 0) {
-      this.staging = { snapshotId, nextIndex: 0, sockets: new Map() };
+      this.staging = { snapshotId, nextIndex: 0, sockets: new NodeSockets() };
       this.awaitingSnapshot = false;
     }
     const staging = this.staging;
@@ -164,22 +166,23 @@ class Connection {
     }
   }
 
-  private delta(node: NodeState, upserted: StoredSocket[], removed: string[]): void {
-    this.checkSize(upserted.length + removed.length);
+  private delta(node: NodeState, upserted: PendingSocket[], removed: RemovedKeys): void {
+    const removals = removed.bounds.length / 2;
+    this.checkSize(upserted.length + removals);
     if (!this.snapshotted || this.staging) return this.resync(node, 'delta before a complete snapshot');
     for (const socket of upserted) this.accept(node, node.sockets, socket);
-    for (const key of removed) node.sockets.delete(key);
-    this.options.onApplied?.(upserted.length + removed.length);
+    const { source, bounds } = removed;
+    for (let i = 0; i < bounds.length; i += 2) node.sockets.delete(source, bounds[i]!, bounds[i + 1]!);
+    this.options.onApplied?.(upserted.length + removals);
     if (++this.deltas % ACK_EVERY_DELTAS === 0) this.ack(this.expected - 1);
   }
 
   /** One socket into a node's map, by key. Its node is the connection's, whatever the bytes say (query.ts). */
-  private accept(node: NodeState, into: Map<string, StoredSocket>, socket: StoredSocket): void {
-    if (!socket.key) throw new StreamRejected(status.INVALID_ARGUMENT, 'a socket without a key');
-    if (!into.has(socket.key) && into.size >= this.options.maxSocketsPerNode) {
+  private accept(node: NodeState, into: NodeSockets, socket: PendingSocket): void {
+    if (into.size >= this.options.maxSocketsPerNode && !into.hasKeyBytes(socket.source, socket.keyStart, socket.keyEnd, socket.keyHash)) {
       throw new StreamRejected(status.RESOURCE_EXHAUSTED, `node ${node.name} exceeds ${this.options.maxSocketsPerNode} sockets`);
     }
-    into.set(socket.key, socket);
+    into.put(socket);
   }
 
   private checkSize(count: number): void {

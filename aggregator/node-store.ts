@@ -1,4 +1,4 @@
-import type { StoredSocket } from './wire-index.js';
+import { NodeSockets } from './socket-store.js';
 
 export type NodeStatus = 'syncing' | 'live' | 'disconnected';
 
@@ -13,7 +13,7 @@ export interface NodeState {
   /** Since when the node is disconnected or silent; for eviction. */
   downSinceMs: number | undefined;
   /** The node's sockets as of its last complete snapshot plus the deltas after it. */
-  sockets: Map<string, StoredSocket>;
+  sockets: NodeSockets;
   /** True once a complete snapshot arrived: before that the node cannot be vouched for. */
   synced: boolean;
   /** Identifies the connection that owns the node now. */
@@ -52,7 +52,7 @@ export class NodeStore {
     const session = this.nextSession++;
     const now = this.now();
     if (!existing) {
-      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new Map(), synced: false, session });
+      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new NodeSockets(), synced: false, session });
       this.options.log?.('node connected', { node: name, epoch: String(epoch), session });
       return { accepted: true, session };
     }
@@ -85,7 +85,7 @@ export class NodeStore {
     if (node.synced && node.status !== 'live') node.status = 'live';
   }
 
-  replaceSockets(node: NodeState, sockets: Map<string, StoredSocket>): void {
+  replaceSockets(node: NodeState, sockets: NodeSockets): void {
     node.sockets = sockets;
     node.synced = true;
     node.status = 'live';

@@ -1,11 +1,11 @@
-import { buildViewFilter, ssCodeOfName, type FilterView, type SocketFilterSpec } from '../agent/filter.js';
+import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../agent/filter.js';
 import { labelsMatch, parseLabelSelector } from '../agent/kube/label-selector.js';
 import type { SocketProto } from '../agent/model.js';
 import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
 import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
-import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeStore } from './node-store.js';
-import type { StoredSocket } from './wire-index.js';
+import type { NodeSockets } from './socket-store.js';
 
 export interface QuerySpec extends SocketFilterSpec {
   readonly namespaces?: readonly string[];
@@ -34,25 +34,32 @@ export class QueryError extends Error {
   override readonly name = 'QueryError';
 }
 
-function storedView(socket: StoredSocket): FilterView {
-  if (socket.proto === Proto.PROTO_UNIX) return { unix: true, stateCode: ssCodeOfName(socket.ssState), localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 };
-  return { unix: false, stateCode: socket.stateCode, localAddress: socket.localAddress, localPort: socket.localPort, foreignAddress: socket.foreignAddress, foreignPort: socket.foreignPort };
-}
-
 /**
- * A stored socket as the answer carries it: decoded, and always labelled with the node that
- * holds it. Ingest indexes sockets without decoding their nested messages, so a socket whose
- * bytes do not decode is left out of answers (and counted) instead of failing them.
+ * A stored socket as the answer carries it: decoded, with its pod, and always labelled with the
+ * node that holds it. Ingest indexes sockets without decoding their nested messages, so a
+ * socket whose bytes do not decode is left out of answers (and counted) instead of failing them.
  */
-export function decodeStored(stored: StoredSocket, node: string): Socket | undefined {
+export function decodeStored(sockets: NodeSockets, slot: number, node: string): Socket | undefined {
   try {
-    const socket = Socket.decode(stored.bytes);
+    const socket = Socket.decode(sockets.bytesOf(slot));
+    const pod = sockets.pod(slot);
+    if (pod) socket.pod = pod.ref();
     socket.node = node;
     return socket;
   } catch (error) {
     if (error instanceof Error) return undefined;
     throw error;
   }
+}
+
+/**
+ * The sockets of a node a query looks at, in an order that only depends on the query and the
+ * node's contents (continue tokens count positions in it): every socket, or the buckets of the
+ * asked namespaces in name order.
+ */
+function candidates(sockets: NodeSockets, namespaces: ReadonlySet<string> | undefined): Iterable<number> {
+  if (!namespaces) return sockets.slots();
+  return [...namespaces].sort().flatMap((namespace) => [...sockets.slotsIn(namespace)]);
 }
 
 interface Position {
@@ -90,7 +97,8 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
   const nodes = spec.nodes?.length ? new Set(spec.nodes) : undefined;
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY;
   const start = spec.continueToken ? decodeToken(spec.continueToken) : undefined;
-  const podFilters = namespaces !== undefined || selector.length > 0 || spec.pod !== undefined;
+  // The namespace filter is the index (candidates); these need the socket's pod too.
+  const podFilters = selector.length > 0 || spec.pod !== undefined;
 
   store.sweep();
   const items: Socket[] = [];
@@ -103,25 +111,27 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
     const reason = store.unavailability(node);
     if (reason !== undefined) unavailable.push({ node: node.name, reason, lastSeenUnixMs: BigInt(node.lastSeenMs) });
     if ((start && node.name < start.node) || continueToken) continue;
-    let offset = 0;
     const skip = start && node.name === start.node ? start.offset : 0;
-    for (const socket of node.sockets.values()) {
+    let offset = 0;
+    const sockets = node.sockets;
+    const view = sockets.view();
+    for (const slot of candidates(sockets, namespaces)) {
       offset++;
       if (offset <= skip) continue;
-      if (protos && !protos.has(socket.proto)) continue;
+      if (protos && !protos.has(sockets.proto(slot))) continue;
       if (podFilters) {
-        const pod = socket.pod;
-        if (!pod) continue;
-        if (namespaces && !namespaces.has(pod.namespace)) continue;
+        const pod = sockets.pod(slot);
+        if (!pod?.name) continue;
         if (spec.pod !== undefined && pod.name !== spec.pod) continue;
         if (!labelsMatch(selector, pod.labels)) continue;
       }
-      if (!filter(storedView(socket))) continue;
+      view.at = slot;
+      if (!filter(view)) continue;
       if (items.length >= limit) {
         continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: offset - 1 })).toString('base64url');
         break;
       }
-      const decoded = decodeStored(socket, node.name);
+      const decoded = decodeStored(sockets, slot, node.name);
       if (decoded) items.push(decoded);
       else undecodable++;
     }

@@ -1,4 +1,7 @@
+import { ssCodeOfName } from '../agent/filter.js';
 import { Goodbye, Heartbeat, Hello } from '../gen/kubenetstat/v1/agent.js';
+import { Proto } from '../gen/kubenetstat/v1/socket.js';
+import { hashKey, PodIndex, type PendingSocket } from './socket-store.js';
 
 /**
  * The aggregator keeps each socket as the bytes its agent sent plus the few fields queries
@@ -13,33 +16,19 @@ export class WireFormatError extends Error {
   override readonly name = 'WireFormatError';
 }
 
-export interface PodIndex {
-  readonly namespace: string;
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-}
-
-export interface StoredSocket {
-  readonly key: string;
-  /** The Socket message exactly as the agent encoded it. */
-  readonly bytes: Uint8Array;
-  readonly proto: number;
-  readonly stateCode: number;
-  readonly ssState: string;
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly foreignAddress: string;
-  readonly foreignPort: number;
-  readonly pod: PodIndex | undefined;
-}
-
 export type Envelope =
   | { readonly kind: 'hello'; readonly hello: Hello }
-  | { readonly kind: 'snapshot'; readonly sequence: number; readonly snapshotId: number; readonly index: number; readonly sockets: StoredSocket[]; readonly last: boolean }
-  | { readonly kind: 'delta'; readonly sequence: number; readonly upserted: StoredSocket[]; readonly removed: string[] }
+  | { readonly kind: 'snapshot'; readonly sequence: number; readonly snapshotId: number; readonly index: number; readonly sockets: PendingSocket[]; readonly last: boolean }
+  | { readonly kind: 'delta'; readonly sequence: number; readonly upserted: PendingSocket[]; readonly removed: RemovedKeys }
   | { readonly kind: 'heartbeat'; readonly sequence: number; readonly socketCount: number }
   | { readonly kind: 'goodbye'; readonly sequence: number; readonly reason: string };
 
+
+/** The keys a delta removes, as byte ranges of its message: [start, end) pairs, flattened. */
+export interface RemovedKeys {
+  readonly source: Buffer;
+  readonly bounds: number[];
+}
 
 /** A minimal protobuf reader over one buffer: varints and length-delimited fields. */
 class Reader {
@@ -60,6 +49,8 @@ class Reader {
 
   /** An unsigned varint as a number; beyond 2^53 the input is not ours. */
   varint(): number {
+    // Tags, lengths and small numbers: one byte.
+    if (this.pos < this.end && this.buf[this.pos]! < 0x80) return this.buf[this.pos++]!;
     let value = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
@@ -75,20 +66,20 @@ class Reader {
     throw new WireFormatError('varint longer than 10 bytes');
   }
 
-  /** The [start, end) of a length-delimited field's payload; the reader moves past it. */
-  delimited(): [number, number] {
+  /** Moves past a length-delimited field and returns where its payload starts (it ends at pos). */
+  delimited(): number {
     const length = this.varint();
     const start = this.pos;
     const end = start + length;
     if (end > this.end) throw new WireFormatError('field runs past its message');
     this.pos = end;
-    return [start, end];
+    return start;
   }
 
   /** A string field; invalid UTF-8 becomes U+FFFD, as protobuf-es does when not strict. */
   string(): string {
-    const [start, end] = this.delimited();
-    return this.buf.toString('utf8', start, end);
+    const start = this.delimited();
+    return this.buf.toString('utf8', start, this.pos);
   }
 
   skip(wireType: number): void {
@@ -112,67 +103,142 @@ class Reader {
   }
 }
 
-/** Interned strings: addresses, states and pods repeat across thousands of sockets. */
-class Interner<T> {
-  private readonly values = new Map<string, T>();
-  constructor(private readonly limit: number) {}
-  get(key: string, make: () => T): T {
-    let value = this.values.get(key);
-    if (value === undefined) {
-      if (this.values.size >= this.limit) this.values.clear();
-      value = make();
-      this.values.set(key, value);
+/**
+ * Addresses and state names repeat across thousands of sockets. A direct-mapped cache keyed by
+ * a hash of the bytes hands out one string per distinct text without allocating on a hit; a
+ * collision only costs a duplicate string. Only ASCII is cached (addresses and state names are).
+ */
+class TextCache {
+  private readonly slots: Array<string | undefined>;
+  constructor(private readonly bits: number) {
+    this.slots = new Array<string | undefined>(1 << bits).fill(undefined);
+  }
+
+  /** The string field at the reader's position. */
+  read(reader: Reader): string {
+    const start = reader.delimited();
+    const end = reader.pos;
+    const buf = reader.buf;
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
+    const slot = (hash >>> 0) & ((1 << this.bits) - 1);
+    const cached = this.slots[slot];
+    if (cached !== undefined && cached.length === end - start) {
+      let i = 0;
+      while (i < cached.length && cached.charCodeAt(i) === buf[start + i]) i++;
+      if (i === cached.length) return cached;
     }
-    return value;
+    const text = buf.toString('utf8', start, end);
+    if (text.length === end - start) this.slots[slot] = text;
+    return text;
   }
 }
 
-const strings = new Interner<string>(200_000);
-const pods = new Interner<PodIndex>(100_000);
-const intern = (text: string): string => strings.get(text, () => text);
+const texts = new TextCache(16);
 
-function readPod(buf: Uint8Array, start: number, end: number): PodIndex {
-  const signature = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
-  return pods.get(signature, () => {
-    const reader = new Reader(buf, start, end);
-    let namespace = '';
-    let name = '';
-    const labels: Record<string, string> = {};
-    while (!reader.done) {
-      const tag = reader.varint();
-      const field = tag >>> 3;
-      if (field === 1 && (tag & 7) === 2) namespace = reader.string();
-      else if (field === 2 && (tag & 7) === 2) name = reader.string();
-      else if (field === 9 && (tag & 7) === 2) {
-        const [entryStart, entryEnd] = reader.delimited();
-        const entry = new Reader(buf, entryStart, entryEnd);
-        let key = '';
-        let value = '';
-        while (!entry.done) {
-          const entryTag = entry.varint();
-          if (entryTag === 10) key = entry.string();
-          else if (entryTag === 18) value = entry.string();
-          else entry.skip(entryTag & 7);
-        }
-        labels[key] = value;
-      } else reader.skip(tag & 7);
+/** PodRef fields (socket.proto) the index reads. */
+const POD_NAMESPACE = 1;
+const POD_NAME = 2;
+const POD_UID = 3;
+const POD_LABELS = 9;
+/** Pods one connection remembers; a node runs at most a few hundred. */
+const POD_CACHE_LIMIT = 4_096;
+
+/**
+ * The pods of one agent connection. Every socket carries its pod's full encoding; consecutive
+ * sockets mostly share it, and a node has few pods, so a pod is recognised by comparing bytes
+ * (with the last one, then with the one of the same UID) and parsed only when it is new or
+ * changed (labels edited, container restarted).
+ */
+export class PodCache {
+  private last: PodIndex | undefined;
+  private readonly byUid = new Map<string, PodIndex>();
+
+  get(buf: Buffer, start: number, end: number): PodIndex {
+    const last = this.last;
+    if (last && sameBytes(last.bytes, buf, start, end)) return last;
+    const uid = podUid(buf, start, end);
+    let pod = this.byUid.get(uid);
+    if (!pod || !sameBytes(pod.bytes, buf, start, end)) {
+      pod = parsePod(buf, start, end);
+      if (this.byUid.size >= POD_CACHE_LIMIT) this.byUid.clear();
+      this.byUid.set(uid, pod);
     }
-    return { namespace: intern(namespace), name: intern(name), labels };
-  });
+    this.last = pod;
+    return pod;
+  }
+}
+
+function sameBytes(bytes: Buffer, buf: Buffer, start: number, end: number): boolean {
+  return bytes.length === end - start && buf.compare(bytes, 0, bytes.length, start, end) === 0;
+}
+
+function podUid(buf: Buffer, start: number, end: number): string {
+  const reader = new Reader(buf, start, end);
+  while (!reader.done) {
+    const tag = reader.varint();
+    if (tag === ((POD_UID << 3) | 2)) return reader.string();
+    reader.skip(tag & 7);
+  }
+  return '';
+}
+
+function parsePod(buf: Buffer, start: number, end: number): PodIndex {
+  const reader = new Reader(buf, start, end);
+  let namespace = '';
+  let name = '';
+  const labels: Record<string, string> = {};
+  while (!reader.done) {
+    const tag = reader.varint();
+    if (tag === ((POD_NAMESPACE << 3) | 2)) namespace = reader.string();
+    else if (tag === ((POD_NAME << 3) | 2)) name = reader.string();
+    else if (tag === ((POD_LABELS << 3) | 2)) {
+      const entryStart = reader.delimited();
+      const entry = new Reader(buf, entryStart, reader.pos);
+      let key = '';
+      let value = '';
+      while (!entry.done) {
+        const entryTag = entry.varint();
+        if (entryTag === 10) key = entry.string();
+        else if (entryTag === 18) value = entry.string();
+        else entry.skip(entryTag & 7);
+      }
+      labels[key] = value;
+    } else reader.skip(tag & 7);
+  }
+  const bytes = Buffer.allocUnsafeSlow(end - start);
+  buf.copy(bytes, 0, start, end);
+  return new PodIndex(namespace, name, labels, bytes);
 }
 
 /** Socket fields (socket.proto) the index keeps. */
 const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, firstSeen: 22, key: 24, ssState: 26 } as const;
-
-const INDEXED_VARINTS: ReadonlySet<number> = new Set([F.proto, F.stateCode, F.localPort, F.foreignPort, F.firstSeen]);
-const INDEXED_STRINGS: ReadonlySet<number> = new Set([F.pod, F.key, F.localAddress, F.foreignAddress, F.ssState]);
+const tag = (field: number, wireType: number): number => (field << 3) | wireType;
+const T = {
+  pod: tag(F.pod, 2),
+  proto: tag(F.proto, 0),
+  localAddress: tag(F.localAddress, 2),
+  localPort: tag(F.localPort, 0),
+  foreignAddress: tag(F.foreignAddress, 2),
+  foreignPort: tag(F.foreignPort, 0),
+  stateCode: tag(F.stateCode, 0),
+  firstSeen: tag(F.firstSeen, 0),
+  key: tag(F.key, 2),
+  ssState: tag(F.ssState, 2),
+} as const;
 
 /** The largest time a JavaScript Date holds (ms): a firstSeen beyond it could never be printed. */
 const MAX_DATE_MS = 8.64e15;
 
-export function readSocket(buf: Uint8Array, start: number, end: number): StoredSocket {
+/**
+ * One Socket message at [start, end) of a request: its indexed fields, its pod (through the
+ * connection's cache) and where its bytes are. A field of an unexpected wire type is skipped,
+ * as protobuf decoders do; a repeated pod field keeps the last, as they do too.
+ */
+export function readSocket(buf: Buffer, start: number, end: number, pods: PodCache): PendingSocket {
   const reader = new Reader(buf, start, end);
-  let key = '';
+  let keyStart = 0;
+  let keyEnd = 0;
   let proto = 0;
   let stateCode = 0;
   let ssState = '';
@@ -181,42 +247,76 @@ export function readSocket(buf: Uint8Array, start: number, end: number): StoredS
   let foreignAddress = '';
   let foreignPort = 0;
   let pod: PodIndex | undefined;
+  let cutStart = end;
+  let cutEnd = end;
   while (!reader.done) {
-    const tag = reader.varint();
-    const wireType = tag & 7;
-    const field = tag >>> 3;
-    // A field of an unexpected wire type is skipped, as protobuf decoders do.
-    if (wireType === 0 && INDEXED_VARINTS.has(field)) {
-      const value = reader.varint();
-      if (field === F.proto) proto = value;
-      else if (field === F.stateCode) stateCode = value;
-      else if (field === F.localPort) localPort = value;
-      else if (field === F.foreignPort) foreignPort = value;
-      else if (value > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
-    } else if (wireType === 2 && INDEXED_STRINGS.has(field)) {
-      if (field === F.pod) {
-        const [podStart, podEnd] = reader.delimited();
-        pod = readPod(buf, podStart, podEnd);
-        continue;
+    const fieldStart = reader.pos;
+    const t = reader.varint();
+    switch (t) {
+      case T.proto:
+        proto = reader.varint();
+        break;
+      case T.stateCode:
+        stateCode = reader.varint();
+        break;
+      case T.localPort:
+        localPort = reader.varint();
+        break;
+      case T.foreignPort:
+        foreignPort = reader.varint();
+        break;
+      case T.firstSeen:
+        if (reader.varint() > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
+        break;
+      case T.key:
+        keyStart = reader.delimited();
+        keyEnd = reader.pos;
+        break;
+      case T.localAddress:
+        localAddress = texts.read(reader);
+        break;
+      case T.foreignAddress:
+        foreignAddress = texts.read(reader);
+        break;
+      case T.ssState:
+        ssState = texts.read(reader);
+        break;
+      case T.pod: {
+        if (cutStart !== end) throw new WireFormatError('a socket with two pod fields');
+        const podStart = reader.delimited();
+        pod = pods.get(reader.buf, podStart, reader.pos);
+        cutStart = fieldStart;
+        cutEnd = reader.pos;
+        break;
       }
-      const value = reader.string();
-      if (field === F.key) key = value;
-      else if (field === F.localAddress) localAddress = intern(value);
-      else if (field === F.foreignAddress) foreignAddress = intern(value);
-      else ssState = intern(value);
-    } else {
-      reader.skip(wireType);
+      default:
+        reader.skip(t & 7);
     }
   }
-  if (!key) throw new WireFormatError('a socket without a key');
+  if (keyEnd === keyStart) throw new WireFormatError('a socket without a key');
   if (localPort > 0xffff || foreignPort > 0xffff) throw new WireFormatError('port out of range');
-  // A private copy: the socket outlives the message it came in.
-  const bytes = Buffer.from(buf.subarray(start, end));
-  return { key, bytes, proto, stateCode, ssState, localAddress, localPort, foreignAddress, foreignPort, pod: pod?.name ? pod : undefined };
+  const unix = proto === Proto.PROTO_UNIX;
+  return {
+    source: reader.buf,
+    start,
+    cutStart,
+    cutEnd,
+    end,
+    keyStart,
+    keyEnd,
+    keyHash: hashKey(reader.buf, keyStart, keyEnd),
+    proto,
+    stateCode: unix ? ssCodeOfName(ssState) : stateCode,
+    localAddress: unix ? '' : localAddress,
+    localPort: unix ? 0 : localPort,
+    foreignAddress: unix ? '' : foreignAddress,
+    foreignPort: unix ? 0 : foreignPort,
+    pod,
+  };
 }
 
 /** Parses one StreamRequest as received (gRPC's raw message bytes). */
-export function readEnvelope(buf: Uint8Array): Envelope {
+export function readEnvelope(buf: Buffer, pods: PodCache): Envelope {
   const reader = new Reader(buf);
   let envelope: Envelope | undefined;
   while (!reader.done) {
@@ -226,7 +326,8 @@ export function readEnvelope(buf: Uint8Array): Envelope {
       reader.skip(tag & 7);
       continue;
     }
-    const [start, end] = reader.delimited();
+    const start = reader.delimited();
+    const end = reader.pos;
     const body = buf.subarray(start, end);
     try {
       switch (field) {
@@ -234,10 +335,10 @@ export function readEnvelope(buf: Uint8Array): Envelope {
           envelope = { kind: 'hello', hello: Hello.decode(body) };
           break;
         case 2:
-          envelope = readSnapshot(buf, start, end);
+          envelope = readSnapshot(buf, start, end, pods);
           break;
         case 3:
-          envelope = readDelta(buf, start, end);
+          envelope = readDelta(buf, start, end, pods);
           break;
         case 4: {
           const heartbeat = Heartbeat.decode(body);
@@ -260,18 +361,18 @@ export function readEnvelope(buf: Uint8Array): Envelope {
 }
 
 /** A Socket message nested at the reader's position (a repeated Socket field). */
-function nestedSocket(reader: Reader): StoredSocket {
-  const [start, end] = reader.delimited();
-  return readSocket(reader.buf, start, end);
+function nestedSocket(reader: Reader, pods: PodCache): PendingSocket {
+  const start = reader.delimited();
+  return readSocket(reader.buf, start, reader.pos, pods);
 }
 
-function readSnapshot(buf: Uint8Array, start: number, end: number): Envelope {
+function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
   const reader = new Reader(buf, start, end);
   let sequence = 0;
   let snapshotId = 0;
   let index = 0;
   let last = false;
-  const sockets: StoredSocket[] = [];
+  const sockets: PendingSocket[] = [];
   while (!reader.done) {
     const tag = reader.varint();
     switch (tag) {
@@ -285,7 +386,7 @@ function readSnapshot(buf: Uint8Array, start: number, end: number): Envelope {
         index = reader.varint();
         break;
       case 34:
-        sockets.push(nestedSocket(reader));
+        sockets.push(nestedSocket(reader, pods));
         break;
       case 40:
         last = reader.varint() !== 0;
@@ -297,11 +398,11 @@ function readSnapshot(buf: Uint8Array, start: number, end: number): Envelope {
   return { kind: 'snapshot', sequence, snapshotId, index, sockets, last };
 }
 
-function readDelta(buf: Uint8Array, start: number, end: number): Envelope {
+function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
   const reader = new Reader(buf, start, end);
   let sequence = 0;
-  const upserted: StoredSocket[] = [];
-  const removed: string[] = [];
+  const upserted: PendingSocket[] = [];
+  const removed: number[] = [];
   while (!reader.done) {
     const tag = reader.varint();
     switch (tag) {
@@ -309,14 +410,14 @@ function readDelta(buf: Uint8Array, start: number, end: number): Envelope {
         sequence = reader.varint();
         break;
       case 18:
-        upserted.push(nestedSocket(reader));
+        upserted.push(nestedSocket(reader, pods));
         break;
       case 26:
-        removed.push(reader.string());
+        removed.push(reader.delimited(), reader.pos);
         break;
       default:
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'delta', sequence, upserted, removed };
+  return { kind: 'delta', sequence, upserted, removed: { source: reader.buf, bounds: removed } };
 }

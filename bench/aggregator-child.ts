@@ -65,18 +65,20 @@ serveIpc(
     storeStats: () => {
       let sockets = 0;
       let wireBytes = 0;
+      let arenaBytes = 0;
       let keyChars = 0;
       let withPod = 0;
       const nodes = [...aggregator.store.all()];
       for (const node of nodes) {
-        for (const socket of node.sockets.values()) {
+        arenaBytes += node.sockets.arenaBytes;
+        for (const slot of node.sockets.slots()) {
           sockets++;
-          wireBytes += socket.bytes.length;
-          keyChars += socket.key.length;
-          if (socket.pod) withPod++;
+          wireBytes += node.sockets.bytesOf(slot).length;
+          keyChars += node.sockets.keyOf(slot).length;
+          if (node.sockets.pod(slot)?.name) withPod++;
         }
       }
-      return { nodes: nodes.length, sockets, wireBytes, keyChars, withPod };
+      return { nodes: nodes.length, sockets, wireBytes, arenaBytes, keyChars, withPod };
     },
     /** Full GC (the child runs with --expose-gc), then memory: what is live, not just allocated. */
     gc: () => {

@@ -113,7 +113,7 @@ export interface ClusterResult {
     readonly proc: ProcSample;
     readonly process: Memory;
     readonly afterGc: { readonly process: Memory; readonly rssKb: number };
-    readonly store: { nodes: number; sockets: number; wireBytes: number; keyChars: number; withPod: number };
+    readonly store: { nodes: number; sockets: number; wireBytes: number; arenaBytes: number; keyChars: number; withPod: number };
     readonly logs: Record<string, number>;
     readonly simulatorEvents: { events: Record<string, number>; errors: string[]; pending: number };
   };

@@ -150,7 +150,7 @@ export function memoryNotes(cluster: ClusterResult): string[] {
   const perSocket = (bytes: number): string => fmt(bytes / Math.max(1, store.sockets));
   return [
     `store at the end: ${fmtInt(store.sockets)} sockets on ${fmtInt(store.nodes)} nodes (${fmtInt(store.withPod)} with a pod); ` +
-      `wire bytes ${mib(store.wireBytes)} MiB (${perSocket(store.wireBytes)} B/socket), keys ${fmtInt(store.keyChars)} chars (${perSocket(store.keyChars)}/socket)`,
+      `socket bytes without pods ${mib(store.wireBytes)} MiB (${perSocket(store.wireBytes)} B/socket) in arenas of ${mib(store.arenaBytes)} MiB, keys ${fmtInt(store.keyChars)} chars (${perSocket(store.keyChars)}/socket)`,
     `after a full GC: RSS ${mib(cluster.end.afterGc.rssKb * 1024)} MiB = ${perSocket(cluster.end.afterGc.rssKb * 1024)} B/socket; ` +
       `V8 heap used ${mib(live.heapUsed)} MiB (${perSocket(live.heapUsed)} B/socket; ${spaces}), ` +
       `arrayBuffers ${mib(live.arrayBuffers)} MiB (${perSocket(live.arrayBuffers)} B/socket, ${(live.arrayBuffers / Math.max(1, store.wireBytes)).toFixed(1)}× the wire bytes they hold), ` +

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NodeStore } from '../aggregator/node-store.js';
-import { readSocket, type StoredSocket } from '../aggregator/wire-index.js';
+import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { NodeSockets } from '../aggregator/socket-store.js';
 import { listSockets, QueryError } from '../aggregator/query.js';
 import { socketKey } from '../agent/stream/socket-key.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
@@ -9,10 +10,15 @@ import { parseInetTable } from '../agent/procfs/inet.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { sample } from './helpers/samples.js';
 
-/** As the aggregator stores a socket: the agent's encoding plus the indexed fields. */
-function stored(socket: Socket): StoredSocket {
-  const bytes = Socket.encode(socket).finish();
-  return readSocket(bytes, 0, bytes.length);
+/** As the aggregator stores sockets: the agents' encodings plus the indexed fields. */
+function stored(...sockets: Socket[]): NodeSockets {
+  const store = new NodeSockets();
+  const pods = new PodCache();
+  for (const socket of sockets) {
+    const bytes = Buffer.from(Socket.encode(socket).finish());
+    store.put(readSocket(bytes, 0, bytes.length, pods));
+  }
+  return store;
 }
 
 const socket = (key: string, fields: Partial<Socket> = {}): Socket =>
@@ -113,7 +119,7 @@ describe('NodeStore: one agent per node, decided by epoch', () => {
     const store = new NodeStore({ staleAfterMs: 3_000, evictAfterMs: 10_000, now: () => now });
     const { session } = store.claim('node-a', 1n, 'boot');
     const node = store.owned('node-a', session!)!;
-    store.replaceSockets(node, new Map([['k', stored(socket('k'))]]));
+    store.replaceSockets(node, stored(socket('k')));
     assert.equal(store.unavailability(node), undefined);
     now = 4_000;
     store.sweep();
@@ -132,7 +138,7 @@ describe('listSockets', () => {
     ['node-a', [socket('a1', { stateCode: 10, state: 'LISTEN', ssState: 'LISTEN', foreignAddress: '0.0.0.0', foreignPort: 0 }), socket('a2', { proto: Proto.PROTO_UNIX, ssState: 'ESTAB', stateCode: 3 })]],
   ] as const) {
     const { session } = store.claim(name, 1n, 'boot');
-    store.replaceSockets(store.owned(name, session!)!, new Map(sockets.map((s) => [s.key, stored(s)])));
+    store.replaceSockets(store.owned(name, session!)!, stored(...sockets));
   }
   const keys = (spec: Parameters<typeof listSockets>[1]) => listSockets(store, spec).items.map((s) => s.key);
 

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { NodeSockets } from '../aggregator/socket-store.js';
+import { PodCache, readEnvelope, readSocket } from '../aggregator/wire-index.js';
+import { decodeStored } from '../aggregator/query.js';
+import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
+import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
+
+const pod = (namespace: string, name: string, labels: Record<string, string> = {}): PodRef => ({
+  namespace,
+  name,
+  uid: `uid-${namespace}-${name}`,
+  container: 'app',
+  containerId: 'c0ffee',
+  runtime: 'containerd',
+  workloadKind: 'ReplicaSet',
+  workloadName: `${name}-rs`,
+  labels,
+});
+
+const socket = (key: string, fields: Partial<Socket> = {}): Socket =>
+  Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '10.0.0.1', localPort: 40000, foreignAddress: '10.0.0.2', foreignPort: 5432, inode: 77n, firstSeenUnixMs: 1000n, ...fields });
+
+function put(store: NodeSockets, pods: PodCache, value: Socket): void {
+  const bytes = Buffer.from(Socket.encode(value).finish());
+  store.put(readSocket(bytes, 0, bytes.length, pods));
+}
+
+/** What a query answers for a key: the agent's socket, with the node the aggregator labels it with. */
+function answer(store: NodeSockets, key: string): Socket | undefined {
+  const slot = store.find(key);
+  return slot < 0 ? undefined : decodeStored(store, slot, 'node-a');
+}
+
+describe('NodeSockets: one node as columns and an arena', () => {
+  test('a socket comes back exactly as the agent sent it, pod and all, labelled with its node', () => {
+    const store = new NodeSockets();
+    const sent = socket('k1', { node: 'whatever-the-agent-said', pod: pod('shop', 'cart-0', { app: 'cart' }), processes: [{ pid: 7, name: 'java', comm: 'java', fds: [3, 9] }] });
+    put(store, new PodCache(), sent);
+    assert.deepEqual(answer(store, 'k1'), { ...sent, node: 'node-a' });
+    assert.equal(store.size, 1);
+    assert.deepEqual([...store.namespaceNames()], ['shop']);
+  });
+
+  test('the pod is not stored with each socket: bytes held are the socket without its pod', () => {
+    const store = new NodeSockets();
+    const pods = new PodCache();
+    const withPod = socket('k1', { pod: pod('shop', 'cart-0', { app: 'cart', tier: 'backend' }) });
+    put(store, pods, withPod);
+    assert.equal(store.liveBytes, Socket.encode({ ...withPod, pod: undefined }).finish().length);
+  });
+
+  test('an upsert replaces the socket under its key and moves it between namespaces', () => {
+    const store = new NodeSockets();
+    const pods = new PodCache();
+    put(store, pods, socket('k1', { pod: pod('shop', 'cart-0') }));
+    put(store, pods, socket('k1', { stateCode: 8, state: 'CLOSE_WAIT', ssState: 'CLOSE-WAIT', recvQ: 5n, pod: pod('payments', 'pay-0') }));
+    assert.equal(store.size, 1);
+    assert.equal(answer(store, 'k1')?.recvQ, 5n);
+    assert.deepEqual([...store.slotsIn('shop')], []);
+    assert.deepEqual([...store.slotsIn('payments')], [store.find('k1')]);
+  });
+
+  test('removal by key bytes; a removed key is gone and its slot is reused', () => {
+    const store = new NodeSockets();
+    const pods = new PodCache();
+    put(store, pods, socket('k1'));
+    put(store, pods, socket('k2'));
+    const freed = store.find('k1');
+    const key = Buffer.from('k1');
+    assert.equal(store.delete(key, 0, key.length), true);
+    assert.equal(store.delete(key, 0, key.length), false);
+    assert.equal(store.has('k1'), false);
+    put(store, pods, socket('k3'));
+    assert.equal(store.find('k3'), freed);
+    assert.deepEqual([...store.slots()].map((slot) => store.keyOf(slot)).sort(), ['k2', 'k3']);
+  });
+
+  test('keys are bytes: two keys that differ only in invalid UTF-8 are two sockets', () => {
+    const store = new NodeSockets();
+    const pods = new PodCache();
+    const raw = (byte: number): Buffer => {
+      const bytes = Buffer.from(Socket.encode(socket('unix/0/XX/path')).finish());
+      const at = bytes.indexOf('XX');
+      bytes[at] = byte;
+      bytes[at + 1] = 0x80;
+      return bytes;
+    };
+    for (const bytes of [raw(0xfe), raw(0xff)]) store.put(readSocket(bytes, 0, bytes.length, pods));
+    assert.equal(store.size, 2);
+  });
+
+  test('a delta read from a message: upserts and removals by key', () => {
+    const store = new NodeSockets();
+    const pods = new PodCache();
+    put(store, pods, socket('gone'));
+    const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: 2n, upserted: [socket('new')], removedKeys: ['gone', 'never-there'] } } }).finish());
+    const envelope = readEnvelope(message, pods);
+    assert.equal(envelope.kind, 'delta');
+    if (envelope.kind !== 'delta') return;
+    for (const pending of envelope.upserted) store.put(pending);
+    const { source, bounds } = envelope.removed;
+    const results = [];
+    for (let i = 0; i < bounds.length; i += 2) results.push(store.delete(source, bounds[i]!, bounds[i + 1]!));
+    assert.deepEqual(results, [true, false]);
+    assert.deepEqual([...store.slots()].map((slot) => store.keyOf(slot)), ['new']);
+  });
+
+  test('stored sockets survive their message buffer being reused', () => {
+    const store = new NodeSockets();
+    const bytes = Buffer.from(Socket.encode(socket('k1', { recvQ: 42n })).finish());
+    store.put(readSocket(bytes, 0, bytes.length, new PodCache()));
+    bytes.fill(0);
+    assert.equal(answer(store, 'k1')?.recvQ, 42n);
+  });
+
+  test('any sequence of upserts and removals leaves exactly what a map would hold (through compactions and rehashes)', () => {
+    const namespaces = ['shop', 'payments', 'kube-system'];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('put' as const), key: fc.integer({ min: 0, max: 300 }), ns: fc.integer({ min: -1, max: 2 }), pad: fc.integer({ min: 0, max: 600 }), recvQ: fc.bigInt({ min: 0n, max: 1n << 40n }) }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 300 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 1500 }), (ops) => {
+        const store = new NodeSockets();
+        const pods = new PodCache();
+        const model = new Map<string, Socket>();
+        for (const step of ops) {
+          const key = `4026532200/tcp/${step.key}/10.0.0.1:${step.key}>10.0.0.2:80`;
+          if (step.kind === 'delete') {
+            const bytes = Buffer.from(key, 'latin1');
+            assert.equal(store.delete(bytes, 0, bytes.length), model.delete(key));
+          } else {
+            const value = socket(key, { recvQ: step.recvQ, state: 'X'.repeat(step.pad), ...(step.ns >= 0 && { pod: pod(namespaces[step.ns]!, `p${step.ns}`) }) });
+            put(store, pods, value);
+            model.set(key, value);
+          }
+        }
+        assert.equal(store.size, model.size);
+        for (const [key, value] of model) assert.deepEqual(answer(store, key), { ...value, node: 'node-a' });
+        for (const namespace of namespaces) {
+          const expected = [...model.values()].filter((value) => value.pod?.namespace === namespace).map((value) => value.key).sort();
+          assert.deepEqual([...store.slotsIn(namespace)].map((slot) => store.keyOf(slot)).sort(), expected);
+        }
+        assert.equal([...store.slots()].length, model.size);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('PodCache: a pod parsed once per connection, re-read when it changes', () => {
+  const podBytes = (ref: PodRef): Buffer => Buffer.from(Socket.encode(socket('k', { pod: ref })).finish());
+  const podOf = (cache: PodCache, ref: PodRef) => {
+    const bytes = podBytes(ref);
+    return readSocket(bytes, 0, bytes.length, cache).pod!;
+  };
+
+  test('the same pod bytes give the same pod; edited labels under the same UID give the new labels', () => {
+    const cache = new PodCache();
+    const first = podOf(cache, pod('shop', 'cart-0', { app: 'cart' }));
+    assert.equal(podOf(cache, pod('shop', 'web-0')).name, 'web-0');
+    assert.equal(podOf(cache, pod('shop', 'cart-0', { app: 'cart' })), first);
+    const relabelled = podOf(cache, pod('shop', 'cart-0', { app: 'cart', canary: 'true' }));
+    assert.notEqual(relabelled, first);
+    assert.deepEqual(relabelled.labels, { app: 'cart', canary: 'true' });
+    assert.deepEqual(relabelled.ref().labels, { app: 'cart', canary: 'true' });
+  });
+});
