@@ -57,9 +57,17 @@ export function decodeStored(sockets: NodeSockets, slot: number, node: string): 
  * node's contents (continue tokens count positions in it): every socket, or the buckets of the
  * asked namespaces in name order.
  */
-function candidates(sockets: NodeSockets, namespaces: ReadonlySet<string> | undefined): Iterable<number> {
+function candidates(sockets: NodeSockets, namespaces: ReadonlySet<string> | undefined): Int32Array {
   if (!namespaces) return sockets.slots();
-  return [...namespaces].sort().flatMap((namespace) => [...sockets.slotsIn(namespace)]);
+  const buckets = [...namespaces].sort().map((namespace) => sockets.slotsIn(namespace));
+  if (buckets.length === 1) return buckets[0]!;
+  const all = new Int32Array(buckets.reduce((sum, bucket) => sum + bucket.length, 0));
+  let at = 0;
+  for (const bucket of buckets) {
+    all.set(bucket, at);
+    at += bucket.length;
+  }
+  return all;
 }
 
 interface Position {
@@ -111,13 +119,11 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
     const reason = store.unavailability(node);
     if (reason !== undefined) unavailable.push({ node: node.name, reason, lastSeenUnixMs: BigInt(node.lastSeenMs) });
     if ((start && node.name < start.node) || continueToken) continue;
-    const skip = start && node.name === start.node ? start.offset : 0;
-    let offset = 0;
     const sockets = node.sockets;
     const view = sockets.view();
-    for (const slot of candidates(sockets, namespaces)) {
-      offset++;
-      if (offset <= skip) continue;
+    const slots = candidates(sockets, namespaces);
+    for (let i = start && node.name === start.node ? start.offset : 0; i < slots.length; i++) {
+      const slot = slots[i]!;
       if (protos && !protos.has(sockets.proto(slot))) continue;
       if (podFilters) {
         const pod = sockets.pod(slot);
@@ -128,7 +134,7 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
       view.at = slot;
       if (!filter(view)) continue;
       if (items.length >= limit) {
-        continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: offset - 1 })).toString('base64url');
+        continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: i })).toString('base64url');
         break;
       }
       const decoded = decodeStored(sockets, slot, node.name);

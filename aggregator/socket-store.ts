@@ -65,8 +65,10 @@ function inPod(pod: PodIndex | undefined): PodIndex | undefined {
 
 const MIN_SLOTS = 64;
 const MIN_ARENA_BYTES = 16 * 1024;
-/** Compact in place while the arena has this much room over the live bytes; else regrow to 2×. */
-const ARENA_SLACK = 1.5;
+/** Compact in place while the arena has this much room over the live bytes… */
+const ARENA_SLACK = 1.25;
+/** …else move to an arena this much bigger than the live bytes. */
+const ARENA_GROWTH = 1.6;
 const EMPTY = Buffer.alloc(0);
 /** Hash table cells: 0 empty, -1 deleted, else slot + 1. */
 const DELETED = -1;
@@ -86,8 +88,8 @@ class Bucket {
 /**
  * One node's sockets. Slots are reused through a free list; a slot is live while its length
  * is non-zero. Replaced or removed sockets leave garbage in the arena until it fills; then the
- * live bytes are compacted (see compact), so an arena holds between 1.5× and 4× its live bytes
- * at a compaction.
+ * live bytes are compacted (see compact), so an arena holds 1.25–1.6× its live bytes when the
+ * node's table is steady (up to 4× after it shrank).
  */
 export class NodeSockets {
   private capacity = 0;
@@ -184,9 +186,9 @@ export class NodeSockets {
     return this.find(key) >= 0;
   }
 
-  /** Every live slot, in slot order. */
-  *slots(): IterableIterator<number> {
-    for (let slot = 0; slot < this.high; slot++) if (this.length[slot] !== 0) yield slot;
+  /** Every live slot, in slot order (a copy: the node may change while the caller looks). */
+  slots(): Int32Array {
+    return this.liveSlots();
   }
 
   /** The pod namespaces present (sockets outside pods are in none). */
@@ -194,12 +196,10 @@ export class NodeSockets {
     return this.buckets.keys();
   }
 
-  /** The live slots of one namespace's pods. */
-  *slotsIn(namespace: string): IterableIterator<number> {
+  /** The live slots of one namespace's pods (a copy). */
+  slotsIn(namespace: string): Int32Array {
     const bucket = this.buckets.get(namespace);
-    if (!bucket) return;
-    // A copy: the caller may look at sockets while the node changes between pages.
-    yield* bucket.slots.slice(0, bucket.size);
+    return bucket ? bucket.slots.slice(0, bucket.size) : new Int32Array(0);
   }
 
   /** The socket's bytes without its pod: a view, valid until the next change to this node. */
@@ -341,18 +341,15 @@ export class NodeSockets {
    */
   private compact(incoming: number): void {
     const wanted = this.live + incoming;
-    const capacity = this.arena.length;
     const live = this.liveSlots();
-    if (wanted * ARENA_SLACK <= capacity && wanted * 4 > capacity) {
-      // In offset order, each socket moves down (never past one not moved yet).
-      const offsets = this.offset;
-      live.sort((a, b) => offsets[a]! - offsets[b]!);
-      this.used = this.moveInto(this.arena, live);
-      return;
-    }
-    const next = Buffer.allocUnsafeSlow(Math.max(MIN_ARENA_BYTES, Math.ceil(wanted * 2)));
-    this.used = this.moveInto(next, live);
-    this.arena = next;
+    // In offset order every socket moves down (never past one not yet moved), and neighbours
+    // that were adjacent stay adjacent, so they move in one copy.
+    const offsets = this.offset;
+    live.sort((a, b) => offsets[a]! - offsets[b]!);
+    const capacity = this.arena.length;
+    const target = wanted * ARENA_SLACK <= capacity && wanted * 4 > capacity ? this.arena : Buffer.allocUnsafeSlow(Math.max(MIN_ARENA_BYTES, Math.ceil(wanted * ARENA_GROWTH)));
+    this.used = this.moveInto(target, live);
+    this.arena = target;
   }
 
   private liveSlots(): Int32Array {
@@ -362,18 +359,32 @@ export class NodeSockets {
     return live.subarray(0, n);
   }
 
-  /** Copies the slots' bytes, in the given order, to the start of `target`; returns the bytes used. */
+  /** Copies the slots' bytes, in the given (offset) order, to the start of `target`; returns the bytes used. */
   private moveInto(target: Buffer, slots: Int32Array): number {
+    const source = this.arena;
     let used = 0;
+    let runFrom = 0;
+    let runTo = 0;
+    let runAt = 0;
+    const flush = (): void => {
+      if (runTo === runFrom) return;
+      if (target === source) target.copyWithin(runAt, runFrom, runTo);
+      else source.copy(target, runAt, runFrom, runTo);
+    };
     for (const slot of slots) {
       const length = this.length[slot]!;
       const from = this.offset[slot]!;
-      if (target === this.arena) target.copyWithin(used, from, from + length);
-      else this.arena.copy(target, used, from, from + length);
+      if (from !== runTo) {
+        flush();
+        runFrom = from;
+        runAt = used;
+      }
+      runTo = from + length;
       this.keyAt[slot] = this.keyAt[slot]! - from + used;
       this.offset[slot] = used;
       used += length;
     }
+    flush();
     return used;
   }
 }

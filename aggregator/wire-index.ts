@@ -119,8 +119,9 @@ class TextCache {
     const start = reader.delimited();
     const end = reader.pos;
     const buf = reader.buf;
-    let hash = 0x811c9dc5;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
+    // Addresses differ mostly at their end: hashing the last bytes and the length is enough.
+    let hash = Math.imul(0x811c9dc5 ^ (end - start), 0x01000193);
+    for (let i = Math.max(start, end - 8); i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
     const slot = (hash >>> 0) & ((1 << this.bits) - 1);
     const cached = this.slots[slot];
     if (cached !== undefined && cached.length === end - start) {
@@ -134,7 +135,8 @@ class TextCache {
   }
 }
 
-const texts = new TextCache(16);
+// 2^18 slots (2 MiB): room for the pod, service and peer addresses of a large cluster.
+const texts = new TextCache(18);
 
 /** PodRef fields (socket.proto) the index reads. */
 const POD_NAMESPACE = 1;
@@ -241,7 +243,8 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
   let keyEnd = 0;
   let proto = 0;
   let stateCode = 0;
-  let ssState = '';
+  let ssStart = 0;
+  let ssEnd = 0;
   let localAddress = '';
   let localPort = 0;
   let foreignAddress = '';
@@ -279,7 +282,9 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
         foreignAddress = texts.read(reader);
         break;
       case T.ssState:
-        ssState = texts.read(reader);
+        // Read only for unix sockets (below), whose filter state comes from ss's name.
+        ssStart = reader.delimited();
+        ssEnd = reader.pos;
         break;
       case T.pod: {
         if (cutStart !== end) throw new WireFormatError('a socket with two pod fields');
@@ -306,7 +311,7 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
     keyEnd,
     keyHash: hashKey(reader.buf, keyStart, keyEnd),
     proto,
-    stateCode: unix ? ssCodeOfName(ssState) : stateCode,
+    stateCode: unix ? ssCodeOfName(reader.buf.toString('utf8', ssStart, ssEnd)) : stateCode,
     localAddress: unix ? '' : localAddress,
     localPort: unix ? 0 : localPort,
     foreignAddress: unix ? '' : foreignAddress,

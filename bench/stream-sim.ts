@@ -22,6 +22,9 @@ import { getHeapStatistics } from 'node:v8';
 import { AgentStream, type StreamEvent } from '../agent/stream/client.js';
 import { SocketTable, type TableChanges } from '../agent/stream/socket-table.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
+import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
+import { DEFAULTS } from '../cli/defaults.js';
+import { deltaRequestBytes } from './delta-bytes.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { serveIpc } from './ipc.js';
 import { SyntheticNode } from './synthetic.js';
@@ -40,6 +43,21 @@ Socket.encode = (message: Socket, writer: BinaryWriter = new BinaryWriter()): Bi
   const bytes = encoded.get(message);
   return bytes ? writer.raw(bytes) : generatedEncode(message, writer);
 };
+/**
+ * Delta messages whose sockets were all pre-encoded are assembled in one buffer of the exact
+ * size — the same bytes StreamRequest.encode writes (field order: sequence, upserted, removed),
+ * without the generated writer's fork/join copies and growth, which made this one process
+ * playing a thousand agents the bottleneck of the ingest bursts.
+ */
+const generatedRequestEncode = StreamRequest.encode.bind(StreamRequest);
+StreamRequest.encode = (message: StreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter => {
+  const body = message.message;
+  if (body?.$case !== 'delta' || body.value.upserted.some((socket) => !encoded.has(socket))) return generatedRequestEncode(message, writer);
+  const { sequence, upserted, removedKeys } = body.value;
+  const out = deltaRequestBytes(sequence, upserted.map((socket) => encoded.get(socket)!), removedKeys);
+  return writer.raw(out);
+};
+
 /** Encodes a batch and caches each socket's bytes as a slice of one buffer (one backing store per batch, not per socket). */
 function preEncode(sockets: readonly Socket[]): void {
   const parts: [Socket, Uint8Array][] = [];
@@ -168,7 +186,7 @@ serveIpc(
             version: '0.1.0-bench-sim',
             table,
             heartbeatMs: args.heartbeatMs,
-            chunkSize: 1_000,
+            chunkSize: DEFAULTS.agent.chunkSize,
             credentials: new OwnConnection(),
             onEvent: (event) => {
               events[event.kind]++;
