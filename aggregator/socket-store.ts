@@ -30,7 +30,8 @@ export class PodIndex {
 /**
  * A socket read from a message and not yet stored: its indexed fields and where its bytes lie
  * in the message. [cutStart, cutEnd) is the pod field, which is not copied (`pod` has it);
- * [keyStart, keyEnd) is its key, `keyHash` the key's hash (hashKey).
+ * [keyStart, keyEnd) is its key, `keyHash` the key's hash (hashKey). Addresses are not
+ * decoded at ingest: the store keeps where their text is, and filters read it when asked.
  */
 export interface PendingSocket {
   readonly source: Buffer;
@@ -44,9 +45,12 @@ export interface PendingSocket {
   readonly proto: number;
   /** The kernel state code; for unix sockets the one ss shows them in (filter.ts). */
   readonly stateCode: number;
-  readonly localAddress: string;
+  /** Where the addresses' text lies in the message (0, 0 for none). */
+  readonly localStart: number;
+  readonly localEnd: number;
   readonly localPort: number;
-  readonly foreignAddress: string;
+  readonly foreignStart: number;
+  readonly foreignEnd: number;
   readonly foreignPort: number;
   readonly pod: PodIndex | undefined;
 }
@@ -107,8 +111,11 @@ export class NodeSockets {
   private foreignPortOf: Uint16Array = new Uint16Array(0);
   /** Position of the slot in its namespace's bucket. */
   private bucketAt: Int32Array = new Int32Array(0);
-  private localOf: string[] = [];
-  private foreignOf: string[] = [];
+  /** Where each address's text starts within the socket's bytes, and its length (0: none). */
+  private localAt: Int32Array = new Int32Array(0);
+  private localLength: Uint8Array = new Uint8Array(0);
+  private foreignAt: Int32Array = new Int32Array(0);
+  private foreignLength: Uint8Array = new Uint8Array(0);
   private podOf: Array<PodIndex | undefined> = [];
   private table: Int32Array = new Int32Array(0);
   private tableUsed = 0;
@@ -157,8 +164,12 @@ export class NodeSockets {
     this.stateOf[slot] = pending.stateCode;
     this.localPortOf[slot] = pending.localPort;
     this.foreignPortOf[slot] = pending.foreignPort;
-    this.localOf[slot] = pending.localAddress;
-    this.foreignOf[slot] = pending.foreignAddress;
+    // Positions within the stored bytes: past the cut pod field, they move up by its length.
+    const within = (at: number): number => (at < cutStart ? at - start : at - start - (cutEnd - cutStart));
+    this.localAt[slot] = within(pending.localStart);
+    this.localLength[slot] = pending.localEnd - pending.localStart;
+    this.foreignAt[slot] = within(pending.foreignStart);
+    this.foreignLength[slot] = pending.foreignEnd - pending.foreignStart;
     this.podOf[slot] = pending.pod;
     this.index(slot);
   }
@@ -219,9 +230,35 @@ export class NodeSockets {
     return this.protoOf[slot]!;
   }
 
+  /** The kernel state code; for unix sockets the one ss shows them in. */
+  stateCode(slot: number): number {
+    return this.stateOf[slot]!;
+  }
+
+  localPort(slot: number): number {
+    return this.localPortOf[slot]!;
+  }
+
+  foreignPort(slot: number): number {
+    return this.foreignPortOf[slot]!;
+  }
+
+  localAddress(slot: number): string {
+    return this.text(slot, this.localAt[slot]!, this.localLength[slot]!);
+  }
+
+  foreignAddress(slot: number): string {
+    return this.text(slot, this.foreignAt[slot]!, this.foreignLength[slot]!);
+  }
+
+  private text(slot: number, at: number, length: number): string {
+    const from = this.offset[slot]! + at;
+    return length === 0 ? '' : this.arena.toString('utf8', from, from + length);
+  }
+
   /** A FilterView over this node's slots: point it at a slot, then filter; one object per query. */
   view(): SlotView {
-    return new SlotView(this.protoOf, this.stateOf, this.localOf, this.localPortOf, this.foreignOf, this.foreignPortOf);
+    return new SlotView(this);
   }
 
   private lookup(buf: Uint8Array, start: number, end: number, keyHash: number): number {
@@ -271,8 +308,6 @@ export class NodeSockets {
     while (this.table[cell] !== slot + 1) cell = (cell + 1) & mask;
     this.table[cell] = DELETED;
     this.length[slot] = 0;
-    this.localOf[slot] = '';
-    this.foreignOf[slot] = '';
     this.freeList.push(slot);
     this.count--;
   }
@@ -314,6 +349,10 @@ export class NodeSockets {
     this.stateOf = grown(this.stateOf, size, (n) => new Uint8Array(n));
     this.localPortOf = grown(this.localPortOf, size, (n) => new Uint16Array(n));
     this.foreignPortOf = grown(this.foreignPortOf, size, (n) => new Uint16Array(n));
+    this.localAt = grown(this.localAt, size, i32);
+    this.foreignAt = grown(this.foreignAt, size, i32);
+    this.localLength = grown(this.localLength, size, (n) => new Uint8Array(n));
+    this.foreignLength = grown(this.foreignLength, size, (n) => new Uint8Array(n));
     this.capacity = size;
   }
 
@@ -389,34 +428,27 @@ export class NodeSockets {
   }
 }
 
-/** The filter fields of whichever slot `at` points to. */
+/** The filter fields of whichever slot `at` points to; addresses are read from the arena when asked. */
 export class SlotView implements FilterView {
   at = 0;
-  constructor(
-    private readonly protos: Uint8Array,
-    private readonly states: Uint8Array,
-    private readonly locals: readonly string[],
-    private readonly localPorts: Uint16Array,
-    private readonly foreigns: readonly string[],
-    private readonly foreignPorts: Uint16Array,
-  ) {}
+  constructor(private readonly sockets: NodeSockets) {}
 
   get unix(): boolean {
-    return this.protos[this.at] === Proto.PROTO_UNIX;
+    return this.sockets.proto(this.at) === Proto.PROTO_UNIX;
   }
   get stateCode(): number {
-    return this.states[this.at]!;
+    return this.sockets.stateCode(this.at);
   }
   get localAddress(): string {
-    return this.locals[this.at]!;
+    return this.sockets.localAddress(this.at);
   }
   get localPort(): number {
-    return this.localPorts[this.at]!;
+    return this.sockets.localPort(this.at);
   }
   get foreignAddress(): string {
-    return this.foreigns[this.at]!;
+    return this.sockets.foreignAddress(this.at);
   }
   get foreignPort(): number {
-    return this.foreignPorts[this.at]!;
+    return this.sockets.foreignPort(this.at);
   }
 }

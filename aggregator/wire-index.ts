@@ -103,41 +103,6 @@ class Reader {
   }
 }
 
-/**
- * Addresses and state names repeat across thousands of sockets. A direct-mapped cache keyed by
- * a hash of the bytes hands out one string per distinct text without allocating on a hit; a
- * collision only costs a duplicate string. Only ASCII is cached (addresses and state names are).
- */
-class TextCache {
-  private readonly slots: Array<string | undefined>;
-  constructor(private readonly bits: number) {
-    this.slots = new Array<string | undefined>(1 << bits).fill(undefined);
-  }
-
-  /** The string field at the reader's position. */
-  read(reader: Reader): string {
-    const start = reader.delimited();
-    const end = reader.pos;
-    const buf = reader.buf;
-    // Addresses differ mostly at their end: hashing the last bytes and the length is enough.
-    let hash = Math.imul(0x811c9dc5 ^ (end - start), 0x01000193);
-    for (let i = Math.max(start, end - 8); i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
-    const slot = (hash >>> 0) & ((1 << this.bits) - 1);
-    const cached = this.slots[slot];
-    if (cached !== undefined && cached.length === end - start) {
-      let i = 0;
-      while (i < cached.length && cached.charCodeAt(i) === buf[start + i]) i++;
-      if (i === cached.length) return cached;
-    }
-    const text = buf.toString('utf8', start, end);
-    if (text.length === end - start) this.slots[slot] = text;
-    return text;
-  }
-}
-
-// 2^18 slots (2 MiB): room for the pod, service and peer addresses of a large cluster.
-const texts = new TextCache(18);
-
 /** PodRef fields (socket.proto) the index reads. */
 const POD_NAMESPACE = 1;
 const POD_NAME = 2;
@@ -229,6 +194,9 @@ const T = {
   ssState: tag(F.ssState, 2),
 } as const;
 
+/** IPv6 text is at most 45 characters (with an IPv4 tail); the store keeps address lengths in a byte. */
+const MAX_ADDRESS_BYTES = 64;
+
 /** The largest time a JavaScript Date holds (ms): a firstSeen beyond it could never be printed. */
 const MAX_DATE_MS = 8.64e15;
 
@@ -245,9 +213,11 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
   let stateCode = 0;
   let ssStart = 0;
   let ssEnd = 0;
-  let localAddress = '';
+  let localStart = 0;
+  let localEnd = 0;
   let localPort = 0;
-  let foreignAddress = '';
+  let foreignStart = 0;
+  let foreignEnd = 0;
   let foreignPort = 0;
   let pod: PodIndex | undefined;
   let cutStart = end;
@@ -276,10 +246,12 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
         keyEnd = reader.pos;
         break;
       case T.localAddress:
-        localAddress = texts.read(reader);
+        localStart = reader.delimited();
+        localEnd = reader.pos;
         break;
       case T.foreignAddress:
-        foreignAddress = texts.read(reader);
+        foreignStart = reader.delimited();
+        foreignEnd = reader.pos;
         break;
       case T.ssState:
         // Read only for unix sockets (below), whose filter state comes from ss's name.
@@ -300,6 +272,7 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
   }
   if (keyEnd === keyStart) throw new WireFormatError('a socket without a key');
   if (localPort > 0xffff || foreignPort > 0xffff) throw new WireFormatError('port out of range');
+  if (localEnd - localStart > MAX_ADDRESS_BYTES || foreignEnd - foreignStart > MAX_ADDRESS_BYTES) throw new WireFormatError('address longer than any IP address text');
   const unix = proto === Proto.PROTO_UNIX;
   return {
     source: reader.buf,
@@ -312,9 +285,11 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
     keyHash: hashKey(reader.buf, keyStart, keyEnd),
     proto,
     stateCode: unix ? ssCodeOfName(reader.buf.toString('utf8', ssStart, ssEnd)) : stateCode,
-    localAddress: unix ? '' : localAddress,
+    localStart: unix ? 0 : localStart,
+    localEnd: unix ? 0 : localEnd,
     localPort: unix ? 0 : localPort,
-    foreignAddress: unix ? '' : foreignAddress,
+    foreignStart: unix ? 0 : foreignStart,
+    foreignEnd: unix ? 0 : foreignEnd,
     foreignPort: unix ? 0 : foreignPort,
     pod,
   };

@@ -7,6 +7,7 @@
  * aggregator's own event loop between messages, so it sees exactly what is applied), whether
  * each node's round marker arrived, memory figures, and CPU profiles of chosen phases.
  */
+import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { createLogger } from '../cli/log.js';
 import { aggregatorSettings, startAggregatorWith } from '../cli/serve.js';
@@ -26,6 +27,26 @@ const aggregator = await startAggregatorWith(settings, (message, fields) => {
 /** Per node, the key of the marker socket of the current round. */
 let markers = new Map<string, string>();
 
+/**
+ * Resident memory by kind of mapping (/proc/self/smaps): the C heap ([heap]), anonymous maps
+ * (V8's pages, large malloc blocks, thread arenas), files (code), stacks. KiB.
+ */
+function residentByMapping(): Record<string, number> {
+  const totals: Record<string, number> = {};
+  let kind = 'anonymous';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (mapping) {
+      const name = mapping[1]!;
+      kind = name === '' ? 'anonymous' : name.startsWith('[') ? name : 'file';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) totals[kind] = (totals[kind] ?? 0) + Number(rss[1]);
+  }
+  return totals;
+}
+
 function memory(): Record<string, unknown> {
   const usage = process.memoryUsage();
   const heap = getHeapStatistics();
@@ -36,6 +57,7 @@ function memory(): Record<string, unknown> {
     external: usage.external,
     arrayBuffers: usage.arrayBuffers,
     mallocedMemory: heap.malloced_memory,
+    residentKb: residentByMapping(),
     heapSizeLimit: heap.heap_size_limit,
     spaces: Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, { size: space.space_size, used: space.space_used_size }])),
   };

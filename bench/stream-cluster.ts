@@ -47,6 +47,8 @@ interface Memory {
   readonly external: number;
   readonly arrayBuffers: number;
   readonly mallocedMemory: number;
+  /** Resident KiB by kind of mapping: [heap] (the C heap), anonymous, file, [stack]. */
+  readonly residentKb: Record<string, number>;
   readonly heapSizeLimit: number;
   readonly spaces: Record<string, { size: number; used: number }>;
 }

@@ -154,7 +154,11 @@ export function memoryNotes(cluster: ClusterResult): string[] {
     `after a full GC: RSS ${mib(cluster.end.afterGc.rssKb * 1024)} MiB = ${perSocket(cluster.end.afterGc.rssKb * 1024)} B/socket; ` +
       `V8 heap used ${mib(live.heapUsed)} MiB (${perSocket(live.heapUsed)} B/socket; ${spaces}), ` +
       `arrayBuffers ${mib(live.arrayBuffers)} MiB (${perSocket(live.arrayBuffers)} B/socket, ${(live.arrayBuffers / Math.max(1, store.wireBytes)).toFixed(1)}× the wire bytes they hold), ` +
-      `RSS beyond heap total + arrayBuffers ${mib(cluster.end.afterGc.rssKb * 1024 - live.heapTotal - live.arrayBuffers)} MiB`,
+      `RSS beyond heap total + arrayBuffers ${mib(cluster.end.afterGc.rssKb * 1024 - live.heapTotal - live.arrayBuffers)} MiB; ` +
+      `resident by mapping: ${Object.entries(live.residentKb)
+        .sort((a, b) => b[1] - a[1])
+        .map(([kind, kb]) => `${kind} ${mib(kb * 1024)} MiB`)
+        .join(', ')}`,
   ];
 }
 

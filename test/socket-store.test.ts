@@ -132,13 +132,26 @@ describe('NodeSockets: one node as columns and an arena', () => {
             const bytes = Buffer.from(key, 'latin1');
             assert.equal(store.delete(bytes, 0, bytes.length), model.delete(key));
           } else {
-            const value = socket(key, { recvQ: step.recvQ, state: 'X'.repeat(step.pad), ...(step.ns >= 0 && { pod: pod(namespaces[step.ns]!, `p${step.ns}`) }) });
+            const value = socket(key, {
+              recvQ: step.recvQ,
+              state: 'X'.repeat(step.pad),
+              localAddress: `10.1.${step.pad % 256}.${step.key % 256}`,
+              foreignAddress: step.pad % 2 ? 'fd00::1:2' : '',
+              foreignPort: step.key,
+              ...(step.ns >= 0 && { pod: pod(namespaces[step.ns]!, `p${step.ns}`) }),
+            });
             put(store, pods, value);
             model.set(key, value);
           }
         }
         assert.equal(store.size, model.size);
-        for (const [key, value] of model) assert.deepEqual(answer(store, key), { ...value, node: 'node-a' });
+        for (const [key, value] of model) {
+          assert.deepEqual(answer(store, key), { ...value, node: 'node-a' });
+          // What filters see, read from the arena without decoding.
+          const view = store.view();
+          view.at = store.find(key);
+          assert.deepEqual([view.localAddress, view.localPort, view.foreignAddress, view.foreignPort, view.stateCode, view.unix], [value.localAddress, value.localPort, value.foreignAddress, value.foreignPort, value.stateCode, false]);
+        }
         for (const namespace of namespaces) {
           const expected = [...model.values()].filter((value) => value.pod?.namespace === namespace).map((value) => value.key).sort();
           assert.deepEqual([...store.slotsIn(namespace)].map((slot) => store.keyOf(slot)).sort(), expected);
