@@ -44,6 +44,8 @@ export function decodeStored(sockets: NodeSockets, slot: number, node: string): 
     const socket = Socket.decode(sockets.bytesOf(slot));
     const pod = sockets.pod(slot);
     if (pod) socket.pod = pod.ref();
+    // Agents send pods by ref on their stream; answers carry the pod itself.
+    socket.podRef = 0;
     socket.node = node;
     return socket;
   } catch (error) {

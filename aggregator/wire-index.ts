@@ -111,15 +111,19 @@ const POD_LABELS = 9;
 /** Pods one connection remembers; a node runs at most a few hundred. */
 const POD_CACHE_LIMIT = 4_096;
 
+/** Pod refs are 1–65535 (agent.proto PodDef). */
+const MAX_POD_REF = 65_535;
+
 /**
- * The pods of one agent connection. Every socket carries its pod's full encoding; consecutive
- * sockets mostly share it, and a node has few pods, so a pod is recognised by comparing bytes
- * (with the last one, then with the one of the same UID) and parsed only when it is new or
- * changed (labels edited, container restarted).
+ * The pods of one agent connection: those it defined by ref (PodDef), and those sent inline
+ * with each socket. An inline pod is mostly the same as the previous socket's, and a node has
+ * few pods, so a pod is recognised by comparing bytes (with the last one, then with the one of
+ * the same UID) and parsed only when it is new or changed (labels edited, container restarted).
  */
 export class PodCache {
   private last: PodIndex | undefined;
   private readonly byUid = new Map<string, PodIndex>();
+  private readonly byRef = new Map<number, PodIndex>();
 
   get(buf: Buffer, start: number, end: number): PodIndex {
     const last = this.last;
@@ -132,6 +136,30 @@ export class PodCache {
       this.byUid.set(uid, pod);
     }
     this.last = pod;
+    return pod;
+  }
+
+  /** A PodDef at [start, end): the ref now names this pod for the rest of the stream. */
+  define(buf: Buffer, start: number, end: number): void {
+    const reader = new Reader(buf, start, end);
+    let ref = 0;
+    let pod: PodIndex | undefined;
+    while (!reader.done) {
+      const tag = reader.varint();
+      if (tag === 8) ref = reader.varint();
+      else if (tag === 18) {
+        const podStart = reader.delimited();
+        pod = this.get(buf, podStart, reader.pos);
+      } else reader.skip(tag & 7);
+    }
+    if (ref < 1 || ref > MAX_POD_REF) throw new WireFormatError(`pod ref ${ref} out of range 1–${MAX_POD_REF}`);
+    if (!pod) throw new WireFormatError(`pod ref ${ref} defined without a pod`);
+    this.byRef.set(ref, pod);
+  }
+
+  resolve(ref: number): PodIndex {
+    const pod = this.byRef.get(ref);
+    if (!pod) throw new WireFormatError(`pod ref ${ref} was never defined on this stream`);
     return pod;
   }
 }
@@ -179,7 +207,7 @@ function parsePod(buf: Buffer, start: number, end: number): PodIndex {
 }
 
 /** Socket fields (socket.proto) the index keeps. */
-const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, firstSeen: 22, key: 24, ssState: 26 } as const;
+const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, firstSeen: 22, key: 24, ssState: 26, podRef: 27 } as const;
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 const T = {
   pod: tag(F.pod, 2),
@@ -192,6 +220,7 @@ const T = {
   firstSeen: tag(F.firstSeen, 0),
   key: tag(F.key, 2),
   ssState: tag(F.ssState, 2),
+  podRef: tag(F.podRef, 0),
 } as const;
 
 /** IPv6 text is at most 45 characters (with an IPv4 tail); the store keeps address lengths in a byte. */
@@ -220,6 +249,7 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
   let foreignEnd = 0;
   let foreignPort = 0;
   let pod: PodIndex | undefined;
+  let podRef = 0;
   let cutStart = end;
   let cutEnd = end;
   while (!reader.done) {
@@ -237,6 +267,9 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
         break;
       case T.foreignPort:
         foreignPort = reader.varint();
+        break;
+      case T.podRef:
+        podRef = reader.varint();
         break;
       case T.firstSeen:
         if (reader.varint() > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
@@ -271,6 +304,10 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
     }
   }
   if (keyEnd === keyStart) throw new WireFormatError('a socket without a key');
+  if (podRef !== 0) {
+    if (pod) throw new WireFormatError('a socket with both a pod and a pod ref');
+    pod = pods.resolve(podRef);
+  }
   if (localPort > 0xffff || foreignPort > 0xffff) throw new WireFormatError('port out of range');
   if (localEnd - localStart > MAX_ADDRESS_BYTES || foreignEnd - foreignStart > MAX_ADDRESS_BYTES) throw new WireFormatError('address longer than any IP address text');
   const unix = proto === Proto.PROTO_UNIX;
@@ -346,7 +383,26 @@ function nestedSocket(reader: Reader, pods: PodCache): PendingSocket {
   return readSocket(reader.buf, start, reader.pos, pods);
 }
 
+/**
+ * Defines the message's PodDefs (field `field`) before its sockets are read: encoders write
+ * them after the sockets (field order), but they apply to the whole message.
+ */
+function definePods(buf: Buffer, start: number, end: number, field: number, pods: PodCache): void {
+  const reader = new Reader(buf, start, end);
+  const podTag = (field << 3) | 2;
+  while (!reader.done) {
+    const tag = reader.varint();
+    if (tag !== podTag) {
+      reader.skip(tag & 7);
+      continue;
+    }
+    const defStart = reader.delimited();
+    pods.define(buf, defStart, reader.pos);
+  }
+}
+
 function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
+  definePods(buf, start, end, 6, pods);
   const reader = new Reader(buf, start, end);
   let sequence = 0;
   let snapshotId = 0;
@@ -379,6 +435,7 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
 }
 
 function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
+  definePods(buf, start, end, 4, pods);
   const reader = new Reader(buf, start, end);
   let sequence = 0;
   const upserted: PendingSocket[] = [];

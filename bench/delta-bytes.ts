@@ -8,17 +8,28 @@ function varintSize(value: number): number {
   return size;
 }
 
+/** A socket's encoding without its pod field and podRef, and the ref to append (0: none). */
+export interface PreparedSocket {
+  readonly bytes: Uint8Array;
+  readonly podRef: number;
+}
+
+/** Socket.pod_ref = 27, a varint: the last field, so appending it is the generated encoding. */
+const POD_REF_TAG = [0xd8, 0x01] as const;
+
 /**
  * A StreamRequest carrying a delta, assembled from already encoded sockets in one buffer of
  * the exact size: the bytes StreamRequest.encode writes (fields in number order: sequence,
- * upserted, removed_keys), without the generated writer's per-field fork/join copies.
+ * upserted, removed_keys, pods), without the generated writer's per-field fork/join copies.
  */
-export function deltaRequestBytes(sequence: bigint, upserted: readonly Uint8Array[], removedKeys: readonly string[]): Buffer {
+export function deltaRequestBytes(sequence: bigint, upserted: readonly PreparedSocket[], removedKeys: readonly string[], pods: readonly Uint8Array[]): Buffer {
   const keys = removedKeys.map((key) => Buffer.from(key, 'utf8'));
-  const delimitedSize = (bytes: Uint8Array): number => 1 + varintSize(bytes.length) + bytes.length;
+  const delimitedSize = (length: number): number => 1 + varintSize(length) + length;
+  const socketSize = (socket: PreparedSocket): number => socket.bytes.length + (socket.podRef > 0 ? POD_REF_TAG.length + varintSize(socket.podRef) : 0);
   let size = sequence > 0n ? 1 + varintSize(Number(sequence)) : 0;
-  for (const bytes of upserted) size += delimitedSize(bytes);
-  for (const key of keys) size += delimitedSize(key);
+  for (const socket of upserted) size += delimitedSize(socketSize(socket));
+  for (const key of keys) size += delimitedSize(key.length);
+  for (const pod of pods) size += delimitedSize(pod.length);
   const out = Buffer.allocUnsafe(1 + varintSize(size) + size);
   let at = 0;
   const varint = (value: number): void => {
@@ -37,10 +48,21 @@ export function deltaRequestBytes(sequence: bigint, upserted: readonly Uint8Arra
   out[at++] = 0x1a; // StreamRequest.delta = 3
   varint(size);
   if (sequence > 0n) {
-    out[at++] = 0x08; // DeltaBatch.sequence = 1
+    out[at++] = 0x08; // Delta.sequence = 1
     varint(Number(sequence));
   }
-  for (const bytes of upserted) field(0x12, bytes); // DeltaBatch.upserted = 2
-  for (const key of keys) field(0x1a, key); // DeltaBatch.removed_keys = 3
+  for (const socket of upserted) {
+    out[at++] = 0x12; // Delta.upserted = 2
+    varint(socketSize(socket));
+    out.set(socket.bytes, at);
+    at += socket.bytes.length;
+    if (socket.podRef > 0) {
+      out[at++] = POD_REF_TAG[0];
+      out[at++] = POD_REF_TAG[1];
+      varint(socket.podRef);
+    }
+  }
+  for (const key of keys) field(0x1a, key); // Delta.removed_keys = 3
+  for (const pod of pods) field(0x22, pod); // Delta.pods = 4
   return out;
 }

@@ -22,7 +22,8 @@ import { getHeapStatistics } from 'node:v8';
 import { AgentStream, type StreamEvent } from '../agent/stream/client.js';
 import { SocketTable, type TableChanges } from '../agent/stream/socket-table.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
-import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
+import { PodDef, StreamRequest } from '../gen/kubenetstat/v1/agent.js';
+import { PodDictionary } from '../agent/stream/pod-dictionary.js';
 import { DEFAULTS } from '../cli/defaults.js';
 import { deltaRequestBytes } from './delta-bytes.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
@@ -36,35 +37,55 @@ function collect(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** Encoded bytes of sockets prepared ahead of a timed phase (see the header). */
+/**
+ * Encoded bytes of sockets prepared ahead of a timed phase (see the header), without their
+ * pod: on the stream a pod travels as a PodDef once and sockets carry its ref (field 27, the
+ * last one, so appending it gives the generated encoder's bytes).
+ */
 const encoded = new WeakMap<Socket, Uint8Array>();
+/** The sockets AgentStream's PodDictionary made (pod → podRef) → the ones prepared. */
+const preparedOf = new WeakMap<Socket, Socket>();
+const generatedDictionaryEncode = PodDictionary.prototype.encode;
+PodDictionary.prototype.encode = function (this: PodDictionary, sockets: readonly Socket[]) {
+  const result = generatedDictionaryEncode.call(this, sockets);
+  result.sockets.forEach((socket, i) => {
+    if (socket !== sockets[i]) preparedOf.set(socket, sockets[i]!);
+  });
+  return result;
+};
+/** The prepared pod-less bytes of a socket as a message carries it, or undefined. */
+function preparedBytes(socket: Socket): Uint8Array | undefined {
+  return encoded.get(preparedOf.get(socket) ?? socket);
+}
+const POD_REF_TAG = (27 << 3) | 0;
 const generatedEncode = Socket.encode.bind(Socket);
 Socket.encode = (message: Socket, writer: BinaryWriter = new BinaryWriter()): BinaryWriter => {
-  const bytes = encoded.get(message);
-  return bytes ? writer.raw(bytes) : generatedEncode(message, writer);
+  const bytes = preparedBytes(message);
+  if (!bytes) return generatedEncode(message, writer);
+  writer.raw(bytes);
+  return message.podRef > 0 ? writer.uint32(POD_REF_TAG).uint32(message.podRef) : writer;
 };
 /**
- * Delta messages whose sockets were all pre-encoded are assembled in one buffer of the exact
- * size — the same bytes StreamRequest.encode writes (field order: sequence, upserted, removed),
- * without the generated writer's fork/join copies and growth, which made this one process
- * playing a thousand agents the bottleneck of the ingest bursts.
+ * Delta messages whose sockets were all prepared are assembled in one buffer of the exact size
+ * — the same bytes StreamRequest.encode writes — without the generated writer's fork/join
+ * copies and growth, which made this one process playing a thousand agents the bottleneck of
+ * the ingest bursts.
  */
 const generatedRequestEncode = StreamRequest.encode.bind(StreamRequest);
 StreamRequest.encode = (message: StreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter => {
   const body = message.message;
-  if (body?.$case !== 'delta' || body.value.upserted.some((socket) => !encoded.has(socket))) return generatedRequestEncode(message, writer);
-  const { sequence, upserted, removedKeys } = body.value;
-  const out = deltaRequestBytes(sequence, upserted.map((socket) => encoded.get(socket)!), removedKeys);
-  return writer.raw(out);
+  if (body?.$case !== 'delta' || body.value.upserted.some((socket) => !preparedBytes(socket))) return generatedRequestEncode(message, writer);
+  const { sequence, upserted, removedKeys, pods } = body.value;
+  const sockets = upserted.map((socket) => ({ bytes: preparedBytes(socket)!, podRef: socket.podRef }));
+  return writer.raw(deltaRequestBytes(sequence, sockets, removedKeys, pods.map((pod) => PodDef.encode(pod).finish())));
 };
-
 /** Encodes a batch and caches each socket's bytes as a slice of one buffer (one backing store per batch, not per socket). */
 function preEncode(sockets: readonly Socket[]): void {
   const parts: [Socket, Uint8Array][] = [];
   let total = 0;
   for (const socket of sockets) {
     if (encoded.has(socket)) continue;
-    const bytes = generatedEncode(socket).finish();
+    const bytes = generatedEncode({ ...socket, pod: undefined }).finish();
     parts.push([socket, bytes]);
     total += bytes.length;
   }

@@ -198,6 +198,7 @@ export class SyntheticNode {
       shape: LineShape.LINE_SHAPE_FULL,
       firstSeenUnixMs: this.now - BigInt(Math.floor(this.random() * 86_400_000)),
       hostNetwork: netns === HOST_NETNS,
+      podRef: 0,
       key: `${netns}/${table}/${inode}/${local}:${lport}>${foreign}:${fport}`,
       attributedBy: netns === HOST_NETNS ? 'none' : 'process',
       ssState,

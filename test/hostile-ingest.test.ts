@@ -10,8 +10,8 @@ import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import type { SocketList } from '../cli/output/socket-list.js';
-import { AgentServiceClient, StreamRequest, type StreamResponse } from '../gen/kubenetstat/v1/agent.js';
-import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { AgentServiceClient, StreamRequest, type PodDef, type StreamResponse } from '../gen/kubenetstat/v1/agent.js';
+import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { exactView, getJson, getText, nodeView, waitConverged } from './stream/converge.js';
 import { NodeTree } from './stream/node-tree.js';
 import { waitFor } from './stream/wait.js';
@@ -30,10 +30,11 @@ const HEALTHY_EPOCH = 2n ** 62n;
 const LIMITS = { maxMessageBytes: 256 * 1024, maxSocketsPerMessage: 100, maxSocketsPerNode: 1_000 } as const;
 
 const hello = (nodeName: string, epoch = 1n): StreamRequest => ({ message: { $case: 'hello', value: { nodeName, bootId: 'boot', epoch, version: 'hostile', capabilities: [] } } });
-const chunk = (sequence: bigint, sockets: Socket[], options: { snapshotId?: bigint; index?: number; last?: boolean } = {}): StreamRequest => ({
-  message: { $case: 'snapshot', value: { sequence, snapshotId: options.snapshotId ?? 1n, index: options.index ?? 0, sockets, last: options.last ?? true } },
+const chunk = (sequence: bigint, sockets: Socket[], options: { snapshotId?: bigint; index?: number; last?: boolean; pods?: PodDef[] } = {}): StreamRequest => ({
+  message: { $case: 'snapshot', value: { sequence, snapshotId: options.snapshotId ?? 1n, index: options.index ?? 0, sockets, last: options.last ?? true, pods: options.pods ?? [] } },
 });
-const delta = (sequence: bigint, upserted: Socket[] = [], removedKeys: string[] = []): StreamRequest => ({ message: { $case: 'delta', value: { sequence, upserted, removedKeys } } });
+const delta = (sequence: bigint, upserted: Socket[] = [], removedKeys: string[] = [], pods: PodDef[] = []): StreamRequest => ({ message: { $case: 'delta', value: { sequence, upserted, removedKeys, pods } } });
+const podRef = (namespace: string): PodRef => ({ namespace, name: 'web-0', uid: `uid-${namespace}`, container: 'web', containerId: '', runtime: '', workloadKind: '', workloadName: '', labels: {} });
 const EMPTY: StreamRequest = {};
 const wireSocket = (key: string, overrides: Partial<Socket> = {}): Socket =>
   Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '127.0.0.1', localPort: 1, foreignAddress: '127.0.0.1', foreignPort: 2, firstSeenUnixMs: 1_700_000_000_000n, ...overrides });
@@ -62,6 +63,9 @@ const REJECTIONS: Rejection[] = [
   { name: 'epoch 0', messages: [hello('hostile-epoch', 0n)], code: status.INVALID_ARGUMENT, details: /epoch must be positive/ },
   { name: 'a socket without a key', messages: [hello('hostile-keyless'), chunk(1n, [wireSocket('')])], code: status.INVALID_ARGUMENT, details: /socket without a key/ },
   { name: 'a delta upserting a socket without a key', messages: [hello('hostile-keyless-delta'), chunk(1n, []), delta(2n, [wireSocket('')])], code: status.INVALID_ARGUMENT, details: /socket without a key/ },
+  { name: 'a socket referring to a pod the stream never defined', messages: [hello('hostile-pod-ref'), chunk(1n, [wireSocket('r', { podRef: 7 })])], code: status.INVALID_ARGUMENT, details: /pod ref 7 was never defined on this stream/ },
+  { name: 'a pod ref beyond 65535', messages: [hello('hostile-pod-ref-range'), chunk(1n, [], { pods: [{ ref: 70_000, pod: podRef('shop') }] })], code: status.INVALID_ARGUMENT, details: /pod ref 70000 out of range/ },
+  { name: 'a socket with both a pod and a pod ref', messages: [hello('hostile-pod-both'), chunk(1n, [wireSocket('b', { podRef: 1, pod: podRef('shop') })], { pods: [{ ref: 1, pod: podRef('shop') }] })], code: status.INVALID_ARGUMENT, details: /both a pod and a pod ref/ },
   { name: 'a port beyond 65535', messages: [hello('hostile-port'), chunk(1n, [wireSocket('p', { localPort: 70_000 })])], code: status.INVALID_ARGUMENT, details: /malformed message: port out of range/ },
   { name: 'a number beyond 2^53', messages: [hello('hostile-big-number'), chunk(1n, [wireSocket('n', { inode: 2n ** 60n })])], code: status.INVALID_ARGUMENT, details: /malformed message: varint out of range/ },
   {

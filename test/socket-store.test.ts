@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { NodeSockets } from '../aggregator/socket-store.js';
 import { PodCache, readEnvelope, readSocket } from '../aggregator/wire-index.js';
 import { decodeStored } from '../aggregator/query.js';
-import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
+import { PodDictionary } from '../agent/stream/pod-dictionary.js';
+import { StreamRequest, type PodDef } from '../gen/kubenetstat/v1/agent.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 
 const pod = (namespace: string, name: string, labels: Record<string, string> = {}): PodRef => ({
@@ -95,7 +96,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
     const store = new NodeSockets();
     const pods = new PodCache();
     put(store, pods, socket('gone'));
-    const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: 2n, upserted: [socket('new')], removedKeys: ['gone', 'never-there'] } } }).finish());
+    const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: 2n, upserted: [socket("new")], removedKeys: ["gone", "never-there"], pods: [] } } }).finish());
     const envelope = readEnvelope(message, pods);
     assert.equal(envelope.kind, 'delta');
     if (envelope.kind !== 'delta') return;
@@ -179,5 +180,60 @@ describe('PodCache: a pod parsed once per connection, re-read when it changes', 
     assert.notEqual(relabelled, first);
     assert.deepEqual(relabelled.labels, { app: 'cart', canary: 'true' });
     assert.deepEqual(relabelled.ref().labels, { app: 'cart', canary: 'true' });
+  });
+});
+
+describe('pods by ref (PodDef): each pod once per stream', () => {
+  const dictionary = () => new PodDictionary();
+  const cart = pod('shop', 'cart-0', { app: 'cart' });
+  const web = pod('shop', 'web-0', { app: 'web' });
+
+  test('the agent defines a pod the first time it is sent and refers to it after', () => {
+    const pods = dictionary();
+    const first = pods.encode([socket('a', { pod: cart }), socket('b', { pod: cart }), socket('c')]);
+    assert.deepEqual(first.pods, [{ ref: 1, pod: cart }]);
+    assert.deepEqual(first.sockets.map((s) => [s.key, s.pod, s.podRef]), [['a', undefined, 1], ['b', undefined, 1], ['c', undefined, 0]]);
+    const second = pods.encode([socket('d', { pod: { ...cart } }), socket('e', { pod: web })]);
+    assert.deepEqual(second.pods, [{ ref: 2, pod: web }]);
+    assert.deepEqual(second.sockets.map((s) => s.podRef), [1, 2]);
+  });
+
+  test('a relabelled pod is another pod; a new session starts over', () => {
+    const pods = dictionary();
+    pods.encode([socket('a', { pod: cart })]);
+    assert.deepEqual(pods.encode([socket('a', { pod: { ...cart, labels: { app: 'cart', canary: 'true' } } })]).pods.map((def) => def.ref), [2]);
+    pods.reset();
+    assert.deepEqual(pods.encode([socket('a', { pod: cart })]).pods.map((def) => def.ref), [1]);
+  });
+
+  test('the aggregator resolves refs across messages, stores the pod, and answers with it', () => {
+    const pods = dictionary();
+    const cache = new PodCache();
+    const store = new NodeSockets();
+    const send = (sequence: bigint, sockets: Socket[]): void => {
+      const { sockets: upserted, pods: defs } = pods.encode(sockets);
+      const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence, upserted, removedKeys: [], pods: defs } } }).finish());
+      const envelope = readEnvelope(message, cache);
+      if (envelope.kind === 'delta') for (const pending of envelope.upserted) store.put(pending);
+    };
+    send(1n, [socket('a', { pod: cart })]);
+    send(2n, [socket('b', { pod: cart }), socket('c', { pod: web })]);
+    assert.deepEqual(answer(store, 'b'), { ...socket('b', { pod: cart }), node: 'node-a' });
+    assert.deepEqual(answer(store, 'c')?.pod, web);
+    assert.deepEqual([...store.slotsIn('shop')].length, 3);
+  });
+
+  test('a ref redefined later names the new pod for later sockets only', () => {
+    const cache = new PodCache();
+    const store = new NodeSockets();
+    const send = (defs: PodDef[], sockets: Socket[]): void => {
+      const message = Buffer.from(StreamRequest.encode({ message: { $case: 'snapshot', value: { sequence: 1n, snapshotId: 1n, index: 0, sockets, last: true, pods: defs } } }).finish());
+      const envelope = readEnvelope(message, cache);
+      if (envelope.kind === 'snapshot') for (const pending of envelope.sockets) store.put(pending);
+    };
+    send([{ ref: 1, pod: cart }], [socket('a', { podRef: 1 })]);
+    send([{ ref: 1, pod: web }], [socket('b', { podRef: 1 })]);
+    assert.equal(answer(store, 'a')?.pod?.name, 'cart-0');
+    assert.equal(answer(store, 'b')?.pod?.name, 'web-0');
   });
 });

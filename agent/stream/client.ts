@@ -2,6 +2,7 @@ import { credentials as grpcCredentials, type ChannelCredentials, type ClientDup
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentServiceClient, type StreamRequest, type StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import { PodDictionary } from './pod-dictionary.js';
 import type { SocketTable, TableChanges } from './socket-table.js';
 
 export interface AgentStreamOptions {
@@ -31,7 +32,7 @@ export type StreamEvent =
   | { readonly kind: 'resync-requested'; readonly reason: string }
   | { readonly kind: 'disconnected'; readonly error: string; readonly retryInMs: number };
 
-const DEFAULTS = { heartbeatMs: 5_000, chunkSize: 1_000, backoff: { initialMs: 200, maxMs: 30_000 } };
+const DEFAULTS = { heartbeatMs: 5_000, chunkSize: 250, backoff: { initialMs: 200, maxMs: 30_000 } };
 
 /** A stream that ended or failed: the session is over and the agent reconnects. */
 class SessionEnded extends Error {
@@ -55,6 +56,8 @@ export class AgentStream {
   private resyncReason: string | undefined;
   private sequence = 0n;
   private snapshotId = 0n;
+  /** Pods sent on the current stream session, by ref. */
+  private readonly pods = new PodDictionary();
 
   constructor(private readonly options: AgentStreamOptions) {
     this.client = new AgentServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), {
@@ -115,6 +118,7 @@ export class AgentStream {
   private async session(signal: AbortSignal, onEstablished: () => void): Promise<void> {
     const call = this.client.stream();
     this.sequence = 0n;
+    this.pods.reset();
     let ended: Error | undefined;
     const endedPromise = new Promise<never>((_, reject) => {
       const end = (error: Error) => {
@@ -192,8 +196,8 @@ export class AgentStream {
     this.snapshotId += 1n;
     const chunks = Math.max(1, Math.ceil(sockets.length / chunkSize));
     for (let index = 0; index < chunks; index++) {
-      const slice = sockets.slice(index * chunkSize, (index + 1) * chunkSize);
-      await this.write(call, { message: { $case: 'snapshot', value: { sequence: this.next(), snapshotId: this.snapshotId, index, sockets: slice, last: index === chunks - 1 } } }, ended);
+      const { sockets: slice, pods } = this.pods.encode(sockets.slice(index * chunkSize, (index + 1) * chunkSize));
+      await this.write(call, { message: { $case: 'snapshot', value: { sequence: this.next(), snapshotId: this.snapshotId, index, sockets: slice, last: index === chunks - 1, pods } } }, ended);
     }
     this.options.onEvent?.({ kind: 'snapshot', sockets: sockets.length, chunks, reason });
   }
@@ -209,7 +213,8 @@ export class AgentStream {
     }
     const chunkSize = this.options.chunkSize ?? DEFAULTS.chunkSize;
     for (let start = 0; start < Math.max(upserted.length, removed.length); start += chunkSize) {
-      await this.write(call, { message: { $case: 'delta', value: { sequence: this.next(), upserted: upserted.slice(start, start + chunkSize), removedKeys: removed.slice(start, start + chunkSize) } } }, ended);
+      const { sockets, pods } = this.pods.encode(upserted.slice(start, start + chunkSize));
+      await this.write(call, { message: { $case: 'delta', value: { sequence: this.next(), upserted: sockets, removedKeys: removed.slice(start, start + chunkSize), pods } } }, ended);
     }
     this.options.onEvent?.({ kind: 'delta', upserted: upserted.length, removed: removed.length });
   }

@@ -73,6 +73,7 @@ export function toWireSocket(record: SocketRecord, context: WireContext): Socket
     key: socketKey(namespace.netnsInode, record),
     attributedBy: attribution.source,
     ssState: ssStateName(record),
+    podRef: 0,
   };
   if (attribution.podUid !== null) {
     socket.pod = {
