@@ -77,6 +77,17 @@ const EMPTY = Buffer.alloc(0);
 /** Hash table cells: 0 empty, -1 deleted, else slot + 1. */
 const DELETED = -1;
 
+/**
+ * Arena sizes come from a ladder of quarter powers of two (≤19% above what was asked): arenas
+ * freed by one node are then the sizes other nodes ask for, and the C heap reuses them instead
+ * of fragmenting.
+ */
+function arenaSize(bytes: number): number {
+  if (bytes <= MIN_ARENA_BYTES) return MIN_ARENA_BYTES;
+  const step = 2 ** (Math.ceil(4 * Math.log2(bytes)) / 4);
+  return Math.ceil(step / 64) * 64;
+}
+
 function grown<T extends Int32Array | Uint16Array | Uint8Array>(old: T, size: number, make: (n: number) => T): T {
   const next = make(size);
   next.set(old);
@@ -386,7 +397,7 @@ export class NodeSockets {
     const offsets = this.offset;
     live.sort((a, b) => offsets[a]! - offsets[b]!);
     const capacity = this.arena.length;
-    const target = wanted * ARENA_SLACK <= capacity && wanted * 4 > capacity ? this.arena : Buffer.allocUnsafeSlow(Math.max(MIN_ARENA_BYTES, Math.ceil(wanted * ARENA_GROWTH)));
+    const target = wanted * ARENA_SLACK <= capacity && wanted * 4 > capacity ? this.arena : Buffer.allocUnsafeSlow(arenaSize(wanted * ARENA_GROWTH));
     this.used = this.moveInto(target, live);
     this.arena = target;
   }
