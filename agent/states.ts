@@ -93,6 +93,11 @@ export function ssStateName(record: SocketRecord): string {
   return SS_TCP_STATES[record.stateCode] ?? 'UNKNOWN';
 }
 
+/** ss's name for a state code as the aggregator stores it (for unix sockets, ss's code too). */
+export function ssNameOfCode(code: number): string {
+  return SS_TCP_STATES[code] ?? 'UNKNOWN';
+}
+
 /** netstat's timer names (tcp_do_one); udp/raw timers print `on<n>`. */
 export function timerKind(record: InetSocketRecord): string {
   const code = record.timer.code;

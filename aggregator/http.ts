@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { SocketProto } from '../agent/model.js';
 import { ALL_PROTOS } from '../agent/model.js';
 import { socketItem, socketList, type UnavailableNode } from '../cli/output/socket-list.js';
+import type { UnavailableNode as WireUnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { listSockets, QueryError, type QuerySpec } from './query.js';
+import { summarize, topPods, type Grouping, type Ranking } from './summary.js';
 import type { NodeStore } from './node-store.js';
 
 /** The query's HTTP/JSON face, reachable through the API server's service proxy. */
@@ -28,17 +30,44 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
     case '/api/v1/sockets': {
       const result = listSockets(store, querySpec(url.searchParams));
       if (result.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
-      const unavailable: UnavailableNode[] = result.unavailable.map((node) => ({
-        node: node.node,
-        reason: node.reason,
-        lastSeen: node.lastSeenUnixMs > 0n ? new Date(Number(node.lastSeenUnixMs)).toISOString() : null,
-      }));
-      const list = socketList(result.items.map(socketItem), unavailable);
+      const list = socketList(result.items.map(socketItem), unavailableItems(result.unavailable));
       return send(response, 200, result.continueToken ? { ...list, metadata: { continue: result.continueToken } } : list);
     }
+    case '/api/v1/summary': {
+      const by = (url.searchParams.get('by') ?? 'namespace') as Grouping;
+      const result = summarize(store, querySpec(url.searchParams), by);
+      return send(response, 200, { apiVersion: API_VERSION, kind: 'SocketSummary', groupBy: by, items: result.rows, unavailableNodes: unavailableItems(result.unavailable) });
+    }
+    case '/api/v1/top': {
+      const by = url.searchParams.get('by') ?? 'close-wait';
+      const ranking: Ranking = by === 'recv-q' || by === 'send-q' ? { kind: by } : { kind: 'state', state: by };
+      const limitText = url.searchParams.get('limit');
+      const spec = { ...querySpec(url.searchParams), limit: 0 };
+      const result = topPods(store, spec, ranking, limitText === null ? 10 : Number(limitText));
+      return send(response, 200, { apiVersion: API_VERSION, kind: 'PodRanking', rankedBy: by, items: result.rows, unavailableNodes: unavailableItems(result.unavailable) });
+    }
     default:
-      return send(response, 404, status(404, 'NotFound', `no route ${url.pathname}; try /api/v1/sockets`));
+      return send(response, 404, status(404, 'NotFound', `no route ${url.pathname}; try /api/v1/sockets, /api/v1/summary or /api/v1/top`));
   }
+}
+
+const API_VERSION = 'kubenetstat.io/v1';
+
+function unavailableItems(nodes: readonly WireUnavailableNode[]): UnavailableNode[] {
+  return nodes.map((node) => ({
+    node: node.node,
+    reason: node.reason,
+    lastSeen: node.lastSeenUnixMs > 0n ? new Date(Number(node.lastSeenUnixMs)).toISOString() : null,
+  }));
+}
+
+/** A non-negative number parameter, or undefined when absent. */
+function numberParam(params: URLSearchParams, name: string): number | undefined {
+  const text = params.get(name);
+  if (text === null) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new QueryError(`invalid ${name} '${text}': expected a non-negative number`);
+  return value;
 }
 
 /** Query parameters, repeatable or comma-separated, as the gRPC ListRequest has them. */
@@ -57,7 +86,15 @@ export function querySpec(params: URLSearchParams): QuerySpec {
   const pod = params.get('pod');
   const labelSelector = params.get('labelSelector');
   const continueToken = params.get('continue');
+  const minRecvQ = numberParam(params, 'minRecvQ');
+  const minSendQ = numberParam(params, 'minSendQ');
+  const minAgeSeconds = numberParam(params, 'minAge');
   return {
+    containers: list('container'),
+    workloads: list('workload'),
+    ...(minRecvQ !== undefined && { minRecvQ }),
+    ...(minSendQ !== undefined && { minSendQ }),
+    ...(minAgeSeconds !== undefined && { minAgeSeconds }),
     namespaces: list('namespace'),
     protos: protos as SocketProto[],
     states: list('state'),

@@ -4,8 +4,8 @@ import type { SocketProto } from '../agent/model.js';
 import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
 import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
-import type { NodeStore } from './node-store.js';
-import type { NodeSockets } from './socket-store.js';
+import type { NodeState, NodeStore } from './node-store.js';
+import type { NodeSockets, PodIndex, SlotView } from './socket-store.js';
 
 export interface QuerySpec extends SocketFilterSpec {
   readonly namespaces?: readonly string[];
@@ -13,6 +13,15 @@ export interface QuerySpec extends SocketFilterSpec {
   readonly protos?: readonly SocketProto[];
   readonly nodes?: readonly string[];
   readonly pod?: string;
+  /** Container names (the pod's container the socket belongs to). */
+  readonly containers?: readonly string[];
+  /** Workloads: a name (`web`), or kind and name (`deployment/web`, kind case-insensitive). */
+  readonly workloads?: readonly string[];
+  /** Only sockets with at least this many bytes queued. */
+  readonly minRecvQ?: number;
+  readonly minSendQ?: number;
+  /** Only sockets first seen at least this long ago (seconds). */
+  readonly minAgeSeconds?: number;
   /** At most this many items; 0 or absent for all. */
   readonly limit?: number;
   /** From a previous answer's continueToken. */
@@ -87,13 +96,24 @@ function decodeToken(token: string): Position {
   throw new QueryError('invalid continue token');
 }
 
-/**
- * A filtered listing across every node the aggregator holds, with the nodes it cannot vouch
- * for. Items come node by node (nodes in name order); a continue token resumes after the
- * last item returned. The token is a position, not a snapshot: sockets that change between
- * pages may be skipped or repeated, as with any paged live view.
- */
-export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
+/** A query's selection, compiled once and applied slot by slot. */
+export interface Selection {
+  readonly nodes: ReadonlySet<string> | undefined;
+  readonly namespaces: ReadonlySet<string> | undefined;
+  /** Whether the socket in `slot` (the view pointed at it) is selected. */
+  matches(sockets: NodeSockets, view: SlotView, slot: number): boolean;
+}
+
+function workloadMatcher(workloads: readonly string[]): (pod: PodIndex) => boolean {
+  const wanted = workloads.map((text) => {
+    const at = text.indexOf('/');
+    return at < 0 ? { kind: undefined, name: text } : { kind: text.slice(0, at).toLowerCase(), name: text.slice(at + 1) };
+  });
+  return (pod) => wanted.some((w) => w.name === pod.workloadName && (w.kind === undefined || w.kind === pod.workloadKind.toLowerCase()));
+}
+
+/** Compiles a spec; a bad selector, state or address is the caller's mistake (QueryError). */
+export function compileSelection(spec: QuerySpec, nowMs = Date.now()): Selection {
   let filter: (view: FilterView) => boolean;
   let selector: ReturnType<typeof parseLabelSelector>;
   try {
@@ -102,39 +122,85 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
   } catch (error) {
     throw new QueryError(error instanceof Error ? error.message : String(error));
   }
-  const namespaces = spec.namespaces?.length ? new Set(spec.namespaces) : undefined;
+  for (const [name, value] of [['minRecvQ', spec.minRecvQ], ['minSendQ', spec.minSendQ], ['minAgeSeconds', spec.minAgeSeconds]] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw new QueryError(`${name} must be a non-negative number, got ${value}`);
+  }
   const protos = spec.protos?.length ? new Set(spec.protos.map((proto) => PROTO_TO_WIRE[proto])) : undefined;
-  const nodes = spec.nodes?.length ? new Set(spec.nodes) : undefined;
+  const containers = spec.containers?.length ? new Set(spec.containers) : undefined;
+  const workload = spec.workloads?.length ? workloadMatcher(spec.workloads) : undefined;
+  const minRecvQ = spec.minRecvQ ?? 0;
+  const minSendQ = spec.minSendQ ?? 0;
+  const seenBefore = spec.minAgeSeconds ? nowMs - spec.minAgeSeconds * 1000 : undefined;
+  // The namespace filter is the index (candidates); these need the socket's pod.
+  const podFilters = selector.length > 0 || spec.pod !== undefined || containers !== undefined || workload !== undefined;
+  return {
+    nodes: spec.nodes?.length ? new Set(spec.nodes) : undefined,
+    namespaces: spec.namespaces?.length ? new Set(spec.namespaces) : undefined,
+    matches(sockets, view, slot) {
+      if (protos && !protos.has(sockets.proto(slot))) return false;
+      if (podFilters) {
+        const pod = sockets.pod(slot);
+        if (!pod?.name) return false;
+        if (spec.pod !== undefined && pod.name !== spec.pod) return false;
+        if (containers && !containers.has(pod.container)) return false;
+        if (workload && !workload(pod)) return false;
+        if (!labelsMatch(selector, pod.labels)) return false;
+      }
+      if (sockets.recvQ(slot) < minRecvQ || sockets.sendQ(slot) < minSendQ) return false;
+      if (seenBefore !== undefined && !(sockets.firstSeenMs(slot) > 0 && sockets.firstSeenMs(slot) <= seenBefore)) return false;
+      view.at = slot;
+      return filter(view);
+    },
+  };
+}
+
+/** Nodes in name order, each with why it cannot be vouched for (if so): every answer says. */
+function orderedNodes(store: NodeStore, selection: Selection, unavailable: UnavailableNode[]): NodeState[] {
+  store.sweep();
+  const ordered: NodeState[] = [];
+  for (const node of [...store.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (selection.nodes && !selection.nodes.has(node.name)) continue;
+    const reason = store.unavailability(node);
+    if (reason !== undefined) unavailable.push({ node: node.name, reason, lastSeenUnixMs: BigInt(node.lastSeenMs) });
+    ordered.push(node);
+  }
+  return ordered;
+}
+
+/** Calls `visit` for every selected socket of every node, node by node (for summaries). */
+export function forEachSelected(store: NodeStore, selection: Selection, visit: (node: NodeState, slot: number) => void): UnavailableNode[] {
+  const unavailable: UnavailableNode[] = [];
+  for (const node of orderedNodes(store, selection, unavailable)) {
+    const sockets = node.sockets;
+    const view = sockets.view();
+    const slots = candidates(sockets, selection.namespaces);
+    for (let i = 0; i < slots.length; i++) if (selection.matches(sockets, view, slots[i]!)) visit(node, slots[i]!);
+  }
+  return unavailable;
+}
+
+/**
+ * A filtered listing across every node the aggregator holds, with the nodes it cannot vouch
+ * for. Items come node by node (nodes in name order); a continue token resumes after the
+ * last item returned. The token is a position, not a snapshot: sockets that change between
+ * pages may be skipped or repeated, as with any paged live view.
+ */
+export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
+  const selection = compileSelection(spec);
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY;
   const start = spec.continueToken ? decodeToken(spec.continueToken) : undefined;
-  // The namespace filter is the index (candidates); these need the socket's pod too.
-  const podFilters = selector.length > 0 || spec.pod !== undefined;
-
-  store.sweep();
   const items: Socket[] = [];
   const unavailable: UnavailableNode[] = [];
   let continueToken = '';
   let undecodable = 0;
-  const ordered = [...store.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const node of ordered) {
-    if (nodes && !nodes.has(node.name)) continue;
-    const reason = store.unavailability(node);
-    if (reason !== undefined) unavailable.push({ node: node.name, reason, lastSeenUnixMs: BigInt(node.lastSeenMs) });
+  for (const node of orderedNodes(store, selection, unavailable)) {
     if ((start && node.name < start.node) || continueToken) continue;
     const sockets = node.sockets;
     const view = sockets.view();
-    const slots = candidates(sockets, namespaces);
+    const slots = candidates(sockets, selection.namespaces);
     for (let i = start && node.name === start.node ? start.offset : 0; i < slots.length; i++) {
       const slot = slots[i]!;
-      if (protos && !protos.has(sockets.proto(slot))) continue;
-      if (podFilters) {
-        const pod = sockets.pod(slot);
-        if (!pod?.name) continue;
-        if (spec.pod !== undefined && pod.name !== spec.pod) continue;
-        if (!labelsMatch(selector, pod.labels)) continue;
-      }
-      view.at = slot;
-      if (!filter(view)) continue;
+      if (!selection.matches(sockets, view, slot)) continue;
       if (items.length >= limit) {
         continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: i })).toString('base64url');
         break;

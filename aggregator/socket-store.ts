@@ -16,6 +16,10 @@ export class PodIndex {
   constructor(
     readonly namespace: string,
     readonly name: string,
+    readonly uid: string,
+    readonly container: string,
+    readonly workloadKind: string,
+    readonly workloadName: string,
     readonly labels: Readonly<Record<string, string>>,
     /** The PodRef message exactly as the agent encoded it. */
     readonly bytes: Buffer,
@@ -52,6 +56,10 @@ export interface PendingSocket {
   readonly foreignStart: number;
   readonly foreignEnd: number;
   readonly foreignPort: number;
+  readonly recvQ: number;
+  readonly sendQ: number;
+  /** When the agent first saw the socket (Unix ms; 0 when it did not say). */
+  readonly firstSeenMs: number;
   readonly pod: PodIndex | undefined;
 }
 
@@ -88,7 +96,7 @@ function arenaSize(bytes: number): number {
   return Math.ceil(step / 64) * 64;
 }
 
-function grown<T extends Int32Array | Uint16Array | Uint8Array>(old: T, size: number, make: (n: number) => T): T {
+function grown<T extends Float64Array | Int32Array | Uint16Array | Uint8Array>(old: T, size: number, make: (n: number) => T): T {
   const next = make(size);
   next.set(old);
   return next;
@@ -118,6 +126,9 @@ export class NodeSockets {
   private hash: Int32Array = new Int32Array(0);
   private protoOf: Uint8Array = new Uint8Array(0);
   private stateOf: Uint8Array = new Uint8Array(0);
+  private recvQOf: Float64Array = new Float64Array(0);
+  private sendQOf: Float64Array = new Float64Array(0);
+  private firstSeenOf: Float64Array = new Float64Array(0);
   private localPortOf: Uint16Array = new Uint16Array(0);
   private foreignPortOf: Uint16Array = new Uint16Array(0);
   /** Position of the slot in its namespace's bucket. */
@@ -173,6 +184,9 @@ export class NodeSockets {
     this.keyLength[slot] = keyEnd - keyStart;
     this.protoOf[slot] = pending.proto;
     this.stateOf[slot] = pending.stateCode;
+    this.recvQOf[slot] = pending.recvQ;
+    this.sendQOf[slot] = pending.sendQ;
+    this.firstSeenOf[slot] = pending.firstSeenMs;
     this.localPortOf[slot] = pending.localPort;
     this.foreignPortOf[slot] = pending.foreignPort;
     // Positions within the stored bytes: past the cut pod field, they move up by its length.
@@ -244,6 +258,18 @@ export class NodeSockets {
   /** The kernel state code; for unix sockets the one ss shows them in. */
   stateCode(slot: number): number {
     return this.stateOf[slot]!;
+  }
+
+  recvQ(slot: number): number {
+    return this.recvQOf[slot]!;
+  }
+
+  sendQ(slot: number): number {
+    return this.sendQOf[slot]!;
+  }
+
+  firstSeenMs(slot: number): number {
+    return this.firstSeenOf[slot]!;
   }
 
   localPort(slot: number): number {
@@ -358,6 +384,10 @@ export class NodeSockets {
     this.bucketAt = grown(this.bucketAt, size, i32);
     this.protoOf = grown(this.protoOf, size, (n) => new Uint8Array(n));
     this.stateOf = grown(this.stateOf, size, (n) => new Uint8Array(n));
+    const f64 = (n: number): Float64Array => new Float64Array(n);
+    this.recvQOf = grown(this.recvQOf, size, f64);
+    this.sendQOf = grown(this.sendQOf, size, f64);
+    this.firstSeenOf = grown(this.firstSeenOf, size, f64);
     this.localPortOf = grown(this.localPortOf, size, (n) => new Uint16Array(n));
     this.foreignPortOf = grown(this.foreignPortOf, size, (n) => new Uint16Array(n));
     this.localAt = grown(this.localAt, size, i32);

@@ -107,6 +107,9 @@ class Reader {
 const POD_NAMESPACE = 1;
 const POD_NAME = 2;
 const POD_UID = 3;
+const POD_CONTAINER = 4;
+const POD_WORKLOAD_KIND = 7;
+const POD_WORKLOAD_NAME = 8;
 const POD_LABELS = 9;
 /** Pods one connection remembers; a node runs at most a few hundred. */
 const POD_CACHE_LIMIT = 4_096;
@@ -180,14 +183,12 @@ function podUid(buf: Buffer, start: number, end: number): string {
 
 function parsePod(buf: Buffer, start: number, end: number): PodIndex {
   const reader = new Reader(buf, start, end);
-  let namespace = '';
-  let name = '';
+  const text: string[] = ['', '', '', '', '', '', '', '', ''];
   const labels: Record<string, string> = {};
   while (!reader.done) {
     const tag = reader.varint();
-    if (tag === ((POD_NAMESPACE << 3) | 2)) namespace = reader.string();
-    else if (tag === ((POD_NAME << 3) | 2)) name = reader.string();
-    else if (tag === ((POD_LABELS << 3) | 2)) {
+    const field = tag >>> 3;
+    if (tag === ((POD_LABELS << 3) | 2)) {
       const entryStart = reader.delimited();
       const entry = new Reader(buf, entryStart, reader.pos);
       let key = '';
@@ -199,15 +200,16 @@ function parsePod(buf: Buffer, start: number, end: number): PodIndex {
         else entry.skip(entryTag & 7);
       }
       labels[key] = value;
-    } else reader.skip(tag & 7);
+    } else if ((tag & 7) === 2 && field >= POD_NAMESPACE && field <= POD_WORKLOAD_NAME) text[field] = reader.string();
+    else reader.skip(tag & 7);
   }
   const bytes = Buffer.allocUnsafeSlow(end - start);
   buf.copy(bytes, 0, start, end);
-  return new PodIndex(namespace, name, labels, bytes);
+  return new PodIndex(text[POD_NAMESPACE]!, text[POD_NAME]!, text[POD_UID]!, text[POD_CONTAINER]!, text[POD_WORKLOAD_KIND]!, text[POD_WORKLOAD_NAME]!, labels, bytes);
 }
 
 /** Socket fields (socket.proto) the index keeps. */
-const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, firstSeen: 22, key: 24, ssState: 26, podRef: 27 } as const;
+const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, recvQ: 11, sendQ: 12, firstSeen: 22, key: 24, ssState: 26, podRef: 27 } as const;
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 const T = {
   pod: tag(F.pod, 2),
@@ -217,6 +219,8 @@ const T = {
   foreignAddress: tag(F.foreignAddress, 2),
   foreignPort: tag(F.foreignPort, 0),
   stateCode: tag(F.stateCode, 0),
+  recvQ: tag(F.recvQ, 0),
+  sendQ: tag(F.sendQ, 0),
   firstSeen: tag(F.firstSeen, 0),
   key: tag(F.key, 2),
   ssState: tag(F.ssState, 2),
@@ -250,6 +254,9 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
   let foreignPort = 0;
   let pod: PodIndex | undefined;
   let podRef = 0;
+  let recvQ = 0;
+  let sendQ = 0;
+  let firstSeenMs = 0;
   let cutStart = end;
   let cutEnd = end;
   while (!reader.done) {
@@ -271,8 +278,15 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
       case T.podRef:
         podRef = reader.varint();
         break;
+      case T.recvQ:
+        recvQ = reader.varint();
+        break;
+      case T.sendQ:
+        sendQ = reader.varint();
+        break;
       case T.firstSeen:
-        if (reader.varint() > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
+        firstSeenMs = reader.varint();
+        if (firstSeenMs > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
         break;
       case T.key:
         keyStart = reader.delimited();
@@ -328,6 +342,9 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
     foreignStart: unix ? 0 : foreignStart,
     foreignEnd: unix ? 0 : foreignEnd,
     foreignPort: unix ? 0 : foreignPort,
+    recvQ,
+    sendQ,
+    firstSeenMs,
     pod,
   };
 }

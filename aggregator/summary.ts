@@ -1,0 +1,118 @@
+import { ssNameOfCode } from '../agent/states.js';
+import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
+import { Proto } from '../gen/kubenetstat/v1/socket.js';
+import type { NodeStore } from './node-store.js';
+import { compileSelection, forEachSelected, QueryError, type QuerySpec } from './query.js';
+
+/** What a summary groups sockets by. */
+export const GROUPINGS = ['namespace', 'workload', 'pod', 'node'] as const;
+export type Grouping = (typeof GROUPINGS)[number];
+
+/** One group's socket counts by state (ss's names: ESTAB, CLOSE-WAIT, ...). */
+export interface SummaryRow {
+  readonly node: string | null;
+  readonly namespace: string | null;
+  readonly pod: string | null;
+  readonly workload: { readonly kind: string; readonly name: string } | null;
+  readonly total: number;
+  readonly states: Record<string, number>;
+  /** Bytes queued, summed over the group's sockets. */
+  readonly recvQ: number;
+  readonly sendQ: number;
+}
+
+export interface SummaryResult {
+  readonly rows: SummaryRow[];
+  readonly unavailable: UnavailableNode[];
+}
+
+interface Group {
+  node: string | null;
+  namespace: string | null;
+  pod: string | null;
+  workload: { kind: string; name: string } | null;
+  total: number;
+  states: Record<string, number>;
+  recvQ: number;
+  sendQ: number;
+}
+
+/** Unix sockets are counted under their own names so that `ESTAB` stays TCP's. */
+function stateName(proto: number, code: number): string {
+  return proto === Proto.PROTO_UNIX ? `unix:${ssNameOfCode(code)}` : ssNameOfCode(code);
+}
+
+/**
+ * Counts by state per namespace, workload, pod or node, over the sockets a query selects.
+ * Sockets outside pods (the host's) form their own group per node, with null pod fields.
+ */
+export function summarize(store: NodeStore, spec: QuerySpec, by: Grouping, nowMs = Date.now()): SummaryResult {
+  if (!(GROUPINGS as readonly string[]).includes(by)) throw new QueryError(`cannot summarize by '${by}': expected one of ${GROUPINGS.join(', ')}`);
+  const selection = compileSelection(spec, nowMs);
+  const groups = new Map<string, Group>();
+  const unavailable = forEachSelected(store, selection, (node, slot) => {
+    const sockets = node.sockets;
+    const pod = sockets.pod(slot);
+    const inPod = pod?.name ? pod : undefined;
+    let key: string;
+    let fresh: () => Group;
+    const empty = { total: 0, states: {}, recvQ: 0, sendQ: 0 };
+    if (by === 'node' || !inPod) {
+      // By node, or the host's own sockets (no pod) in any other grouping: one group per node.
+      key = `node\u0000${node.name}`;
+      fresh = () => ({ node: node.name, namespace: null, pod: null, workload: null, ...empty, states: {} });
+    } else if (by === 'namespace') {
+      key = `ns\u0000${inPod.namespace}`;
+      fresh = () => ({ node: null, namespace: inPod.namespace, pod: null, workload: null, ...empty, states: {} });
+    } else if (by === 'workload') {
+      const workload = inPod.workloadName ? { kind: inPod.workloadKind, name: inPod.workloadName } : { kind: 'Pod', name: inPod.name };
+      key = `wl\u0000${inPod.namespace}\u0000${workload.kind}\u0000${workload.name}`;
+      fresh = () => ({ node: null, namespace: inPod.namespace, pod: null, workload, ...empty, states: {} });
+    } else {
+      key = `pod\u0000${inPod.namespace}\u0000${inPod.name}`;
+      fresh = () => ({
+        node: node.name,
+        namespace: inPod.namespace,
+        pod: inPod.name,
+        workload: inPod.workloadName ? { kind: inPod.workloadKind, name: inPod.workloadName } : null,
+        ...empty,
+        states: {},
+      });
+    }
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = fresh()));
+    const state = stateName(sockets.proto(slot), sockets.stateCode(slot));
+    group.states[state] = (group.states[state] ?? 0) + 1;
+    group.total++;
+    group.recvQ += sockets.recvQ(slot);
+    group.sendQ += sockets.sendQ(slot);
+  });
+  const order = (row: Group): string => [row.namespace ?? '\uffff', row.workload?.name ?? '', row.pod ?? '', row.node ?? ''].join('\u0000');
+  const rows = [...groups.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+  return { rows, unavailable };
+}
+
+/** What `top` ranks pods by: the count of one state (a name or group --state takes), or queued bytes. */
+export type Ranking = { readonly kind: 'state'; readonly state: string } | { readonly kind: 'recv-q' } | { readonly kind: 'send-q' };
+
+export interface TopRow extends SummaryRow {
+  /** The figure ranked by. */
+  readonly value: number;
+}
+
+/**
+ * Pods ranked by how many of their sockets are in a state (that state replaces any state filter
+ * of the spec) or by queued bytes, highest first; ties by namespace and name. Pods scoring 0
+ * are left out.
+ */
+export function topPods(store: NodeStore, spec: QuerySpec, ranking: Ranking, limit: number, nowMs = Date.now()): { rows: TopRow[]; unavailable: UnavailableNode[] } {
+  if (!Number.isInteger(limit) || limit < 1) throw new QueryError(`limit must be a positive integer, got ${limit}`);
+  const { rows, unavailable } = summarize(store, ranking.kind === 'state' ? { ...spec, states: [ranking.state] } : spec, 'pod', nowMs);
+  const value = (row: SummaryRow): number => (ranking.kind === 'recv-q' ? row.recvQ : ranking.kind === 'send-q' ? row.sendQ : row.total);
+  const ranked = rows
+    .filter((row) => row.pod !== null)
+    .map((row) => ({ ...row, value: value(row) }))
+    .filter((row) => row.value > 0)
+    .sort((a, b) => b.value - a.value || (a.namespace! < b.namespace! ? -1 : a.namespace! > b.namespace! ? 1 : a.pod! < b.pod! ? -1 : 1));
+  return { rows: ranked.slice(0, limit), unavailable };
+}

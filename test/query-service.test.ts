@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createHttpServer } from '../aggregator/http.js';
+import { NodeStore } from '../aggregator/node-store.js';
+import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js';
+import { NodeSockets } from '../aggregator/socket-store.js';
+import { summarize, topPods } from '../aggregator/summary.js';
+import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
+
+const NOW = Date.now();
+
+const pod = (namespace: string, name: string, container: string, workloadName = '', workloadKind = 'ReplicaSet'): PodRef => ({
+  namespace,
+  name,
+  uid: `uid-${name}`,
+  container,
+  containerId: '',
+  runtime: '',
+  workloadKind: workloadName ? workloadKind : '',
+  workloadName,
+  labels: { app: name.split('-')[0]! },
+});
+
+const STATES: Record<string, [number, string, string]> = {
+  estab: [1, 'ESTABLISHED', 'ESTAB'],
+  'close-wait': [8, 'CLOSE_WAIT', 'CLOSE-WAIT'],
+  listen: [10, 'LISTEN', 'LISTEN'],
+  'time-wait': [6, 'TIME_WAIT', 'TIME-WAIT'],
+};
+
+let serial = 0;
+const socket = (state: keyof typeof STATES, fields: Partial<Socket> = {}): Socket => {
+  const [stateCode, name, ssState] = STATES[state]!;
+  serial++;
+  return Socket.fromPartial({ key: `k${serial}`, proto: Proto.PROTO_TCP, stateCode, state: name, ssState, localAddress: '10.0.0.1', localPort: 8080, foreignAddress: '10.0.0.2', foreignPort: 40000 + serial, firstSeenUnixMs: BigInt(NOW - 1_000), ...fields });
+};
+
+const cart = pod('shop', 'cart-7d9f-abcde', 'cart', 'cart-7d9f');
+const web = pod('shop', 'web-5c6b-fghij', 'nginx', 'web-5c6b');
+const pay = pod('payments', 'pay-0', 'pay', 'pay', 'StatefulSet');
+
+/** Two nodes: node-a with cart and pay, node-b with web and host sockets. */
+function cluster(): NodeStore {
+  const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
+  const nodes: Record<string, Socket[]> = {
+    'node-a': [
+      socket('listen', { pod: cart, foreignAddress: '0.0.0.0', foreignPort: 0 }),
+      socket('close-wait', { pod: cart, recvQ: 1n, firstSeenUnixMs: BigInt(NOW - 600_000) }),
+      socket('close-wait', { pod: cart, recvQ: 1n }),
+      socket('close-wait', { pod: cart, recvQ: 1n }),
+      socket('estab', { pod: cart, sendQ: 64_000n }),
+      socket('close-wait', { pod: pay, recvQ: 1n }),
+      socket('estab', { pod: pay, recvQ: 5_000n }),
+    ],
+    'node-b': [
+      socket('estab', { pod: web }),
+      socket('time-wait', { pod: web }),
+      socket('listen', { localPort: 10250, foreignAddress: '0.0.0.0', foreignPort: 0, hostNetwork: true }),
+      socket('estab', { proto: Proto.PROTO_UNIX, stateCode: 3, state: 'CONNECTED', ssState: 'ESTAB', localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 }),
+    ],
+  };
+  for (const [name, sockets] of Object.entries(nodes)) {
+    const { session } = store.claim(name, 1n, 'boot');
+    const held = new NodeSockets();
+    const pods = new PodCache();
+    for (const value of sockets) {
+      const bytes = Buffer.from(Socket.encode(value).finish());
+      held.put(readSocket(bytes, 0, bytes.length, pods));
+    }
+    store.replaceSockets(store.owned(name, session!)!, held);
+  }
+  return store;
+}
+
+describe('query service: filters, summaries and rankings over stored sockets', () => {
+  const store = cluster();
+  const podsOf = (spec: QuerySpec) => listSockets(store, spec).items.map((s) => `${s.pod?.name ?? 'host'}:${s.ssState}`);
+
+  test('container, workload (name or kind/name), queue and age filters', () => {
+    assert.deepEqual(podsOf({ containers: ['nginx'] }), ['web-5c6b-fghij:ESTAB', 'web-5c6b-fghij:TIME-WAIT']);
+    assert.deepEqual(podsOf({ workloads: ['statefulset/pay'] }), ['pay-0:CLOSE-WAIT', 'pay-0:ESTAB']);
+    assert.deepEqual(podsOf({ workloads: ['deployment/pay'] }), []);
+    assert.deepEqual(podsOf({ workloads: ['cart-7d9f'], states: ['close-wait'] }).length, 3);
+    assert.deepEqual(podsOf({ minRecvQ: 2 }), ['pay-0:ESTAB']);
+    assert.deepEqual(podsOf({ minSendQ: 1 }), ['cart-7d9f-abcde:ESTAB']);
+    assert.deepEqual(listSockets(store, { minAgeSeconds: 300 }).items.length, 1, 'only the socket first seen 10 minutes ago');
+    assert.throws(() => listSockets(store, { minRecvQ: -1 }), QueryError);
+  });
+
+  test('summary by namespace, workload, pod and node counts every selected socket once', () => {
+    const byNamespace = summarize(store, {}, 'namespace', NOW).rows.map((row) => [row.namespace, row.node, row.total, row.states]);
+    assert.deepEqual(byNamespace, [
+      ['payments', null, 2, { 'CLOSE-WAIT': 1, ESTAB: 1 }],
+      ['shop', null, 7, { LISTEN: 1, 'CLOSE-WAIT': 3, ESTAB: 2, 'TIME-WAIT': 1 }],
+      [null, 'node-b', 2, { LISTEN: 1, 'unix:ESTAB': 1 }],
+    ]);
+    const byWorkload = summarize(store, { namespaces: ['shop'] }, 'workload', NOW).rows.map((row) => [row.workload?.name, row.total]);
+    assert.deepEqual(byWorkload, [['cart-7d9f', 5], ['web-5c6b', 2]]);
+    const byPod = summarize(store, { states: ['close-wait'] }, 'pod', NOW).rows.map((row) => [row.pod, row.node, row.total, row.recvQ]);
+    assert.deepEqual(byPod, [['pay-0', 'node-a', 1, 1], ['cart-7d9f-abcde', 'node-a', 3, 3]]);
+    const byNode = summarize(store, {}, 'node', NOW).rows.map((row) => [row.node, row.total]);
+    assert.deepEqual(byNode, [['node-a', 7], ['node-b', 4]]);
+    assert.throws(() => summarize(store, {}, 'colour' as 'pod'), /cannot summarize by 'colour'/);
+  });
+
+  test('top ranks pods by a state or by queued bytes', () => {
+    assert.deepEqual(topPods(store, {}, { kind: 'state', state: 'close-wait' }, 10, NOW).rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 3], ['pay-0', 1]]);
+    assert.deepEqual(topPods(store, {}, { kind: 'recv-q' }, 1, NOW).rows.map((row) => [row.pod, row.value]), [['pay-0', 5_001]]);
+    assert.deepEqual(topPods(store, {}, { kind: 'send-q' }, 5, NOW).rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 64_000]]);
+  });
+});
+
+describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
+  const store = cluster();
+  const server = createHttpServer(store, () => true, () => undefined);
+  let base = '';
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  test('a summary and a ranking as JSON lists, with the nodes they cannot vouch for', async () => {
+    const summary = (await (await fetch(`${base}/api/v1/summary?by=pod&namespace=shop&state=close-wait`)).json()) as { kind: string; items: { pod: string; total: number }[]; unavailableNodes: unknown[] };
+    assert.equal(summary.kind, 'SocketSummary');
+    assert.deepEqual(summary.items.map((row) => [row.pod, row.total]), [['cart-7d9f-abcde', 3]]);
+    assert.deepEqual(summary.unavailableNodes, []);
+    const top = (await (await fetch(`${base}/api/v1/top?by=recv-q&limit=2`)).json()) as { kind: string; items: { pod: string; value: number }[] };
+    assert.equal(top.kind, 'PodRanking');
+    assert.deepEqual(top.items.map((row) => [row.pod, row.value]), [['pay-0', 5_001], ['cart-7d9f-abcde', 3]]);
+  });
+
+  test('bad parameters are 400 with a Status saying what is wrong', async () => {
+    for (const [query, message] of [
+      ['/api/v1/summary?by=colour', /cannot summarize by 'colour'/],
+      ['/api/v1/top?by=close-wait&limit=0', /limit must be a positive integer/],
+      ['/api/v1/sockets?minRecvQ=lots', /invalid minRecvQ 'lots'/],
+      ['/api/v1/top?by=nonsense', /unknown state/],
+    ] as const) {
+      const response = await fetch(`${base}${query}`);
+      const body = (await response.json()) as { code: number; message: string };
+      assert.equal(response.status, 400, query);
+      assert.match(body.message, message, query);
+    }
+  });
+});
