@@ -1,13 +1,14 @@
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { AddressInfo } from 'node:net';
 import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
-import { QueryServiceService, type ListRequest, type ListResponse } from '../gen/kubenetstat/v1/query.js';
+import { QueryServiceService, type ListRequest, type ListResponse, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { WIRE_TO_PROTO } from '../agent/stream/wire.js';
 import type { SocketProto } from '../agent/model.js';
 import { createHttpServer } from './http.js';
 import { IngestService } from './ingest.js';
 import { NodeStore } from './node-store.js';
-import { listSockets, QueryError } from './query.js';
+import { listSockets, QueryError, type QuerySpec } from './query.js';
+import { summarize, topPods, type Grouping, type Ranking, type SummaryRow } from './summary.js';
 
 export interface AggregatorOptions {
   /** host:port for agents and gRPC queries; port 0 picks one. */
@@ -38,6 +39,55 @@ function splitHostPort(listen: string): { host: string; port: number } {
   return { host: host || '0.0.0.0', port };
 }
 
+/** A ListRequest (or its absence) as the query functions take it. */
+function querySpecOf(request: ListRequest | undefined): QuerySpec {
+  if (!request) return {};
+  return {
+    namespaces: request.namespaces,
+    protos: request.protos.map((proto) => WIRE_TO_PROTO.get(proto)).filter((proto): proto is SocketProto => proto !== undefined),
+    states: request.states,
+    ports: request.ports,
+    addresses: request.addresses,
+    nodes: request.nodes,
+    containers: request.containers,
+    workloads: request.workloads,
+    limit: request.limit,
+    ...(request.labelSelector && { labelSelector: request.labelSelector }),
+    ...(request.pod && { pod: request.pod }),
+    ...(request.continueToken && { continueToken: request.continueToken }),
+    ...(request.minRecvQ > 0n && { minRecvQ: Number(request.minRecvQ) }),
+    ...(request.minSendQ > 0n && { minSendQ: Number(request.minSendQ) }),
+    ...(request.minAgeSeconds > 0 && { minAgeSeconds: request.minAgeSeconds }),
+  };
+}
+
+function summaryRow(row: SummaryRow, value: number): WireSummaryRow {
+  return {
+    node: row.node ?? '',
+    namespace: row.namespace ?? '',
+    pod: row.pod ?? '',
+    workload: row.workload ?? undefined,
+    total: BigInt(row.total),
+    states: Object.fromEntries(Object.entries(row.states).map(([state, count]) => [state, BigInt(count)])),
+    recvQ: BigInt(row.recvQ),
+    sendQ: BigInt(row.sendQ),
+    value: BigInt(value),
+  };
+}
+
+/** A unary handler: QueryError is the caller's mistake (INVALID_ARGUMENT), anything else INTERNAL. */
+function unary<Request, Response>(log: AggregatorOptions['log'], answer: (request: Request) => Response) {
+  return (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>): void => {
+    try {
+      callback(null, answer(call.request));
+    } catch (error) {
+      if (error instanceof QueryError) return callback({ code: status.INVALID_ARGUMENT, details: error.message });
+      log('query failed', { error: error instanceof Error ? error.message : String(error) });
+      callback({ code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
+    }
+  };
+}
+
 export async function startAggregator(options: AggregatorOptions): Promise<RunningAggregator> {
   const store = new NodeStore({ staleAfterMs: options.staleAfterMs, evictAfterMs: options.evictAfterMs, log: options.log });
   const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log });
@@ -46,27 +96,21 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   const rawAgentService = { stream: { ...AgentServiceService.stream, requestDeserialize: (bytes: Buffer): Buffer => bytes } };
   grpc.addService(rawAgentService, { stream: ingest.stream });
   grpc.addService(QueryServiceService, {
-    list: (call: ServerUnaryCall<ListRequest, ListResponse>, callback: sendUnaryData<ListResponse>) => {
-      const request = call.request;
-      try {
-        const result = listSockets(store, {
-          namespaces: request.namespaces,
-          protos: request.protos.map((proto) => WIRE_TO_PROTO.get(proto)).filter((proto): proto is SocketProto => proto !== undefined),
-          states: request.states,
-          ports: request.ports,
-          nodes: request.nodes,
-          limit: request.limit,
-          ...(request.labelSelector && { labelSelector: request.labelSelector }),
-          ...(request.pod && { pod: request.pod }),
-          ...(request.continueToken && { continueToken: request.continueToken }),
-        });
-        if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
-        callback(null, { items: result.items, unavailableNodes: result.unavailable, continueToken: result.continueToken });
-      } catch (error) {
-        if (error instanceof QueryError) callback({ code: status.INVALID_ARGUMENT, details: error.message });
-        else callback({ code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
-      }
-    },
+    list: unary(options.log, (request: ListRequest): ListResponse => {
+      const result = listSockets(store, querySpecOf(request));
+      if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
+      return { items: result.items, unavailableNodes: result.unavailable, continueToken: result.continueToken };
+    }),
+    summary: unary(options.log, (request: SummaryRequest): SummaryResponse => {
+      const result = summarize(store, querySpecOf(request.filter), (request.by || 'namespace') as Grouping);
+      return { rows: result.rows.map((row) => summaryRow(row, 0)), unavailableNodes: result.unavailable };
+    }),
+    top: unary(options.log, (request: TopRequest): TopResponse => {
+      const by = request.by || 'close-wait';
+      const ranking: Ranking = by === 'recv-q' || by === 'send-q' ? { kind: by } : { kind: 'state', state: by };
+      const result = topPods(store, { ...querySpecOf(request.filter), limit: 0 }, ranking, request.limit || 10);
+      return { rows: result.rows.map((row) => summaryRow(row, row.value)), unavailableNodes: result.unavailable };
+    }),
   });
   const grpcAddress = splitHostPort(options.grpcListen);
   const grpcPort = await new Promise<number>((resolve, reject) =>

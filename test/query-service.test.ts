@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createHttpServer } from '../aggregator/http.js';
@@ -6,7 +7,9 @@ import { NodeStore } from '../aggregator/node-store.js';
 import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js';
 import { NodeSockets } from '../aggregator/socket-store.js';
 import { summarize, topPods } from '../aggregator/summary.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { ListRequest, QueryServiceClient, type ListResponse, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 
 const NOW = Date.now();
@@ -146,3 +149,49 @@ describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
     }
   });
 });
+
+describe('query service over gRPC: List filters, Summary and Top', () => {
+  let running: RunningAggregator;
+  let client: QueryServiceClient;
+  before(async () => {
+    running = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 120_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, log: () => undefined });
+    fillFrom(cluster(), running.store);
+    client = new QueryServiceClient(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+  });
+  after(async () => {
+    client.close();
+    await running.stop();
+  });
+  const settle =
+    <T>(resolve: (value: T) => void, reject: (error: ServiceError) => void) =>
+    (error: ServiceError | null, response: T): void =>
+      error ? reject(error) : resolve(response);
+  const list = (request: ListRequest) => new Promise<ListResponse>((resolve, reject) => client.list(request, settle(resolve, reject)));
+  const summary = (request: SummaryRequest) => new Promise<SummaryResponse>((resolve, reject) => client.summary(request, settle(resolve, reject)));
+  const top = (request: TopRequest) => new Promise<TopResponse>((resolve, reject) => client.top(request, settle(resolve, reject)));
+  const filter = (fields: Partial<ListRequest>): ListRequest => ListRequest.fromPartial(fields);
+
+  test('List takes the new filters', async () => {
+    const listed = await list(filter({ workloads: ['statefulset/pay'], minRecvQ: 2n }));
+    assert.deepEqual(listed.items.map((s) => [s.pod?.name, s.ssState]), [['pay-0', 'ESTAB']]);
+  });
+
+  test('Summary and Top answer as HTTP does', async () => {
+    const summarized = await summary({ filter: filter({ states: ['close-wait'] }), by: 'pod' });
+    assert.deepEqual(summarized.rows.map((row) => [row.pod, row.total, row.states]), [['pay-0', 1n, { 'CLOSE-WAIT': 1n }], ['cart-7d9f-abcde', 3n, { 'CLOSE-WAIT': 3n }]]);
+    const ranked = await top({ filter: undefined, by: 'close-wait', limit: 1 });
+    assert.deepEqual(ranked.rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 3n]]);
+  });
+
+  test('a bad grouping is INVALID_ARGUMENT', async () => {
+    await assert.rejects(summary({ filter: undefined, by: 'colour' }), (error: ServiceError) => error.code === status.INVALID_ARGUMENT && /cannot summarize by/.test(error.details));
+  });
+});
+
+/** Copies every node of one store into another (the running aggregator's). */
+function fillFrom(source: NodeStore, target: NodeStore): void {
+  for (const node of source.all()) {
+    const { session } = target.claim(node.name, 1n, 'boot');
+    target.replaceSockets(target.owned(node.name, session!)!, node.sockets);
+  }
+}
