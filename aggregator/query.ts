@@ -64,21 +64,23 @@ export function decodeStored(sockets: NodeSockets, slot: number, node: string): 
 }
 
 /**
- * The sockets of a node a query looks at, in an order that only depends on the query and the
- * node's contents (continue tokens count positions in it): every socket, or the buckets of the
- * asked namespaces in name order.
+ * Visits the sockets of a node a query looks at, in an order that only depends on the query
+ * and the node's contents: every slot, or the buckets of the asked namespaces in name order.
+ * `position` numbers them in that order (continue tokens resume from one); the walk starts at
+ * `from` and stops when `visit` returns false. Nothing is allocated per socket or per node.
  */
-function candidates(sockets: NodeSockets, namespaces: ReadonlySet<string> | undefined): Int32Array {
-  if (!namespaces) return sockets.slots();
-  const buckets = [...namespaces].sort().map((namespace) => sockets.slotsIn(namespace));
-  if (buckets.length === 1) return buckets[0]!;
-  const all = new Int32Array(buckets.reduce((sum, bucket) => sum + bucket.length, 0));
-  let at = 0;
-  for (const bucket of buckets) {
-    all.set(bucket, at);
-    at += bucket.length;
+function walkCandidates(sockets: NodeSockets, namespaces: readonly string[] | undefined, from: number, visit: (slot: number, position: number) => boolean): void {
+  if (!namespaces) {
+    const limit = sockets.slotLimit;
+    for (let slot = from; slot < limit; slot++) if (sockets.isLive(slot) && !visit(slot, slot)) return;
+    return;
   }
-  return all;
+  let base = 0;
+  for (const namespace of namespaces) {
+    const slots = sockets.bucketView(namespace);
+    for (let i = Math.max(0, from - base); i < slots.length; i++) if (!visit(slots[i]!, base + i)) return;
+    base += slots.length;
+  }
 }
 
 interface Position {
@@ -99,7 +101,8 @@ function decodeToken(token: string): Position {
 /** A query's selection, compiled once and applied slot by slot. */
 export interface Selection {
   readonly nodes: ReadonlySet<string> | undefined;
-  readonly namespaces: ReadonlySet<string> | undefined;
+  /** The asked namespaces, sorted (the candidates' order), or undefined for all. */
+  readonly namespaces: readonly string[] | undefined;
   /** Whether the socket in `slot` (the view pointed at it) is selected. */
   matches(sockets: NodeSockets, view: SlotView, slot: number): boolean;
 }
@@ -135,7 +138,7 @@ export function compileSelection(spec: QuerySpec, nowMs = Date.now()): Selection
   const podFilters = selector.length > 0 || spec.pod !== undefined || containers !== undefined || workload !== undefined;
   return {
     nodes: spec.nodes?.length ? new Set(spec.nodes) : undefined,
-    namespaces: spec.namespaces?.length ? new Set(spec.namespaces) : undefined,
+    namespaces: spec.namespaces?.length ? [...new Set(spec.namespaces)].sort() : undefined,
     matches(sockets, view, slot) {
       if (protos && !protos.has(sockets.proto(slot))) return false;
       if (podFilters) {
@@ -173,8 +176,10 @@ export function forEachSelected(store: NodeStore, selection: Selection, visit: (
   for (const node of orderedNodes(store, selection, unavailable)) {
     const sockets = node.sockets;
     const view = sockets.view();
-    const slots = candidates(sockets, selection.namespaces);
-    for (let i = 0; i < slots.length; i++) if (selection.matches(sockets, view, slots[i]!)) visit(node, slots[i]!);
+    walkCandidates(sockets, selection.namespaces, 0, (slot) => {
+      if (selection.matches(sockets, view, slot)) visit(node, slot);
+      return true;
+    });
   }
   return unavailable;
 }
@@ -197,18 +202,17 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
     if ((start && node.name < start.node) || continueToken) continue;
     const sockets = node.sockets;
     const view = sockets.view();
-    const slots = candidates(sockets, selection.namespaces);
-    for (let i = start && node.name === start.node ? start.offset : 0; i < slots.length; i++) {
-      const slot = slots[i]!;
-      if (!selection.matches(sockets, view, slot)) continue;
+    walkCandidates(sockets, selection.namespaces, start && node.name === start.node ? start.offset : 0, (slot, position) => {
+      if (!selection.matches(sockets, view, slot)) return true;
       if (items.length >= limit) {
-        continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: i })).toString('base64url');
-        break;
+        continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: position })).toString('base64url');
+        return false;
       }
       const decoded = decodeStored(sockets, slot, node.name);
       if (decoded) items.push(decoded);
       else undecodable++;
-    }
+      return true;
+    });
   }
   return { items, unavailable, continueToken, undecodable };
 }

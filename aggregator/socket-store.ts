@@ -82,6 +82,7 @@ const ARENA_SLACK = 1.25;
 /** …else move to an arena this much bigger than the live bytes. */
 const ARENA_GROWTH = 1.6;
 const EMPTY = Buffer.alloc(0);
+const EMPTY_SLOTS = new Int32Array(0);
 /** Hash table cells: 0 empty, -1 deleted, else slot + 1. */
 const DELETED = -1;
 
@@ -230,6 +231,21 @@ export class NodeSockets {
   /** The pod namespaces present (sockets outside pods are in none). */
   namespaceNames(): IterableIterator<string> {
     return this.buckets.keys();
+  }
+
+  /** Slots are below this; with isLive, a query walks them without allocating. */
+  get slotLimit(): number {
+    return this.high;
+  }
+
+  isLive(slot: number): boolean {
+    return this.length[slot] !== 0;
+  }
+
+  /** The live slots of one namespace's pods: a view, valid until the next change to this node. */
+  bucketView(namespace: string): Int32Array {
+    const bucket = this.buckets.get(namespace);
+    return bucket ? bucket.slots.subarray(0, bucket.size) : EMPTY_SLOTS;
   }
 
   /** The live slots of one namespace's pods (a copy). */

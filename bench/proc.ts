@@ -122,3 +122,41 @@ export function threadBreakdown(pid: number, from: { proc: ProcSample; threads: 
   byName['threads that ended in the window'] = to.proc.cpuMs - from.proc.cpuMs - live;
   return byName;
 }
+
+/**
+ * The highest RSS a process reached in each phase of a run, sampled every `intervalMs` (VmHWM
+ * only tells the highest of the whole run, not when).
+ */
+export class RssPeaks {
+  private current = 'start';
+  readonly peaksKb: Record<string, number> = {};
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pid: number,
+    intervalMs = 100,
+  ) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** From now on samples count for `name`. */
+  phase(name: string): void {
+    this.sample();
+    this.current = name;
+  }
+
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+
+  private sample(): void {
+    try {
+      const rssKb = statusField(readFileSync(`/proc/${this.pid}/status`, 'utf8'), 'VmRSS');
+      this.peaksKb[this.current] = Math.max(this.peaksKb[this.current] ?? 0, rssKb);
+    } catch {
+      // The process is gone: nothing more to sample.
+    }
+  }
+}

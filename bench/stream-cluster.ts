@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProfileSummary } from './cpu-profile.js';
-import { procDelta, sampleProc, type ProcDelta, type ProcSample } from './proc.js';
+import { procDelta, RssPeaks, sampleProc, type ProcDelta, type ProcSample } from './proc.js';
 import { latencyStats, pollUntil, QueryClients, startAggregator, startSimulator, timeQueries, waitExit, type LatencyStats, type QuerySample } from './stream-procs.js';
 import { KUBELET_PORT } from './synthetic.js';
 
@@ -120,6 +120,8 @@ export interface ClusterResult {
     readonly simulatorEvents: { events: Record<string, number>; errors: string[]; pending: number };
   };
   readonly simulatorPeakRssKb: number;
+  /** The aggregator's highest RSS in each phase (KiB). */
+  readonly aggregatorPeakRssKbByPhase: Record<string, number>;
 }
 
 function cpuBetween(aggregator: [ProcSample, ProcSample], simulator: [ProcSample, ProcSample]): PhaseCpu {
@@ -136,6 +138,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
   const queries = new QueryClients(aggregator.httpPort, aggregator.grpcPort);
   const aggProgress = (): Promise<Progress> => aggregator.ipc.call<Progress>('progress', null, 30_000);
   const both = (): [ProcSample, ProcSample] => [sampleProc(aggregator.pid), sampleProc(sim.pid)];
+  const peaks = new RssPeaks(aggregator.pid);
   try {
     progress(`building ${nodes} synthetic nodes × ${socketsPerNode} sockets`);
     const built = await sim.ipc.call<{ buildMs: number; sockets: number; wireBytesPerSocket: number }>(
@@ -148,6 +151,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
 
     // 1. Snapshot: every agent connects and sends its table; done when every node is synced
     //    and the aggregator holds every socket (its snapshot is applied whole, at its last chunk).
+    peaks.phase('snapshot');
     const [a0, s0] = both();
     const connected = sim.ipc.call<{ writtenMs: number }>('connect', { timeoutMs: options.phaseTimeoutMs }, options.phaseTimeoutMs + 5_000);
     const snap = await pollUntil(aggProgress, (p) => p.synced === nodes && p.sockets === expected, { intervalMs: 20, timeoutMs: options.phaseTimeoutMs, what: 'snapshot ingest' });
@@ -161,12 +165,14 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     progress(`aggregator RSS holding ${expected.toLocaleString('en-US')} sockets: ${(memoryAt.proc.rssKb / 1024).toFixed(0)} MiB`);
 
     // 2. Idle: every agent connected, nothing changes — heartbeats only.
+    peaks.phase('idle');
     progress(`idle window ${options.idleSeconds} s`);
     const [i0, is0] = both();
     await sleep(options.idleSeconds * 1000);
     const [i1, is1] = both();
 
     // 3. Queries at rest.
+    peaks.phase('queries');
     const samples = options.querySamples;
     const filtered = `namespace=${TARGET_NAMESPACE}&state=close-wait`;
     const queriesAtRest: QueryCase[] = [];
@@ -188,6 +194,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     const bursts: BurstResult[] = [];
     let round = 0;
     const profiles: Profiles = {};
+    peaks.phase('bursts');
     for (let r = 0; r < options.bursts + 1; r++) {
       const profiled = r === options.bursts;
       round++;
@@ -227,6 +234,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
 
     // 5. Steady churn at the asked rate, with the target query running alongside.
     round++;
+    peaks.phase('steady churn');
     progress(`steady churn: ${options.churnPerNode} changes/node/s × ${nodes} nodes for ${options.steadySeconds} s, querying meanwhile`);
     const [c0, cs0] = both();
     let steadyDone = false;
@@ -251,6 +259,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     };
 
     // 6. One profiled batch of the target query (not counted).
+    peaks.phase('end');
     progress('profiled query batch (not counted)');
     await aggregator.ipc.call('profileStart');
     await timeQueries(() => queries.http(`/api/v1/sockets?${filtered}`), Math.max(20, Math.round(samples / 4)), { warmup: 0 });
@@ -282,8 +291,10 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
       profiles,
       end: { proc: endProc, process: endProcess, afterGc, store, logs, simulatorEvents },
       simulatorPeakRssKb,
+      aggregatorPeakRssKbByPhase: peaks.peaksKb,
     };
   } finally {
+    peaks.stop();
     queries.close();
     progress('stopping the simulated agents and the aggregator');
     await sim.ipc.call('stop', null, 30_000).catch(() => undefined);

@@ -136,6 +136,7 @@ export function memoryTable(cluster: ClusterResult): string {
     row('end of the run (after bursts, churn, queries)', cluster.end.proc.rssKb * 1024, cluster.end.process),
     row('end of the run, after a forced full GC', cluster.end.afterGc.rssKb * 1024, cluster.end.afterGc.process),
     [`peak (VmHWM)`, mib(cluster.end.proc.hwmKb * 1024), '', '', '', ''],
+    ...Object.entries(cluster.aggregatorPeakRssKbByPhase).map(([phase, kb]) => [`  highest RSS sampled while: ${phase}`, mib(kb * 1024), '', '', '', '']),
   ];
   return table(['aggregator memory', 'RSS MiB', 'heap used', 'heap total', 'external', 'arrayBuffers'], rows);
 }
