@@ -110,6 +110,31 @@ class Bucket {
 }
 
 /**
+ * A slot's fields, as one record of int32s (one cache line with its numbers below): looking a
+ * key up or storing a socket touches one record instead of a dozen arrays, which on a store of
+ * a million sockets is most of the cost. Offsets of the key and addresses are relative to the
+ * socket's bytes, so only OFFSET changes when the arena is compacted.
+ */
+const OFFSET = 0;
+const LENGTH = 1;
+const HASH = 2;
+const KEY_AT = 3;
+const KEY_LENGTH = 4;
+const BUCKET_AT = 5;
+const LOCAL_AT = 6;
+const FOREIGN_AT = 7;
+/** proto | state << 8 | local address length << 16 | foreign address length << 24. */
+const KIND = 8;
+/** local port | foreign port << 16. */
+const PORTS = 9;
+const INTS = 10;
+/** Numbers beyond 32 bits, a record of float64s per slot. */
+const RECV_Q = 0;
+const SEND_Q = 1;
+const FIRST_SEEN = 2;
+const FLOATS = 3;
+
+/**
  * One node's sockets. Slots are reused through a free list; a slot is live while its length
  * is non-zero. Replaced or removed sockets leave garbage in the arena until it fills; then the
  * live bytes are compacted (see compact), so an arena holds 1.25–1.6× its live bytes when the
@@ -120,25 +145,8 @@ export class NodeSockets {
   private high = 0;
   private count = 0;
   private freeList: number[] = [];
-  private offset: Int32Array = new Int32Array(0);
-  private length: Int32Array = new Int32Array(0);
-  private keyAt: Int32Array = new Int32Array(0);
-  private keyLength: Int32Array = new Int32Array(0);
-  private hash: Int32Array = new Int32Array(0);
-  private protoOf: Uint8Array = new Uint8Array(0);
-  private stateOf: Uint8Array = new Uint8Array(0);
-  private recvQOf: Float64Array = new Float64Array(0);
-  private sendQOf: Float64Array = new Float64Array(0);
-  private firstSeenOf: Float64Array = new Float64Array(0);
-  private localPortOf: Uint16Array = new Uint16Array(0);
-  private foreignPortOf: Uint16Array = new Uint16Array(0);
-  /** Position of the slot in its namespace's bucket. */
-  private bucketAt: Int32Array = new Int32Array(0);
-  /** Where each address's text starts within the socket's bytes, and its length (0: none). */
-  private localAt: Int32Array = new Int32Array(0);
-  private localLength: Uint8Array = new Uint8Array(0);
-  private foreignAt: Int32Array = new Int32Array(0);
-  private foreignLength: Uint8Array = new Uint8Array(0);
+  private ints: Int32Array = new Int32Array(0);
+  private floats: Float64Array = new Float64Array(0);
   private podOf: Array<PodIndex | undefined> = [];
   private table: Int32Array = new Int32Array(0);
   private tableUsed = 0;
@@ -163,13 +171,14 @@ export class NodeSockets {
   /** Stores a socket, replacing the one with the same key. */
   put(pending: PendingSocket): void {
     const { source, start, cutStart, cutEnd, end, keyStart, keyEnd, keyHash } = pending;
-    const length = end - start - (cutEnd - cutStart);
+    const cut = cutEnd - cutStart;
+    const length = end - start - cut;
     let slot = this.lookup(source, keyStart, keyEnd, keyHash);
     if (slot >= 0) {
       // Rewritten in place: its old bytes are garbage from now on (a compaction skips them).
-      this.live -= this.length[slot]!;
+      this.live -= this.ints[slot * INTS + LENGTH]!;
       this.unindex(slot);
-      this.length[slot] = 0;
+      this.ints[slot * INTS + LENGTH] = 0;
     }
     if (this.used + length > this.arena.length) this.compact(length);
     if (slot < 0) slot = this.allocate(keyHash);
@@ -178,24 +187,22 @@ export class NodeSockets {
     source.copy(this.arena, at + (cutStart - start), cutEnd, end);
     this.used += length;
     this.live += length;
-    this.offset[slot] = at;
-    this.length[slot] = length;
-    // The key lies inside the copied bytes (it is never inside the pod field).
-    this.keyAt[slot] = keyStart < cutStart ? at + (keyStart - start) : at + (keyStart - start) - (cutEnd - cutStart);
-    this.keyLength[slot] = keyEnd - keyStart;
-    this.protoOf[slot] = pending.proto;
-    this.stateOf[slot] = pending.stateCode;
-    this.recvQOf[slot] = pending.recvQ;
-    this.sendQOf[slot] = pending.sendQ;
-    this.firstSeenOf[slot] = pending.firstSeenMs;
-    this.localPortOf[slot] = pending.localPort;
-    this.foreignPortOf[slot] = pending.foreignPort;
-    // Positions within the stored bytes: past the cut pod field, they move up by its length.
-    const within = (at: number): number => (at < cutStart ? at - start : at - start - (cutEnd - cutStart));
-    this.localAt[slot] = within(pending.localStart);
-    this.localLength[slot] = pending.localEnd - pending.localStart;
-    this.foreignAt[slot] = within(pending.foreignStart);
-    this.foreignLength[slot] = pending.foreignEnd - pending.foreignStart;
+    const ints = this.ints;
+    const r = slot * INTS;
+    ints[r + OFFSET] = at;
+    ints[r + LENGTH] = length;
+    // Positions within the stored bytes: past the cut pod field they move up by its length
+    // (the key and addresses are top-level fields, never inside it).
+    ints[r + KEY_AT] = keyStart - start - (keyStart < cutStart ? 0 : cut);
+    ints[r + KEY_LENGTH] = keyEnd - keyStart;
+    ints[r + LOCAL_AT] = pending.localStart - start - (pending.localStart < cutStart ? 0 : cut);
+    ints[r + FOREIGN_AT] = pending.foreignStart - start - (pending.foreignStart < cutStart ? 0 : cut);
+    ints[r + KIND] = pending.proto | (pending.stateCode << 8) | ((pending.localEnd - pending.localStart) << 16) | ((pending.foreignEnd - pending.foreignStart) << 24);
+    ints[r + PORTS] = pending.localPort | (pending.foreignPort << 16);
+    const f = slot * FLOATS;
+    this.floats[f + RECV_Q] = pending.recvQ;
+    this.floats[f + SEND_Q] = pending.sendQ;
+    this.floats[f + FIRST_SEEN] = pending.firstSeenMs;
     this.podOf[slot] = pending.pod;
     this.index(slot);
   }
@@ -239,7 +246,7 @@ export class NodeSockets {
   }
 
   isLive(slot: number): boolean {
-    return this.length[slot] !== 0;
+    return this.ints[slot * INTS + LENGTH] !== 0;
   }
 
   /** The live slots of one namespace's pods: a view, valid until the next change to this node. */
@@ -256,11 +263,12 @@ export class NodeSockets {
 
   /** The socket's bytes without its pod: a view, valid until the next change to this node. */
   bytesOf(slot: number): Buffer {
-    return this.arena.subarray(this.offset[slot], this.offset[slot]! + this.length[slot]!);
+    const at = this.ints[slot * INTS + OFFSET]!;
+    return this.arena.subarray(at, at + this.ints[slot * INTS + LENGTH]!);
   }
 
   keyOf(slot: number): string {
-    return this.arena.toString('latin1', this.keyAt[slot], this.keyAt[slot]! + this.keyLength[slot]!);
+    return this.text(slot, this.ints[slot * INTS + KEY_AT]!, this.ints[slot * INTS + KEY_LENGTH]!, 'latin1');
   }
 
   pod(slot: number): PodIndex | undefined {
@@ -268,45 +276,45 @@ export class NodeSockets {
   }
 
   proto(slot: number): number {
-    return this.protoOf[slot]!;
+    return this.ints[slot * INTS + KIND]! & 0xff;
   }
 
   /** The kernel state code; for unix sockets the one ss shows them in. */
   stateCode(slot: number): number {
-    return this.stateOf[slot]!;
+    return (this.ints[slot * INTS + KIND]! >>> 8) & 0xff;
   }
 
   recvQ(slot: number): number {
-    return this.recvQOf[slot]!;
+    return this.floats[slot * FLOATS + RECV_Q]!;
   }
 
   sendQ(slot: number): number {
-    return this.sendQOf[slot]!;
+    return this.floats[slot * FLOATS + SEND_Q]!;
   }
 
   firstSeenMs(slot: number): number {
-    return this.firstSeenOf[slot]!;
+    return this.floats[slot * FLOATS + FIRST_SEEN]!;
   }
 
   localPort(slot: number): number {
-    return this.localPortOf[slot]!;
+    return this.ints[slot * INTS + PORTS]! & 0xffff;
   }
 
   foreignPort(slot: number): number {
-    return this.foreignPortOf[slot]!;
+    return this.ints[slot * INTS + PORTS]! >>> 16;
   }
 
   localAddress(slot: number): string {
-    return this.text(slot, this.localAt[slot]!, this.localLength[slot]!);
+    return this.text(slot, this.ints[slot * INTS + LOCAL_AT]!, (this.ints[slot * INTS + KIND]! >>> 16) & 0xff, 'utf8');
   }
 
   foreignAddress(slot: number): string {
-    return this.text(slot, this.foreignAt[slot]!, this.foreignLength[slot]!);
+    return this.text(slot, this.ints[slot * INTS + FOREIGN_AT]!, this.ints[slot * INTS + KIND]! >>> 24, 'utf8');
   }
 
-  private text(slot: number, at: number, length: number): string {
-    const from = this.offset[slot]! + at;
-    return length === 0 ? '' : this.arena.toString('utf8', from, from + length);
+  private text(slot: number, at: number, length: number, encoding: 'utf8' | 'latin1'): string {
+    const from = this.ints[slot * INTS + OFFSET]! + at;
+    return length === 0 ? '' : this.arena.toString(encoding, from, from + length);
   }
 
   /** A FilterView over this node's slots: point it at a slot, then filter; one object per query. */
@@ -318,17 +326,18 @@ export class NodeSockets {
     if (this.count === 0) return -1;
     const mask = this.table.length - 1;
     const length = end - start;
+    const ints = this.ints;
     for (let cell = keyHash & mask; ; cell = (cell + 1) & mask) {
       const entry = this.table[cell]!;
       if (entry === 0) return -1;
       if (entry === DELETED) continue;
-      const slot = entry - 1;
-      if (this.hash[slot] !== keyHash || this.keyLength[slot] !== length) continue;
-      const at = this.keyAt[slot]!;
+      const r = (entry - 1) * INTS;
+      if (ints[r + HASH] !== keyHash || ints[r + KEY_LENGTH] !== length) continue;
+      const at = ints[r + OFFSET]! + ints[r + KEY_AT]!;
       const arena = this.arena;
       let i = 0;
       while (i < length && arena[at + i] === buf[start + i]) i++;
-      if (i === length) return slot;
+      if (i === length) return entry - 1;
     }
   }
 
@@ -339,7 +348,7 @@ export class NodeSockets {
       if (this.high === this.capacity) this.grow();
       slot = this.high++;
     }
-    this.hash[slot] = keyHash;
+    this.ints[slot * INTS + HASH] = keyHash;
     // Load (live keys and tombstones) stays under 1/2; a rehash leaves it under 1/4.
     if ((this.tableUsed + 1) * 2 > this.table.length) this.rehash(4 * (this.count + 1));
     const mask = this.table.length - 1;
@@ -353,14 +362,15 @@ export class NodeSockets {
 
   /** Frees a slot: its bytes become garbage, its key leaves the table. */
   private release(slot: number): void {
-    this.live -= this.length[slot]!;
+    const r = slot * INTS;
+    this.live -= this.ints[r + LENGTH]!;
     this.unindex(slot);
     this.podOf[slot] = undefined;
     const mask = this.table.length - 1;
-    let cell = this.hash[slot]! & mask;
+    let cell = this.ints[r + HASH]! & mask;
     while (this.table[cell] !== slot + 1) cell = (cell + 1) & mask;
     this.table[cell] = DELETED;
-    this.length[slot] = 0;
+    this.ints[r + LENGTH] = 0;
     this.freeList.push(slot);
     this.count--;
   }
@@ -368,48 +378,31 @@ export class NodeSockets {
   private index(slot: number): void {
     const namespace = inPod(this.podOf[slot])?.namespace;
     if (namespace === undefined) {
-      this.bucketAt[slot] = -1;
+      this.ints[slot * INTS + BUCKET_AT] = -1;
       return;
     }
     let bucket = this.buckets.get(namespace);
     if (!bucket) this.buckets.set(namespace, (bucket = new Bucket()));
     if (bucket.size === bucket.slots.length) bucket.slots = grown(bucket.slots, bucket.size * 2, (n) => new Int32Array(n));
     bucket.slots[bucket.size] = slot;
-    this.bucketAt[slot] = bucket.size++;
+    this.ints[slot * INTS + BUCKET_AT] = bucket.size++;
   }
 
   private unindex(slot: number): void {
-    const at = this.bucketAt[slot]!;
+    const at = this.ints[slot * INTS + BUCKET_AT]!;
     if (at < 0) return;
     const namespace = inPod(this.podOf[slot])!.namespace;
     const bucket = this.buckets.get(namespace)!;
     const last = bucket.slots[--bucket.size]!;
     bucket.slots[at] = last;
-    this.bucketAt[last] = at;
+    this.ints[last * INTS + BUCKET_AT] = at;
     if (bucket.size === 0) this.buckets.delete(namespace);
   }
 
   private grow(): void {
     const size = Math.max(MIN_SLOTS, this.capacity * 2);
-    const i32 = (n: number): Int32Array => new Int32Array(n);
-    this.offset = grown(this.offset, size, i32);
-    this.length = grown(this.length, size, i32);
-    this.keyAt = grown(this.keyAt, size, i32);
-    this.keyLength = grown(this.keyLength, size, i32);
-    this.hash = grown(this.hash, size, i32);
-    this.bucketAt = grown(this.bucketAt, size, i32);
-    this.protoOf = grown(this.protoOf, size, (n) => new Uint8Array(n));
-    this.stateOf = grown(this.stateOf, size, (n) => new Uint8Array(n));
-    const f64 = (n: number): Float64Array => new Float64Array(n);
-    this.recvQOf = grown(this.recvQOf, size, f64);
-    this.sendQOf = grown(this.sendQOf, size, f64);
-    this.firstSeenOf = grown(this.firstSeenOf, size, f64);
-    this.localPortOf = grown(this.localPortOf, size, (n) => new Uint16Array(n));
-    this.foreignPortOf = grown(this.foreignPortOf, size, (n) => new Uint16Array(n));
-    this.localAt = grown(this.localAt, size, i32);
-    this.foreignAt = grown(this.foreignAt, size, i32);
-    this.localLength = grown(this.localLength, size, (n) => new Uint8Array(n));
-    this.foreignLength = grown(this.foreignLength, size, (n) => new Uint8Array(n));
+    this.ints = grown(this.ints, size * INTS, (n) => new Int32Array(n));
+    this.floats = grown(this.floats, size * FLOATS, (n) => new Float64Array(n));
     this.capacity = size;
   }
 
@@ -420,8 +413,8 @@ export class NodeSockets {
     const table = new Int32Array(size);
     const mask = size - 1;
     for (let slot = 0; slot < this.high; slot++) {
-      if (this.length[slot] === 0) continue;
-      let cell = this.hash[slot]! & mask;
+      if (this.ints[slot * INTS + LENGTH] === 0) continue;
+      let cell = this.ints[slot * INTS + HASH]! & mask;
       while (table[cell] !== 0) cell = (cell + 1) & mask;
       table[cell] = slot + 1;
     }
@@ -440,8 +433,8 @@ export class NodeSockets {
     const live = this.liveSlots();
     // In offset order every socket moves down (never past one not yet moved), and neighbours
     // that were adjacent stay adjacent, so they move in one copy.
-    const offsets = this.offset;
-    live.sort((a, b) => offsets[a]! - offsets[b]!);
+    const ints = this.ints;
+    live.sort((a, b) => ints[a * INTS + OFFSET]! - ints[b * INTS + OFFSET]!);
     const capacity = this.arena.length;
     const target = wanted * ARENA_SLACK <= capacity && wanted * 4 > capacity ? this.arena : Buffer.allocUnsafeSlow(arenaSize(wanted * ARENA_GROWTH));
     this.used = this.moveInto(target, live);
@@ -451,13 +444,14 @@ export class NodeSockets {
   private liveSlots(): Int32Array {
     const live = new Int32Array(this.count);
     let n = 0;
-    for (let slot = 0; slot < this.high; slot++) if (this.length[slot] !== 0) live[n++] = slot;
+    for (let slot = 0; slot < this.high; slot++) if (this.ints[slot * INTS + LENGTH] !== 0) live[n++] = slot;
     return live.subarray(0, n);
   }
 
   /** Copies the slots' bytes, in the given (offset) order, to the start of `target`; returns the bytes used. */
   private moveInto(target: Buffer, slots: Int32Array): number {
     const source = this.arena;
+    const ints = this.ints;
     let used = 0;
     let runFrom = 0;
     let runTo = 0;
@@ -468,16 +462,15 @@ export class NodeSockets {
       else source.copy(target, runAt, runFrom, runTo);
     };
     for (const slot of slots) {
-      const length = this.length[slot]!;
-      const from = this.offset[slot]!;
+      const length = ints[slot * INTS + LENGTH]!;
+      const from = ints[slot * INTS + OFFSET]!;
       if (from !== runTo) {
         flush();
         runFrom = from;
         runAt = used;
       }
       runTo = from + length;
-      this.keyAt[slot] = this.keyAt[slot]! - from + used;
-      this.offset[slot] = used;
+      ints[slot * INTS + OFFSET] = used;
       used += length;
     }
     flush();

@@ -323,6 +323,8 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
     pod = pods.resolve(podRef);
   }
   if (localPort > 0xffff || foreignPort > 0xffff) throw new WireFormatError('port out of range');
+  // The kernel's state codes and the Proto enum are small; the store keeps each in a byte.
+  if (stateCode > 0xff || proto > 0xff) throw new WireFormatError('state or proto out of range');
   if (localEnd - localStart > MAX_ADDRESS_BYTES || foreignEnd - foreignStart > MAX_ADDRESS_BYTES) throw new WireFormatError('address longer than any IP address text');
   const unix = proto === Proto.PROTO_UNIX;
   return {
