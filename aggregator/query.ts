@@ -2,7 +2,7 @@ import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../agen
 import { labelsMatch, parseLabelSelector } from '../agent/kube/label-selector.js';
 import type { SocketProto } from '../agent/model.js';
 import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
-import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
+import { ListResponse, type UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeState, NodeStore } from './node-store.js';
 import type { NodeSockets, PodIndex, SlotView } from './socket-store.js';
@@ -184,19 +184,28 @@ export function forEachSelected(store: NodeStore, selection: Selection, visit: (
   return unavailable;
 }
 
+/** How a listing emits one selected socket; false when its bytes do not decode (left out, counted). */
+type Emit = (sockets: NodeSockets, slot: number, node: string) => boolean;
+
+interface Listing {
+  readonly unavailable: UnavailableNode[];
+  readonly continueToken: string;
+  readonly undecodable: number;
+}
+
 /**
  * A filtered listing across every node the aggregator holds, with the nodes it cannot vouch
  * for. Items come node by node (nodes in name order); a continue token resumes after the
  * last item returned. The token is a position, not a snapshot: sockets that change between
  * pages may be skipped or repeated, as with any paged live view.
  */
-export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
+function list(store: NodeStore, spec: QuerySpec, emit: Emit): Listing {
   const selection = compileSelection(spec);
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY;
   const start = spec.continueToken ? decodeToken(spec.continueToken) : undefined;
-  const items: Socket[] = [];
   const unavailable: UnavailableNode[] = [];
   let continueToken = '';
+  let emitted = 0;
   let undecodable = 0;
   for (const node of orderedNodes(store, selection, unavailable)) {
     if ((start && node.name < start.node) || continueToken) continue;
@@ -204,15 +213,76 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
     const view = sockets.view();
     walkCandidates(sockets, selection.namespaces, start && node.name === start.node ? start.offset : 0, (slot, position) => {
       if (!selection.matches(sockets, view, slot)) return true;
-      if (items.length >= limit) {
+      if (emitted >= limit) {
         continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: position })).toString('base64url');
         return false;
       }
-      const decoded = decodeStored(sockets, slot, node.name);
-      if (decoded) items.push(decoded);
+      if (emit(sockets, slot, node.name)) emitted++;
       else undecodable++;
       return true;
     });
   }
-  return { items, unavailable, continueToken, undecodable };
+  return { unavailable, continueToken, undecodable };
+}
+
+/** The listing as decoded sockets (for JSON answers). */
+export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
+  const items: Socket[] = [];
+  const listing = list(store, spec, (sockets, slot, node) => {
+    const decoded = decodeStored(sockets, slot, node);
+    if (decoded) items.push(decoded);
+    return decoded !== undefined;
+  });
+  return { items, ...listing };
+}
+
+/** Field tags a stored socket's bytes are completed with for an answer (socket.proto). */
+const NODE_TAG = (1 << 3) | 2;
+/** ListResponse.items = 1. */
+const LIST_ITEMS_TAG = (1 << 3) | 2;
+const POD_TAG = (3 << 3) | 2;
+/** pod_ref = 27, varint, set to 0: answers carry the pod itself. */
+const NO_POD_REF = Buffer.from([0xd8, 0x01, 0x00]);
+
+function lengthPrefix(tag: number, length: number): Buffer {
+  const bytes = [tag];
+  let value = length;
+  while (value >= 0x80) {
+    bytes.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
+  bytes.push(value);
+  return Buffer.from(bytes);
+}
+
+/**
+ * The listing as an encoded ListResponse, built from the stored bytes without decoding them:
+ * each item is the agent's encoding followed by the fields an answer sets — its pod, pod_ref 0
+ * and its node (a later occurrence of a field wins in protobuf). A socket's bytes are decoded
+ * once, the first time an answer copies them, to keep undecodable input out of answers.
+ */
+export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: Buffer; undecodable: number } {
+  const parts: Buffer[] = [];
+  const nodeFields = new Map<string, Buffer>();
+  const listing = list(store, spec, (sockets, slot, node) => {
+    if (!sockets.isValidated(slot)) {
+      if (!decodeStored(sockets, slot, node)) return false;
+      sockets.markValidated(slot);
+    }
+    let nodeField = nodeFields.get(node);
+    if (!nodeField) {
+      const name = Buffer.from(node, 'utf8');
+      nodeFields.set(node, (nodeField = Buffer.concat([lengthPrefix(NODE_TAG, name.length), name])));
+    }
+    const bytes = sockets.bytesOf(slot);
+    const pod = sockets.pod(slot);
+    const podPrefix = pod ? lengthPrefix(POD_TAG, pod.bytes.length) : undefined;
+    const length = bytes.length + (pod ? podPrefix!.length + pod.bytes.length : 0) + NO_POD_REF.length + nodeField.length;
+    parts.push(lengthPrefix(LIST_ITEMS_TAG, length), bytes);
+    if (pod) parts.push(podPrefix!, pod.bytes);
+    parts.push(NO_POD_REF, nodeField);
+    return true;
+  });
+  parts.push(Buffer.from(ListResponse.encode({ items: [], unavailableNodes: listing.unavailable, continueToken: listing.continueToken }).finish()));
+  return { bytes: Buffer.concat(parts), undecodable: listing.undecodable };
 }

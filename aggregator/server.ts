@@ -1,13 +1,13 @@
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { AddressInfo } from 'node:net';
 import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
-import { QueryServiceService, type ListRequest, type ListResponse, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
+import { QueryServiceService, type ListRequest, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { WIRE_TO_PROTO } from '../agent/stream/wire.js';
 import type { SocketProto } from '../agent/model.js';
 import { createHttpServer } from './http.js';
 import { IngestService } from './ingest.js';
 import { NodeStore } from './node-store.js';
-import { listSockets, QueryError, type QuerySpec } from './query.js';
+import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
 import { summarize, topPods, type Grouping, type Ranking, type SummaryRow } from './summary.js';
 
 export interface AggregatorOptions {
@@ -95,11 +95,13 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   // Requests stay raw bytes: the ingest reads them with wire-index.ts instead of decoding every socket.
   const rawAgentService = { stream: { ...AgentServiceService.stream, requestDeserialize: (bytes: Buffer): Buffer => bytes } };
   grpc.addService(rawAgentService, { stream: ingest.stream });
-  grpc.addService(QueryServiceService, {
-    list: unary(options.log, (request: ListRequest): ListResponse => {
-      const result = listSockets(store, querySpecOf(request));
+  // List answers are assembled from the stored bytes (query.ts listSocketsEncoded): already encoded.
+  const rawQueryService = { ...QueryServiceService, list: { ...QueryServiceService.list, responseSerialize: (bytes: Buffer): Buffer => bytes } };
+  grpc.addService(rawQueryService, {
+    list: unary(options.log, (request: ListRequest): Buffer => {
+      const result = listSocketsEncoded(store, querySpecOf(request));
       if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
-      return { items: result.items, unavailableNodes: result.unavailable, continueToken: result.continueToken };
+      return result.bytes;
     }),
     summary: unary(options.log, (request: SummaryRequest): SummaryResponse => {
       const result = summarize(store, querySpecOf(request.filter), (request.by || 'namespace') as Grouping);

@@ -127,7 +127,10 @@ const FOREIGN_AT = 7;
 const KIND = 8;
 /** local port | foreign port << 16. */
 const PORTS = 9;
-const INTS = 10;
+/** VALIDATED once its bytes decoded as a Socket. */
+const FLAGS = 10;
+const INTS = 11;
+const VALIDATED = 1;
 /** Numbers beyond 32 bits, a record of float64s per slot. */
 const RECV_Q = 0;
 const SEND_Q = 1;
@@ -199,6 +202,7 @@ export class NodeSockets {
     ints[r + FOREIGN_AT] = pending.foreignStart - start - (pending.foreignStart < cutStart ? 0 : cut);
     ints[r + KIND] = pending.proto | (pending.stateCode << 8) | ((pending.localEnd - pending.localStart) << 16) | ((pending.foreignEnd - pending.foreignStart) << 24);
     ints[r + PORTS] = pending.localPort | (pending.foreignPort << 16);
+    ints[r + FLAGS] = 0;
     const f = slot * FLOATS;
     this.floats[f + RECV_Q] = pending.recvQ;
     this.floats[f + SEND_Q] = pending.sendQ;
@@ -273,6 +277,18 @@ export class NodeSockets {
 
   pod(slot: number): PodIndex | undefined {
     return this.podOf[slot];
+  }
+
+  /**
+   * Ingest reads only a socket's top-level fields; answers that copy its bytes verbatim need
+   * to know it decodes (decoded once, then remembered until the socket changes).
+   */
+  isValidated(slot: number): boolean {
+    return (this.ints[slot * INTS + FLAGS]! & VALIDATED) !== 0;
+  }
+
+  markValidated(slot: number): void {
+    this.ints[slot * INTS + FLAGS] = this.ints[slot * INTS + FLAGS]! | VALIDATED;
   }
 
   proto(slot: number): number {

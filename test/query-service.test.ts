@@ -183,6 +183,20 @@ describe('query service over gRPC: List filters, Summary and Top', () => {
     assert.deepEqual(ranked.rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 3n]]);
   });
 
+  test('List answers from the stored bytes exactly what decoding them gives; undecodable sockets are left out', async () => {
+    const decoded = listSockets(running.store, {}).items;
+    assert.deepEqual((await list(filter({}))).items, decoded);
+    assert.ok(decoded.some((s) => s.pod?.name === 'pay-0' && s.podRef === 0 && s.node === 'node-a'));
+    // A socket whose nested timer is truncated: ingest reads only top-level fields and keeps it.
+    const good = Buffer.from(Socket.encode(socket('estab', { key: 'broken-timer' })).finish());
+    const broken = Buffer.concat([good, Buffer.from([(15 << 3) | 2, 2, 0x08, 0xff])]);
+    running.store.get('node-a')!.sockets.put(readSocket(broken, 0, broken.length, new PodCache()));
+    const answered = await list(filter({}));
+    assert.equal(answered.items.length, decoded.length);
+    assert.ok(!answered.items.some((s) => s.key === 'broken-timer'));
+    assert.deepEqual((await list(filter({ limit: 3 }))).items, decoded.slice(0, 3));
+  });
+
   test('a bad grouping is INVALID_ARGUMENT', async () => {
     await assert.rejects(summary({ filter: undefined, by: 'colour' }), (error: ServiceError) => error.code === status.INVALID_ARGUMENT && /cannot summarize by/.test(error.details));
   });
