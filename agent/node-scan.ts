@@ -13,7 +13,7 @@ export interface NodeScanResult {
 }
 
 /** Every process whose cgroup attribution may need: the namespaces' members and the holders. */
-export function scannedPids(scan: HostScan): Set<number> {
+export function scannedPids(scan: Pick<HostScan, 'namespaces' | 'holders'>): Set<number> {
   const pids = new Set<number>();
   for (const namespace of scan.namespaces) for (const pid of namespace.pids) pids.add(pid);
   for (const holders of scan.holders.values()) for (const holder of holders) pids.add(holder.pid);
@@ -23,6 +23,7 @@ export function scannedPids(scan: HostScan): Set<number> {
 /**
  * One pass of the agent: every table of every namespace, owners, pod attribution, and the wire
  * form of each socket. firstSeen is the scan time; the agent's SocketTable keeps the earliest.
+ * The agent itself rescans with NodeScanner (node-rescan.ts), which gives the same sockets.
  */
 export async function scanNode(procRoot: string, node: string, resolver: PodResolver, nowMs = Date.now()): Promise<NodeScanResult> {
   const scan = await scanProcRoot(procRoot, { protos: new Set(ALL_PROTOS), resolveOwners: true });

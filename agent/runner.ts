@@ -2,9 +2,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { PodInformer } from './kube/pod-informer.js';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PodResolver } from './attribution/types.js';
+import type { VersionedPodResolver } from './attribution/types.js';
 import { PodStore } from './kube/pod-store.js';
-import { scanNode } from './node-scan.js';
+import { NodeScanner } from './node-rescan.js';
+import { LocalHostFs } from './procfs/hostfs.js';
 import { AgentStream, type StreamEvent } from './stream/client.js';
 import { SocketTable } from './stream/socket-table.js';
 
@@ -13,6 +14,8 @@ export interface AgentRunOptions {
   readonly nodeName: string;
   readonly procRoot: string;
   readonly intervalMs: number;
+  /** Longest time between two full reads of a namespace's tables (the change-detection safety net). */
+  readonly fullReadEveryMs: number;
   readonly heartbeatMs: number;
   readonly chunkSize: number;
   readonly deletedPodGraceMs: number;
@@ -21,11 +24,22 @@ export interface AgentRunOptions {
   readonly version: string;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   /** For tests and metrics: every scan's figures. */
-  readonly onScan?: (figures: { sockets: number; upserted: number; removed: number; ms: number }) => void;
+  readonly onScan?: (figures: ScanFigures) => void;
   readonly onStreamEvent?: (event: StreamEvent) => void;
 }
 
-const NO_API: PodResolver = { byUid: () => undefined };
+export interface ScanFigures {
+  readonly sockets: number;
+  readonly upserted: number;
+  readonly removed: number;
+  readonly ms: number;
+  /** Namespaces whose tables were read, and whose wire sockets were rebuilt, out of all there are. */
+  readonly namespacesRead: number;
+  readonly namespacesRebuilt: number;
+  readonly namespaces: number;
+}
+
+const NO_API: VersionedPodResolver = { byUid: () => undefined, version: 0 };
 
 /** The kernel's boot ID: socket and namespace inodes are only unique within one boot. */
 function bootId(procRoot: string): string {
@@ -61,7 +75,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     },
   });
 
-  let resolver: PodResolver = NO_API;
+  let resolver: VersionedPodResolver = NO_API;
   let informer: PodInformer | undefined;
   if (options.kubeConfig) {
     const store = new PodStore(options.deletedPodGraceMs);
@@ -78,12 +92,26 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     resolver = store;
   }
 
+  const scanner = new NodeScanner({
+    hostFs: new LocalHostFs(options.procRoot),
+    node: options.nodeName,
+    resolver,
+    fullReadEvery: Math.max(1, Math.round(options.fullReadEveryMs / options.intervalMs)),
+  });
   const scanOnce = async (): Promise<void> => {
     const started = Date.now();
-    const { sockets } = await scanNode(options.procRoot, options.nodeName, resolver, started);
-    const changes = table.update(sockets);
+    const { rebuilt, present, scan } = scanner.scan(started);
+    const changes = table.updateNamespaces(rebuilt, present);
     stream.offer(changes);
-    options.onScan?.({ sockets: sockets.length, upserted: changes.upserted.length, removed: changes.removed.length, ms: Date.now() - started });
+    options.onScan?.({
+      sockets: table.size,
+      upserted: changes.upserted.length,
+      removed: changes.removed.length,
+      ms: Date.now() - started,
+      namespacesRead: scan.stats.read,
+      namespacesRebuilt: rebuilt.size,
+      namespaces: present.size,
+    });
     await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
   };
   // The first snapshot must be the node's real state: the aggregator vouches for a node once
@@ -96,5 +124,6 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
   } finally {
     await streaming;
     await informer?.stop();
+    scanner.close();
   }
 }

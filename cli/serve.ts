@@ -24,7 +24,8 @@ function number(text: string | undefined, fallback: number): number {
 function validate<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new UsageError(result.error.issues.map((issue) => `--${issue.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`).join('; '));
+  // Settings in seconds take flags without the unit: intervalSeconds is --interval.
+  throw new UsageError(result.error.issues.map((issue) => `--${issue.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/-seconds$/, '')}: ${issue.message}`).join('; '));
 }
 
 const AGENT_OPTIONS = {
@@ -32,6 +33,7 @@ const AGENT_OPTIONS = {
   'node-name': { type: 'string' },
   'proc-root': { type: 'string' },
   interval: { type: 'string' },
+  'full-read-every': { type: 'string' },
   heartbeat: { type: 'string' },
   kubeconfig: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -53,6 +55,7 @@ export function agentSettings(argv: readonly string[]): AgentSettings & { kubeco
     nodeName: pick(values, 'node-name', 'NODE_NAME') ?? '',
     procRoot: pick(values, 'proc-root', 'KUBE_NETSTAT_PROC_ROOT') ?? '/proc',
     intervalSeconds: number(pick(values, 'interval', 'KUBE_NETSTAT_INTERVAL'), a.intervalSeconds),
+    fullReadEverySeconds: number(pick(values, 'full-read-every', 'KUBE_NETSTAT_FULL_READ_EVERY'), a.fullReadEverySeconds),
     heartbeatSeconds: number(pick(values, 'heartbeat', 'KUBE_NETSTAT_HEARTBEAT'), a.heartbeatSeconds),
     chunkSize: a.chunkSize,
     deletedPodGraceSeconds: a.deletedPodGraceSeconds,
@@ -113,6 +116,7 @@ export async function runAgentWith(settings: AgentSettings & { kubeconfig?: stri
       nodeName: settings.nodeName,
       procRoot: settings.procRoot,
       intervalMs: settings.intervalSeconds * 1000,
+      fullReadEveryMs: settings.fullReadEverySeconds * 1000,
       heartbeatMs: settings.heartbeatSeconds * 1000,
       chunkSize: settings.chunkSize,
       deletedPodGraceMs: settings.deletedPodGraceSeconds * 1000,
@@ -126,12 +130,17 @@ export async function runAgentWith(settings: AgentSettings & { kubeconfig?: stri
 }
 
 const AGENT_USAGE = `usage: kube-netstat agent --aggregator HOST:PORT --node-name NAME [--interval 1s]
-                          [--heartbeat 5s] [--proc-root /host/proc] [--kubeconfig FILE]
+                          [--full-read-every ${DEFAULTS.agent.fullReadEverySeconds}s] [--heartbeat 5s] [--proc-root /host/proc]
+                          [--kubeconfig FILE]
 
 Scans this node's sockets every interval and streams the changes to the aggregator.
+A namespace's tables are read again only when its socket counters (snmp, sockstat) move or
+its processes change, and in full at least every --full-read-every seconds: changes that
+move no counter show within that time.
 Each flag can come from the environment instead, as a DaemonSet sets them:
-KUBE_NETSTAT_AGGREGATOR, NODE_NAME, KUBE_NETSTAT_INTERVAL, KUBE_NETSTAT_HEARTBEAT,
-KUBE_NETSTAT_PROC_ROOT, KUBE_NETSTAT_KUBECONFIG (default: in-cluster credentials).
+KUBE_NETSTAT_AGGREGATOR, NODE_NAME, KUBE_NETSTAT_INTERVAL, KUBE_NETSTAT_FULL_READ_EVERY,
+KUBE_NETSTAT_HEARTBEAT, KUBE_NETSTAT_PROC_ROOT, KUBE_NETSTAT_KUBECONFIG (default: in-cluster
+credentials).
 `;
 
 const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAULTS.aggregator.grpcListen}] [--http-listen ${DEFAULTS.aggregator.httpListen}]

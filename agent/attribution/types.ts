@@ -33,6 +33,15 @@ export interface PodResolver {
   byUid(uid: string): PodMeta | undefined;
 }
 
+/**
+ * A resolver that says when its answers may have changed: the agent keeps each namespace's
+ * attribution across scans while `version` stays put.
+ */
+export interface VersionedPodResolver extends PodResolver {
+  /** Moves whenever some lookup could answer differently than before: a pod added, changed, deleted, or past its grace period. */
+  readonly version: number;
+}
+
 /** How a socket was tied to its pod: the reason behind the answer, for operators and tests. */
 export type AttributionSource =
   /** A process holding the socket, by its cgroup. */

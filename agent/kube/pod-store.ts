@@ -1,4 +1,5 @@
-import type { PodMeta, PodResolver } from '../attribution/types.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { PodMeta, VersionedPodResolver } from '../attribution/types.js';
 
 /**
  * The pods of a node as attribution sees them, fed by an informer. Deleted pods stay
@@ -6,16 +7,23 @@ import type { PodMeta, PodResolver } from '../attribution/types.js';
  * 60 s, and a namespace can outlive its pod object — then are dropped, so memory is bounded by
  * the node's pods plus those deleted within the grace period.
  */
-export class PodStore implements PodResolver {
+export class PodStore implements VersionedPodResolver {
   private readonly byUidMap = new Map<string, PodMeta>();
   /** Static pods: config hash (the UID in their cgroups) → metadata.uid of the mirror pod. */
   private readonly byConfigHash = new Map<string, string>();
+  private changes = 0;
 
   constructor(
     /** How long a deleted pod keeps its name (ms). */
     private readonly graceMs: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Counts every change a lookup could see; a deleted pod's grace period ending is one. */
+  get version(): number {
+    this.prune();
+    return this.changes;
+  }
 
   byUid(uid: string): PodMeta | undefined {
     const pod = this.byUidMap.get(uid) ?? this.byUidMap.get(this.byConfigHash.get(uid) ?? '');
@@ -29,6 +37,9 @@ export class PodStore implements PodResolver {
 
   upsert(pod: PodMeta): void {
     const previous = this.byUidMap.get(pod.uid);
+    // A relist or a status-only update repeats what is known: not a change for attribution.
+    if (isDeepStrictEqual(previous, pod)) return;
+    this.changes++;
     if (previous?.configHash && previous.configHash !== pod.configHash) this.byConfigHash.delete(previous.configHash);
     this.byUidMap.set(pod.uid, pod);
     if (pod.configHash) this.byConfigHash.set(pod.configHash, pod.uid);
@@ -37,7 +48,10 @@ export class PodStore implements PodResolver {
 
   markDeleted(uid: string): void {
     const pod = this.byUidMap.get(uid);
-    if (pod && !pod.deletedAt) this.byUidMap.set(uid, { ...pod, deletedAt: new Date(this.now()) });
+    if (pod && !pod.deletedAt) {
+      this.byUidMap.set(uid, { ...pod, deletedAt: new Date(this.now()) });
+      this.changes++;
+    }
     this.prune();
   }
 
@@ -63,6 +77,7 @@ export class PodStore implements PodResolver {
   }
 
   private remove(pod: PodMeta): void {
+    this.changes++;
     this.byUidMap.delete(pod.uid);
     if (pod.configHash && this.byConfigHash.get(pod.configHash) === pod.uid) this.byConfigHash.delete(pod.configHash);
   }

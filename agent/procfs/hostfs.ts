@@ -15,6 +15,19 @@ export interface HostFs {
   readFile(relPath: string): Buffer | undefined;
   readdir(relPath: string): string[] | undefined;
   readlink(relPath: string): string | undefined;
+  /**
+   * Opens a file to read it again and again: a /proc/<pid>/net file keeps showing the namespace
+   * it was opened in, even after that process exits (reference §3.4). Optional: without it,
+   * callers read by path every time.
+   */
+  open?(relPath: string): OpenFile | undefined;
+}
+
+/** A file kept open (HostFs.open). Holding one keeps its network namespace alive: close it when the namespace is gone. */
+export interface OpenFile {
+  /** The whole file, read again from its start; undefined when it can no longer be read. */
+  reread(): Buffer | undefined;
+  close(): void;
 }
 
 /** errno codes that mean "that process, fd or file no longer exists" under /proc. */
@@ -33,6 +46,28 @@ function gone(error: unknown, fullPath: string): undefined {
   throw new HostFsError(fullPath, code, { cause: error });
 }
 
+/** Grown as needed for one read; kept between reads up to this size (a table of ~7k TCP lines). */
+const SCRATCH_KEPT_BYTES = 1 << 20;
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** Reads fd to its end into the scratch buffer (from `position`, or where it stands when null); the exact bytes, copied. */
+function readAll(fd: number, position: number | null): Buffer {
+  let buffer = scratch;
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
+    const read = fs.readSync(fd, buffer, length, buffer.length - length, position === null ? null : position + length);
+    if (read === 0) break;
+    length += read;
+  }
+  if (buffer.length <= SCRATCH_KEPT_BYTES) scratch = buffer;
+  return Buffer.from(buffer.subarray(0, length));
+}
+
 export class LocalHostFs implements HostFs {
   readonly procRoot: string;
 
@@ -40,13 +75,52 @@ export class LocalHostFs implements HostFs {
     this.procRoot = path.resolve(procRoot);
   }
 
+  /**
+   * /proc files report size 0, for which readFileSync allocates a 64 KiB buffer per read(2) —
+   * and seq_file returns at most a page per read (reference §1.1). Reading into one scratch
+   * buffer per thread and copying out the exact bytes keeps a scan's garbage to what it keeps.
+   */
   readFile(relPath: string): Buffer | undefined {
     const full = `${this.procRoot}/${relPath}`;
+    let fd: number;
     try {
-      return fs.readFileSync(full);
+      fd = fs.openSync(full, 'r');
     } catch (error) {
       return gone(error, full);
     }
+    try {
+      return readAll(fd, null);
+    } catch (error) {
+      return gone(error, full);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  open(relPath: string): OpenFile | undefined {
+    const full = `${this.procRoot}/${relPath}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(full, 'r');
+    } catch (error) {
+      return gone(error, full);
+    }
+    let closed = false;
+    return {
+      reread: () => {
+        if (closed) return undefined;
+        try {
+          return readAll(fd, 0);
+        } catch (error) {
+          return gone(error, full);
+        }
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        fs.closeSync(fd);
+      },
+    };
   }
 
   readdir(relPath: string): string[] | undefined {

@@ -28,24 +28,31 @@ export function netnsOf(hostFs: HostFs, pid: number | 'self'): string | undefine
 }
 
 /**
+ * netnsOf for a scan: a refusal is counted in problems.namespaceDenied, a process gone (or a
+ * zombie) in problems.vanished; both give undefined.
+ */
+export function netnsOfCounted(hostFs: HostFs, pid: number, problems: ScanProblems): string | undefined {
+  let inode: string | undefined;
+  try {
+    inode = netnsOf(hostFs, pid);
+  } catch (error) {
+    if (!(error instanceof AccessDeniedError)) throw error;
+    problems.namespaceDenied++;
+    return undefined;
+  }
+  if (inode === undefined) problems.vanished++;
+  return inode;
+}
+
+/**
  * Groups processes by network namespace. Processes whose namespace cannot be read are counted
  * in problems.namespaceDenied and left out: their tables would be anonymous.
  */
 export function groupByNamespace(hostFs: HostFs, pids: readonly number[], problems: ScanProblems): Map<string, number[]> {
   const groups = new Map<string, number[]>();
   for (const pid of pids) {
-    let inode: string | undefined;
-    try {
-      inode = netnsOf(hostFs, pid);
-    } catch (error) {
-      if (!(error instanceof AccessDeniedError)) throw error;
-      problems.namespaceDenied++;
-      continue;
-    }
-    if (inode === undefined) {
-      problems.vanished++;
-      continue;
-    }
+    const inode = netnsOfCounted(hostFs, pid, problems);
+    if (inode === undefined) continue;
     const group = groups.get(inode);
     if (group) group.push(pid);
     else groups.set(inode, [pid]);

@@ -21,6 +21,49 @@ export function socketInodeOfLink(link: string): string | undefined {
   return undefined;
 }
 
+/** One fd of one process that refers to a socket, with the socket's inode. */
+export interface SocketFd {
+  readonly fd: number;
+  readonly inode: string;
+}
+
+/**
+ * The socket fds of one process, in readdir order (reference §4). undefined when the process
+ * is gone (counted as vanished) or its fd directory is refused (counted as fdDenied); a link
+ * refused midway keeps what was read before it.
+ */
+export function socketFdsOf(hostFs: HostFs, pid: number, problems: ScanProblems): SocketFd[] | undefined {
+  let fds: string[] | undefined;
+  try {
+    fds = hostFs.readdir(`${pid}/fd`);
+  } catch (error) {
+    if (!(error instanceof AccessDeniedError)) throw error;
+    problems.fdDenied++;
+    return undefined;
+  }
+  if (fds === undefined) {
+    problems.vanished++;
+    return undefined;
+  }
+  const prefix = `${pid}/fd/`;
+  const sockets: SocketFd[] = [];
+  for (const fd of fds) {
+    let link: string | undefined;
+    try {
+      link = hostFs.readlink(prefix + fd);
+    } catch (error) {
+      // Each link is ptrace-checked separately (proc_fd_access_allowed).
+      if (!(error instanceof AccessDeniedError)) throw error;
+      problems.fdDenied++;
+      break;
+    }
+    if (link === undefined) continue;
+    const inode = socketInodeOfLink(link);
+    if (inode !== undefined) sockets.push({ fd: Number(fd), inode });
+  }
+  return sockets;
+}
+
 /**
  * Walks /proc/<pid>/fd of every process and maps socket inodes to their holders (reference
  * §4). Threads share the fd table, so thread-group leaders suffice. The walk is not atomic
@@ -29,33 +72,8 @@ export function socketInodeOfLink(link: string): string | undefined {
 export function collectHolders(hostFs: HostFs, pids: readonly number[], problems: ScanProblems): Map<string, SocketHolder[]> {
   const holders = new Map<string, SocketHolder[]>();
   for (const pid of pids) {
-    let fds: string[] | undefined;
-    try {
-      fds = hostFs.readdir(`${pid}/fd`);
-    } catch (error) {
-      if (!(error instanceof AccessDeniedError)) throw error;
-      problems.fdDenied++;
-      continue;
-    }
-    if (fds === undefined) {
-      problems.vanished++;
-      continue;
-    }
-    const prefix = `${pid}/fd/`;
-    for (const fd of fds) {
-      let link: string | undefined;
-      try {
-        link = hostFs.readlink(prefix + fd);
-      } catch (error) {
-        // Each link is ptrace-checked separately (proc_fd_access_allowed).
-        if (!(error instanceof AccessDeniedError)) throw error;
-        problems.fdDenied++;
-        break;
-      }
-      if (link === undefined) continue;
-      const inode = socketInodeOfLink(link);
-      if (inode === undefined) continue;
-      const holder: SocketHolder = { pid, fd: Number(fd) };
+    for (const { fd, inode } of socketFdsOf(hostFs, pid, problems) ?? []) {
+      const holder: SocketHolder = { pid, fd };
       const list = holders.get(inode);
       if (list) list.push(holder);
       else holders.set(inode, [holder]);

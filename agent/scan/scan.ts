@@ -27,15 +27,21 @@ export function discoverNamespaces(hostFs: HostFs, options: ScanOptions): Discov
   const problems = emptyProblems();
   const pids = listPids(hostFs);
   const groups = groupByNamespace(hostFs, pids, problems);
-  const host = hostNetns(hostFs);
+  return { pids, targets: namespaceTargets(groups, hostNetns(hostFs), options.netnsInodes), problems };
+}
+
+/**
+ * Namespaces to read from processes grouped by namespace (members ascending): the host first,
+ * then in order of their lowest pid (roughly, creation order); only `netnsInodes` when given.
+ */
+export function namespaceTargets(groups: ReadonlyMap<string, readonly number[]>, host: string | undefined, netnsInodes?: ReadonlySet<string>): NamespaceTarget[] {
   const targets: NamespaceTarget[] = [];
   for (const [netnsInode, members] of groups) {
-    if (options.netnsInodes && !options.netnsInodes.has(netnsInode)) continue;
+    if (netnsInodes && !netnsInodes.has(netnsInode)) continue;
     targets.push({ netnsInode, isHost: netnsInode === host, pids: members });
   }
-  // The host first, then namespaces in order of their lowest pid (roughly, creation order).
   targets.sort((a, b) => Number(b.isHost) - Number(a.isHost) || (a.pids[0] ?? 0) - (b.pids[0] ?? 0));
-  return { pids, targets, problems };
+  return targets;
 }
 
 /** Parses what was read for one namespace and folds its counters into problems. */

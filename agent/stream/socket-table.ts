@@ -37,43 +37,83 @@ export function sameForWire(a: Socket, b: Socket): boolean {
 }
 
 /**
- * The agent's current view of its node, keyed by socket key: each scan is diffed against it,
- * so the wire carries churn, not table size. First-seen times survive rescans (the earliest
- * observation wins).
+ * The agent's current view of its node, keyed by socket key within each network namespace:
+ * each scan is diffed against it, so the wire carries churn, not table size. Namespaces the
+ * scan did not rebuild are kept as they are, so an idle namespace costs nothing here. First-seen
+ * times survive rescans (the earliest observation wins).
  */
 export class SocketTable {
-  private current = new Map<string, Socket>();
+  /** Namespace inode (decimal text) → socket key → socket. */
+  private readonly byNamespace = new Map<string, Map<string, Socket>>();
+  private count = 0;
 
   get size(): number {
-    return this.current.size;
+    return this.count;
   }
 
   /** Everything, for a full snapshot. */
   snapshot(): Socket[] {
-    return [...this.current.values()];
+    const all: Socket[] = [];
+    for (const sockets of this.byNamespace.values()) for (const socket of sockets.values()) all.push(socket);
+    return all;
   }
 
-  /** Replaces the view with a fresh scan and returns what changed. */
+  /** Replaces the view with a fresh scan of the whole node and returns what changed. */
   update(scanned: readonly Socket[]): TableChanges {
-    const next = new Map<string, Socket>();
-    const upserted: Socket[] = [];
+    const byNamespace = new Map<string, Socket[]>();
     for (const socket of scanned) {
-      if (next.has(socket.key)) continue;
-      const previous = this.current.get(socket.key);
-      if (previous) {
-        socket.firstSeenUnixMs = previous.firstSeenUnixMs < socket.firstSeenUnixMs ? previous.firstSeenUnixMs : socket.firstSeenUnixMs;
-        if (!sameForWire(previous, socket)) upserted.push(socket);
+      const netns = String(socket.netns);
+      const list = byNamespace.get(netns);
+      if (list) list.push(socket);
+      else byNamespace.set(netns, [socket]);
+    }
+    return this.updateNamespaces(byNamespace, new Set(byNamespace.keys()));
+  }
+
+  /**
+   * Replaces the sockets of each namespace in `rebuilt` (by namespace inode), forgets every
+   * namespace not in `present`, keeps the others untouched; returns what changed.
+   */
+  updateNamespaces(rebuilt: ReadonlyMap<string, readonly Socket[]>, present: ReadonlySet<string>): TableChanges {
+    const upserted: Socket[] = [];
+    const removed: string[] = [];
+    for (const [netns, previous] of this.byNamespace) {
+      if (present.has(netns) || rebuilt.has(netns)) continue;
+      for (const key of previous.keys()) removed.push(key);
+      this.count -= previous.size;
+      this.byNamespace.delete(netns);
+    }
+    for (const [netns, scanned] of rebuilt) {
+      const previous = this.byNamespace.get(netns) ?? new Map<string, Socket>();
+      const next = new Map<string, Socket>();
+      for (const socket of scanned) {
+        if (next.has(socket.key)) continue;
+        const before = previous.get(socket.key);
+        if (before === socket) {
+          // The scanner kept the object it built last time: nothing in it changed.
+          next.set(socket.key, socket);
+          continue;
+        }
+        if (!before) {
+          upserted.push(socket);
+          next.set(socket.key, socket);
+          continue;
+        }
+        socket.firstSeenUnixMs = before.firstSeenUnixMs < socket.firstSeenUnixMs ? before.firstSeenUnixMs : socket.firstSeenUnixMs;
         // The previous object is what the aggregator has: keep it unless it changed, so the
         // countdown of an unchanged timer never accumulates into a change.
-        next.set(socket.key, sameForWire(previous, socket) ? previous : socket);
-      } else {
-        upserted.push(socket);
-        next.set(socket.key, socket);
+        if (sameForWire(before, socket)) {
+          next.set(socket.key, before);
+        } else {
+          upserted.push(socket);
+          next.set(socket.key, socket);
+        }
       }
+      for (const key of previous.keys()) if (!next.has(key)) removed.push(key);
+      this.count += next.size - previous.size;
+      if (next.size > 0) this.byNamespace.set(netns, next);
+      else this.byNamespace.delete(netns);
     }
-    const removed: string[] = [];
-    for (const key of this.current.keys()) if (!next.has(key)) removed.push(key);
-    this.current = next;
     return { upserted, removed };
   }
 }
