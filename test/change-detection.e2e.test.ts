@@ -18,6 +18,7 @@ import { readNamespaceCounters } from '../agent/scan/fingerprint.js';
 import { SocketTable, sameForWire } from '../agent/stream/socket-table.js';
 import type { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { TestNetns, netnsInodeOf, netnsSkipReason } from './helpers/netns.js';
+import { lineReader } from './helpers/line-reader.js';
 
 const skip = netnsSkipReason(['ip']) ?? false;
 /** The safety net of these tests, in scans (the agent's default is 10 s at a 1 s interval). */
@@ -184,29 +185,7 @@ describe('change detection on the real kernel', { skip }, () => {
     const child = spawn('ip', ['netns', 'exec', netns.name, 'python3', '-c', STEPPER], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     stepper = child;
     pid = child.pid!;
-    const waiters: Array<(line: string) => void> = [];
-    const lines: string[] = [];
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const line of parts) {
-        const waiter = waiters.shift();
-        if (waiter) waiter(line);
-        else lines.push(line);
-      }
-    });
-    const nextLine = (): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const queued = lines.shift();
-        if (queued !== undefined) return resolve(queued);
-        const timer = setTimeout(() => reject(new Error('stepper did not answer within 10 s')), 10_000);
-        waiters.push((line) => {
-          clearTimeout(timer);
-          resolve(line);
-        });
-      });
+    const nextLine = lineReader(child.stdout!, 'stepper');
     assert.match(await nextLine(), /^READY/);
     step = async (name) => {
       child.stdin!.write(`${name}\n`);

@@ -12,6 +12,7 @@ import { INET_PROTOS, type InetProto } from '../agent/model.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { parseSockstat, tableIsEmpty } from '../agent/procfs/sockstat.js';
 import { TestNetns, netnsSkipReason } from './helpers/netns.js';
+import { lineReader } from './helpers/line-reader.js';
 
 const skip = netnsSkipReason(['ip']) ?? false;
 
@@ -60,29 +61,7 @@ describe('sockstat proves tables empty, never wrongly', { skip }, () => {
     // ip netns exec execs python in place: the pid is the stepper's, living in the namespace.
     const child = spawn('ip', ['netns', 'exec', netns.name, 'python3', '-c', STEPPER], { stdio: ['pipe', 'pipe', 'inherit'] });
     pid = child.pid!;
-    const lines: string[] = [];
-    const waiters: Array<(line: string) => void> = [];
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const line of parts) {
-        const waiter = waiters.shift();
-        if (waiter) waiter(line);
-        else lines.push(line);
-      }
-    });
-    const nextLine = (): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const queued = lines.shift();
-        if (queued !== undefined) return resolve(queued);
-        const timer = setTimeout(() => reject(new Error('stepper did not answer within 10 s')), 10_000);
-        waiters.push((line) => {
-          clearTimeout(timer);
-          resolve(line);
-        });
-      });
+    const nextLine = lineReader(child.stdout!, 'stepper');
     stepper = child;
     assert.match(await nextLine(), /^READY/);
     step = async (name) => {
