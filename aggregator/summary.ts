@@ -2,6 +2,7 @@ import { ssNameOfCode } from '../agent/states.js';
 import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Proto } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeStore } from './node-store.js';
+import type { PodIndex } from './socket-store.js';
 import { compileSelection, forEachSelected, QueryError, type QuerySpec } from './query.js';
 
 /** What a summary groups sockets by. */
@@ -50,46 +51,53 @@ export function summarize(store: NodeStore, spec: QuerySpec, by: Grouping, nowMs
   if (!(GROUPINGS as readonly string[]).includes(by)) throw new QueryError(`cannot summarize by '${by}': expected one of ${GROUPINGS.join(', ')}`);
   const selection = compileSelection(spec, nowMs);
   const groups = new Map<string, Group>();
+  // A pod always falls in the same group (and so do a node's own sockets): look it up once.
+  const groupOfPod = new Map<PodIndex, Group>();
+  const groupOfHost = new Map<string, Group>();
+  const group = (key: string, fresh: () => Group): Group => {
+    let found = groups.get(key);
+    if (!found) groups.set(key, (found = fresh()));
+    return found;
+  };
+  const empty = (): Pick<Group, 'total' | 'states' | 'recvQ' | 'sendQ'> => ({ total: 0, states: {}, recvQ: 0, sendQ: 0 });
   const unavailable = forEachSelected(store, selection, (node, slot) => {
     const sockets = node.sockets;
     const pod = sockets.pod(slot);
     const inPod = pod?.name ? pod : undefined;
-    let key: string;
-    let fresh: () => Group;
-    const empty = { total: 0, states: {}, recvQ: 0, sendQ: 0 };
+    let target: Group | undefined;
     if (by === 'node' || !inPod) {
       // By node, or the host's own sockets (no pod) in any other grouping: one group per node.
-      key = `node\u0000${node.name}`;
-      fresh = () => ({ node: node.name, namespace: null, pod: null, workload: null, ...empty, states: {} });
-    } else if (by === 'namespace') {
-      key = `ns\u0000${inPod.namespace}`;
-      fresh = () => ({ node: null, namespace: inPod.namespace, pod: null, workload: null, ...empty, states: {} });
-    } else if (by === 'workload') {
-      const workload = inPod.workloadName ? { kind: inPod.workloadKind, name: inPod.workloadName } : { kind: 'Pod', name: inPod.name };
-      key = `wl\u0000${inPod.namespace}\u0000${workload.kind}\u0000${workload.name}`;
-      fresh = () => ({ node: null, namespace: inPod.namespace, pod: null, workload, ...empty, states: {} });
+      target = groupOfHost.get(node.name);
+      if (!target) groupOfHost.set(node.name, (target = group(`node\u0000${node.name}`, () => ({ node: node.name, namespace: null, pod: null, workload: null, ...empty() }))));
     } else {
-      key = `pod\u0000${inPod.namespace}\u0000${inPod.name}`;
-      fresh = () => ({
-        node: node.name,
-        namespace: inPod.namespace,
-        pod: inPod.name,
-        workload: inPod.workloadName ? { kind: inPod.workloadKind, name: inPod.workloadName } : null,
-        ...empty,
-        states: {},
-      });
+      target = groupOfPod.get(inPod);
+      if (!target) groupOfPod.set(inPod, (target = podGroup(inPod, node.name, by, group, empty)));
     }
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = fresh()));
     const state = stateName(sockets.proto(slot), sockets.stateCode(slot));
-    group.states[state] = (group.states[state] ?? 0) + 1;
-    group.total++;
-    group.recvQ += sockets.recvQ(slot);
-    group.sendQ += sockets.sendQ(slot);
+    target.states[state] = (target.states[state] ?? 0) + 1;
+    target.total++;
+    target.recvQ += sockets.recvQ(slot);
+    target.sendQ += sockets.sendQ(slot);
   });
   const order = (row: Group): string => [row.namespace ?? '\uffff', row.workload?.name ?? '', row.pod ?? '', row.node ?? ''].join('\u0000');
   const rows = [...groups.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   return { rows, unavailable };
+}
+
+/** The group a pod's sockets count in, for a grouping by namespace, workload or pod. */
+function podGroup(pod: PodIndex, node: string, by: Grouping, group: (key: string, fresh: () => Group) => Group, empty: () => Pick<Group, 'total' | 'states' | 'recvQ' | 'sendQ'>): Group {
+  if (by === 'namespace') return group(`ns\u0000${pod.namespace}`, () => ({ node: null, namespace: pod.namespace, pod: null, workload: null, ...empty() }));
+  if (by === 'workload') {
+    const workload = pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : { kind: 'Pod', name: pod.name };
+    return group(`wl\u0000${pod.namespace}\u0000${workload.kind}\u0000${workload.name}`, () => ({ node: null, namespace: pod.namespace, pod: null, workload, ...empty() }));
+  }
+  return group(`pod\u0000${pod.namespace}\u0000${pod.name}`, () => ({
+    node,
+    namespace: pod.namespace,
+    pod: pod.name,
+    workload: pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : null,
+    ...empty(),
+  }));
 }
 
 /** What `top` ranks pods by: the count of one state (a name or group --state takes), or queued bytes. */

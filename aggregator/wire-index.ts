@@ -235,8 +235,9 @@ const MAX_DATE_MS = 8.64e15;
 
 /**
  * One Socket message at [start, end) of a request: its indexed fields, its pod (through the
- * connection's cache) and where its bytes are. A field of an unexpected wire type is skipped,
- * as protobuf decoders do; a repeated pod field keeps the last, as they do too.
+ * connection's cache or its ref) and where its bytes are. A field of an unexpected wire type
+ * is skipped, as protobuf decoders do; two pod fields, or a pod and a pod ref, are rejected
+ * (agents never send either, and the stored bytes leave the pod out).
  */
 export function readSocket(buf: Buffer, start: number, end: number, pods: PodCache): PendingSocket {
   const reader = new Reader(buf, start, end);
