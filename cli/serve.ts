@@ -146,8 +146,9 @@ credentials).
 const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAULTS.aggregator.grpcListen}] [--http-listen ${DEFAULTS.aggregator.httpListen}]
                                [--stale-after ${DEFAULTS.aggregator.staleAfterSeconds}s] [--evict-after ${DEFAULTS.aggregator.evictAfterSeconds}s]
 
-Receives agents' streams and answers queries: gRPC QueryService.List and
-HTTP GET /api/v1/sockets (SocketList JSON), /healthz, /readyz.
+Receives agents' streams and answers queries: gRPC QueryService (List, Summary, Top) and
+HTTP GET /api/v1/sockets (SocketList JSON), /api/v1/summary?by=namespace|workload|pod|node,
+/api/v1/top?by=close-wait|recv-q|send-q|<state>, /healthz, /readyz.
 `;
 
 export async function runAgentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -203,6 +204,8 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
       `  curl -s '${base}/api/v1/sockets?state=close-wait'          # CLOSE_WAIT sockets, SocketList JSON\n` +
       `  curl -s '${base}/api/v1/sockets?proto=tcp&state=listening&limit=20'\n` +
       `  curl -s '${base}/api/v1/sockets?namespace=shop&labelSelector=app%3Dcart'\n` +
+      `  curl -s '${base}/api/v1/summary?by=namespace'                # counts by state\n` +
+      `  curl -s '${base}/api/v1/top?by=close-wait&limit=10'          # pods with the most CLOSE_WAIT\n` +
       `  curl -s ${base}/healthz\n` +
       `Stop with Ctrl-C.\n`,
   );
