@@ -109,6 +109,7 @@ function grown<T extends Float64Array | Int32Array | Uint16Array | Uint8Array>(o
 class Bucket {
   slots: Int32Array = new Int32Array(16);
   size = 0;
+  constructor(readonly namespace: string) {}
 }
 
 /**
@@ -131,7 +132,9 @@ const KIND = 8;
 const PORTS = 9;
 /** VALIDATED once its bytes decoded as a Socket. */
 const FLAGS = 10;
-const INTS = 11;
+/** The slot's namespace bucket (an index into buckets), -1 outside pods. */
+const BUCKET = 11;
+const INTS = 12;
 const VALIDATED = 1;
 /** Numbers beyond 32 bits, a record of float64s per slot. */
 const RECV_Q = 0;
@@ -155,7 +158,9 @@ export class NodeSockets {
   private podOf: Array<PodIndex | undefined> = [];
   private table: Int32Array = new Int32Array(0);
   private tableUsed = 0;
-  private readonly buckets = new Map<string, Bucket>();
+  /** Namespace buckets by id (a record's BUCKET); an emptied bucket stays, to keep ids stable. */
+  private readonly buckets: Bucket[] = [];
+  private readonly bucketIds = new Map<string, number>();
   private arena: Buffer = EMPTY;
   private used = 0;
   private live = 0;
@@ -242,8 +247,8 @@ export class NodeSockets {
   }
 
   /** The pod namespaces present (sockets outside pods are in none). */
-  namespaceNames(): IterableIterator<string> {
-    return this.buckets.keys();
+  namespaceNames(): string[] {
+    return this.buckets.filter((bucket) => bucket.size > 0).map((bucket) => bucket.namespace);
   }
 
   /** Slots are below this; with isLive, a query walks them without allocating. */
@@ -257,13 +262,13 @@ export class NodeSockets {
 
   /** The live slots of one namespace's pods: a view, valid until the next change to this node. */
   bucketView(namespace: string): Int32Array {
-    const bucket = this.buckets.get(namespace);
+    const bucket = this.bucketOf(namespace);
     return bucket ? bucket.slots.subarray(0, bucket.size) : EMPTY_SLOTS;
   }
 
   /** The live slots of one namespace's pods (a copy). */
   slotsIn(namespace: string): Int32Array {
-    const bucket = this.buckets.get(namespace);
+    const bucket = this.bucketOf(namespace);
     return bucket ? bucket.slots.slice(0, bucket.size) : new Int32Array(0);
   }
 
@@ -393,28 +398,39 @@ export class NodeSockets {
     this.count--;
   }
 
+  private bucketOf(namespace: string): Bucket | undefined {
+    const id = this.bucketIds.get(namespace);
+    return id === undefined ? undefined : this.buckets[id];
+  }
+
   private index(slot: number): void {
+    const r = slot * INTS;
     const namespace = inPod(this.podOf[slot])?.namespace;
     if (namespace === undefined) {
-      this.ints[slot * INTS + BUCKET_AT] = -1;
+      this.ints[r + BUCKET] = -1;
       return;
     }
-    let bucket = this.buckets.get(namespace);
-    if (!bucket) this.buckets.set(namespace, (bucket = new Bucket()));
+    let id = this.bucketIds.get(namespace);
+    if (id === undefined) {
+      id = this.buckets.push(new Bucket(namespace)) - 1;
+      this.bucketIds.set(namespace, id);
+    }
+    const bucket = this.buckets[id]!;
     if (bucket.size === bucket.slots.length) bucket.slots = grown(bucket.slots, bucket.size * 2, (n) => new Int32Array(n));
     bucket.slots[bucket.size] = slot;
-    this.ints[slot * INTS + BUCKET_AT] = bucket.size++;
+    this.ints[r + BUCKET] = id;
+    this.ints[r + BUCKET_AT] = bucket.size++;
   }
 
   private unindex(slot: number): void {
-    const at = this.ints[slot * INTS + BUCKET_AT]!;
-    if (at < 0) return;
-    const namespace = inPod(this.podOf[slot])!.namespace;
-    const bucket = this.buckets.get(namespace)!;
+    const r = slot * INTS;
+    const id = this.ints[r + BUCKET]!;
+    if (id < 0) return;
+    const bucket = this.buckets[id]!;
+    const at = this.ints[r + BUCKET_AT]!;
     const last = bucket.slots[--bucket.size]!;
     bucket.slots[at] = last;
     this.ints[last * INTS + BUCKET_AT] = at;
-    if (bucket.size === 0) this.buckets.delete(namespace);
   }
 
   private grow(): void {
