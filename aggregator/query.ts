@@ -1,3 +1,4 @@
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../agent/filter.js';
 import { labelsMatch, parseLabelSelector } from '../agent/kube/label-selector.js';
 import type { SocketProto } from '../agent/model.js';
@@ -236,24 +237,11 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
   return { items, ...listing };
 }
 
-/** Field tags a stored socket's bytes are completed with for an answer (socket.proto). */
+/** Field tags an answer adds to a stored socket's bytes (socket.proto), and ListResponse.items. */
 const NODE_TAG = (1 << 3) | 2;
-/** ListResponse.items = 1. */
-const LIST_ITEMS_TAG = (1 << 3) | 2;
 const POD_TAG = (3 << 3) | 2;
-/** pod_ref = 27, varint, set to 0: answers carry the pod itself. */
-const NO_POD_REF = Buffer.from([0xd8, 0x01, 0x00]);
-
-function lengthPrefix(tag: number, length: number): Buffer {
-  const bytes = [tag];
-  let value = length;
-  while (value >= 0x80) {
-    bytes.push((value & 0x7f) | 0x80);
-    value >>>= 7;
-  }
-  bytes.push(value);
-  return Buffer.from(bytes);
-}
+const POD_REF_TAG = (27 << 3) | 0;
+const LIST_ITEMS_TAG = (1 << 3) | 2;
 
 /**
  * The listing as an encoded ListResponse, built from the stored bytes without decoding them:
@@ -262,27 +250,19 @@ function lengthPrefix(tag: number, length: number): Buffer {
  * once, the first time an answer copies them, to keep undecodable input out of answers.
  */
 export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: Buffer; undecodable: number } {
-  const parts: Buffer[] = [];
-  const nodeFields = new Map<string, Buffer>();
+  const writer = new BinaryWriter();
   const listing = list(store, spec, (sockets, slot, node) => {
     if (!sockets.isValidated(slot)) {
       if (!decodeStored(sockets, slot, node)) return false;
       sockets.markValidated(slot);
     }
-    let nodeField = nodeFields.get(node);
-    if (!nodeField) {
-      const name = Buffer.from(node, 'utf8');
-      nodeFields.set(node, (nodeField = Buffer.concat([lengthPrefix(NODE_TAG, name.length), name])));
-    }
-    const bytes = sockets.bytesOf(slot);
+    writer.uint32(LIST_ITEMS_TAG).fork().raw(sockets.bytesOf(slot));
     const pod = sockets.pod(slot);
-    const podPrefix = pod ? lengthPrefix(POD_TAG, pod.bytes.length) : undefined;
-    const length = bytes.length + (pod ? podPrefix!.length + pod.bytes.length : 0) + NO_POD_REF.length + nodeField.length;
-    parts.push(lengthPrefix(LIST_ITEMS_TAG, length), bytes);
-    if (pod) parts.push(podPrefix!, pod.bytes);
-    parts.push(NO_POD_REF, nodeField);
+    if (pod) writer.uint32(POD_TAG).bytes(pod.bytes);
+    writer.uint32(POD_REF_TAG).uint32(0).uint32(NODE_TAG).string(node).join();
     return true;
   });
-  parts.push(Buffer.from(ListResponse.encode({ items: [], unavailableNodes: listing.unavailable, continueToken: listing.continueToken }).finish()));
-  return { bytes: Buffer.concat(parts), undecodable: listing.undecodable };
+  ListResponse.encode({ items: [], unavailableNodes: listing.unavailable, continueToken: listing.continueToken }, writer);
+  const bytes = writer.finish();
+  return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), undecodable: listing.undecodable };
 }
