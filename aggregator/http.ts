@@ -4,7 +4,7 @@ import { ALL_PROTOS } from '../agent/model.js';
 import { socketItem, socketList, type UnavailableNode } from '../cli/output/socket-list.js';
 import type { UnavailableNode as WireUnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { listSockets, QueryError, type QuerySpec } from './query.js';
-import { summarize, topPods, type Grouping, type Ranking } from './summary.js';
+import { rankingOf, summarize, topPods, type Grouping } from './summary.js';
 import type { NodeStore } from './node-store.js';
 
 /** The query's HTTP/JSON face, reachable through the API server's service proxy. */
@@ -40,10 +40,8 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
     }
     case '/api/v1/top': {
       const by = url.searchParams.get('by') ?? 'close-wait';
-      const ranking: Ranking = by === 'recv-q' || by === 'send-q' ? { kind: by } : { kind: 'state', state: by };
       const limitText = url.searchParams.get('limit');
-      const spec = { ...querySpec(url.searchParams), limit: 0 };
-      const result = topPods(store, spec, ranking, limitText === null ? 10 : Number(limitText));
+      const result = topPods(store, querySpec(url.searchParams), rankingOf(by), limitText === null ? 10 : Number(limitText));
       return send(response, 200, { apiVersion: API_VERSION, kind: 'PodRanking', rankedBy: by, items: result.rows, unavailableNodes: unavailableItems(result.unavailable) });
     }
     default:

@@ -6,7 +6,7 @@ import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
 import { ListResponse, type UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeState, NodeStore } from './node-store.js';
-import type { NodeSockets, PodIndex, SlotView } from './socket-store.js';
+import { inPod, type NodeSockets, type PodIndex, type SlotView } from './socket-store.js';
 
 export interface QuerySpec extends SocketFilterSpec {
   readonly namespaces?: readonly string[];
@@ -143,8 +143,8 @@ export function compileSelection(spec: QuerySpec, nowMs = Date.now()): Selection
     matches(sockets, view, slot) {
       if (protos && !protos.has(sockets.proto(slot))) return false;
       if (podFilters) {
-        const pod = sockets.pod(slot);
-        if (!pod?.name) return false;
+        const pod = inPod(sockets.pod(slot));
+        if (!pod) return false;
         if (spec.pod !== undefined && pod.name !== spec.pod) return false;
         if (containers && !containers.has(pod.container)) return false;
         if (workload && !workload(pod)) return false;

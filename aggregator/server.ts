@@ -8,7 +8,7 @@ import { createHttpServer } from './http.js';
 import { IngestService } from './ingest.js';
 import { NodeStore } from './node-store.js';
 import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
-import { summarize, topPods, type Grouping, type Ranking, type SummaryRow } from './summary.js';
+import { rankingOf, summarize, topPods, type Grouping, type SummaryRow } from './summary.js';
 
 export interface AggregatorOptions {
   /** host:port for agents and gRPC queries; port 0 picks one. */
@@ -108,9 +108,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
       return { rows: result.rows.map((row) => summaryRow(row, 0)), unavailableNodes: result.unavailable };
     }),
     top: unary(options.log, (request: TopRequest): TopResponse => {
-      const by = request.by || 'close-wait';
-      const ranking: Ranking = by === 'recv-q' || by === 'send-q' ? { kind: by } : { kind: 'state', state: by };
-      const result = topPods(store, { ...querySpecOf(request.filter), limit: 0 }, ranking, request.limit || 10);
+      const result = topPods(store, querySpecOf(request.filter), rankingOf(request.by), request.limit || 10);
       return { rows: result.rows.map((row) => summaryRow(row, row.value)), unavailableNodes: result.unavailable };
     }),
   });

@@ -71,7 +71,7 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
 }
 
 /** The pod a socket is in, if any: a pod field without a name (never sent by agents) counts as none. */
-function inPod(pod: PodIndex | undefined): PodIndex | undefined {
+export function inPod(pod: PodIndex | undefined): PodIndex | undefined {
   return pod?.name ? pod : undefined;
 }
 
@@ -99,7 +99,7 @@ function arenaSize(bytes: number): number {
   return Math.ceil(step / 64) * 64;
 }
 
-function grown<T extends Float64Array | Int32Array | Uint16Array | Uint8Array>(old: T, size: number, make: (n: number) => T): T {
+function grown<T extends Float64Array | Int32Array>(old: T, size: number, make: (n: number) => T): T {
   const next = make(size);
   next.set(old);
   return next;

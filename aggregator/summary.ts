@@ -2,7 +2,7 @@ import { ssNameOfCode } from '../agent/states.js';
 import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Proto } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeStore } from './node-store.js';
-import type { PodIndex } from './socket-store.js';
+import { inPod, type PodIndex } from './socket-store.js';
 import { compileSelection, forEachSelected, QueryError, type QuerySpec } from './query.js';
 
 /** What a summary groups sockets by. */
@@ -63,15 +63,15 @@ export function summarize(store: NodeStore, spec: QuerySpec, by: Grouping, nowMs
   const unavailable = forEachSelected(store, selection, (node, slot) => {
     const sockets = node.sockets;
     const pod = sockets.pod(slot);
-    const inPod = pod?.name ? pod : undefined;
+    const podOfSocket = inPod(pod);
     let target: Group | undefined;
-    if (by === 'node' || !inPod) {
+    if (by === 'node' || !podOfSocket) {
       // By node, or the host's own sockets (no pod) in any other grouping: one group per node.
       target = groupOfHost.get(node.name);
       if (!target) groupOfHost.set(node.name, (target = group(`node\u0000${node.name}`, () => ({ node: node.name, namespace: null, pod: null, workload: null, ...empty() }))));
     } else {
-      target = groupOfPod.get(inPod);
-      if (!target) groupOfPod.set(inPod, (target = podGroup(inPod, node.name, by, group, empty)));
+      target = groupOfPod.get(podOfSocket);
+      if (!target) groupOfPod.set(podOfSocket, (target = podGroup(podOfSocket, node.name, by, group, empty)));
     }
     const state = stateName(sockets.proto(slot), sockets.stateCode(slot));
     target.states[state] = (target.states[state] ?? 0) + 1;
@@ -102,6 +102,12 @@ function podGroup(pod: PodIndex, node: string, by: Grouping, group: (key: string
 
 /** What `top` ranks pods by: the count of one state (a name or group --state takes), or queued bytes. */
 export type Ranking = { readonly kind: 'state'; readonly state: string } | { readonly kind: 'recv-q' } | { readonly kind: 'send-q' };
+
+/** A ranking as HTTP and gRPC name it: recv-q, send-q, or a state (close-wait when empty). */
+export function rankingOf(by: string): Ranking {
+  if (by === 'recv-q' || by === 'send-q') return { kind: by };
+  return { kind: 'state', state: by || 'close-wait' };
+}
 
 export interface TopRow extends SummaryRow {
   /** The figure ranked by. */
