@@ -5,12 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import { createHttpServer } from '../aggregator/http.js';
 import { NodeStore } from '../aggregator/node-store.js';
 import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js';
-import { NodeSockets } from '../aggregator/socket-store.js';
 import { summarize, topPods } from '../aggregator/summary.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
 import { ListRequest, QueryServiceClient, type ListResponse, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
+import { storedSockets } from './helpers/stored.js';
 
 const NOW = Date.now();
 
@@ -66,13 +66,7 @@ function cluster(): NodeStore {
   };
   for (const [name, sockets] of Object.entries(nodes)) {
     const { session } = store.claim(name, 1n, 'boot');
-    const held = new NodeSockets();
-    const pods = new PodCache();
-    for (const value of sockets) {
-      const bytes = Buffer.from(Socket.encode(value).finish());
-      held.put(readSocket(bytes, 0, bytes.length, pods));
-    }
-    store.replaceSockets(store.owned(name, session!)!, held);
+    store.replaceSockets(store.owned(name, session!)!, storedSockets(sockets));
   }
   return store;
 }

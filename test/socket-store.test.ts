@@ -7,6 +7,7 @@ import { decodeStored } from '../aggregator/query.js';
 import { PodDictionary } from '../agent/stream/pod-dictionary.js';
 import { StreamRequest, type PodDef } from '../gen/kubenetstat/v1/agent.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
+import { putSocket } from './helpers/stored.js';
 
 const pod = (namespace: string, name: string, labels: Record<string, string> = {}): PodRef => ({
   namespace,
@@ -23,10 +24,6 @@ const pod = (namespace: string, name: string, labels: Record<string, string> = {
 const socket = (key: string, fields: Partial<Socket> = {}): Socket =>
   Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '10.0.0.1', localPort: 40000, foreignAddress: '10.0.0.2', foreignPort: 5432, inode: 77n, firstSeenUnixMs: 1000n, ...fields });
 
-function put(store: NodeSockets, pods: PodCache, value: Socket): void {
-  const bytes = Buffer.from(Socket.encode(value).finish());
-  store.put(readSocket(bytes, 0, bytes.length, pods));
-}
 
 /** What a query answers for a key: the agent's socket, with the node the aggregator labels it with. */
 function answer(store: NodeSockets, key: string): Socket | undefined {
@@ -38,7 +35,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
   test('a socket comes back exactly as the agent sent it, pod and all, labelled with its node', () => {
     const store = new NodeSockets();
     const sent = socket('k1', { node: 'whatever-the-agent-said', pod: pod('shop', 'cart-0', { app: 'cart' }), processes: [{ pid: 7, name: 'java', comm: 'java', fds: [3, 9] }] });
-    put(store, new PodCache(), sent);
+    putSocket(store, new PodCache(), sent);
     assert.deepEqual(answer(store, 'k1'), { ...sent, node: 'node-a' });
     assert.equal(store.size, 1);
     assert.deepEqual([...store.namespaceNames()], ['shop']);
@@ -48,15 +45,15 @@ describe('NodeSockets: one node as columns and an arena', () => {
     const store = new NodeSockets();
     const pods = new PodCache();
     const withPod = socket('k1', { pod: pod('shop', 'cart-0', { app: 'cart', tier: 'backend' }) });
-    put(store, pods, withPod);
+    putSocket(store, pods, withPod);
     assert.equal(store.liveBytes, Socket.encode({ ...withPod, pod: undefined }).finish().length);
   });
 
   test('an upsert replaces the socket under its key and moves it between namespaces', () => {
     const store = new NodeSockets();
     const pods = new PodCache();
-    put(store, pods, socket('k1', { pod: pod('shop', 'cart-0') }));
-    put(store, pods, socket('k1', { stateCode: 8, state: 'CLOSE_WAIT', ssState: 'CLOSE-WAIT', recvQ: 5n, pod: pod('payments', 'pay-0') }));
+    putSocket(store, pods, socket('k1', { pod: pod('shop', 'cart-0') }));
+    putSocket(store, pods, socket('k1', { stateCode: 8, state: 'CLOSE_WAIT', ssState: 'CLOSE-WAIT', recvQ: 5n, pod: pod('payments', 'pay-0') }));
     assert.equal(store.size, 1);
     assert.equal(answer(store, 'k1')?.recvQ, 5n);
     assert.deepEqual([...store.slotsIn('shop')], []);
@@ -66,14 +63,14 @@ describe('NodeSockets: one node as columns and an arena', () => {
   test('removal by key bytes; a removed key is gone and its slot is reused', () => {
     const store = new NodeSockets();
     const pods = new PodCache();
-    put(store, pods, socket('k1'));
-    put(store, pods, socket('k2'));
+    putSocket(store, pods, socket('k1'));
+    putSocket(store, pods, socket('k2'));
     const freed = store.find('k1');
     const key = Buffer.from('k1');
     assert.equal(store.delete(key, 0, key.length), true);
     assert.equal(store.delete(key, 0, key.length), false);
     assert.equal(store.has('k1'), false);
-    put(store, pods, socket('k3'));
+    putSocket(store, pods, socket('k3'));
     assert.equal(store.find('k3'), freed);
     assert.deepEqual([...store.slots()].map((slot) => store.keyOf(slot)).sort(), ['k2', 'k3']);
   });
@@ -95,7 +92,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
   test('a delta read from a message: upserts and removals by key', () => {
     const store = new NodeSockets();
     const pods = new PodCache();
-    put(store, pods, socket('gone'));
+    putSocket(store, pods, socket('gone'));
     const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: 2n, upserted: [socket("new")], removedKeys: ["gone", "never-there"], pods: [] } } }).finish());
     const envelope = readEnvelope(message, pods);
     assert.equal(envelope.kind, 'delta');
@@ -141,7 +138,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
               foreignPort: step.key,
               ...(step.ns >= 0 && { pod: pod(namespaces[step.ns]!, `p${step.ns}`) }),
             });
-            put(store, pods, value);
+            putSocket(store, pods, value);
             model.set(key, value);
           }
         }

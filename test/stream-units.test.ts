@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NodeStore } from '../aggregator/node-store.js';
-import { PodCache, readSocket } from '../aggregator/wire-index.js';
-import { NodeSockets } from '../aggregator/socket-store.js';
 import { listSockets, QueryError } from '../aggregator/query.js';
 import { socketKey } from '../agent/stream/socket-key.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { sample } from './helpers/samples.js';
+import { storedSockets } from './helpers/stored.js';
 
 /** As the aggregator stores sockets: the agents' encodings plus the indexed fields. */
-function stored(...sockets: Socket[]): NodeSockets {
-  const store = new NodeSockets();
-  const pods = new PodCache();
-  for (const socket of sockets) {
-    const bytes = Buffer.from(Socket.encode(socket).finish());
-    store.put(readSocket(bytes, 0, bytes.length, pods));
-  }
-  return store;
-}
+const stored = (...sockets: Socket[]) => storedSockets(sockets);
 
 const socket = (key: string, fields: Partial<Socket> = {}): Socket =>
   Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '10.0.0.1', localPort: 40000, foreignAddress: '10.0.0.2', foreignPort: 5432, firstSeenUnixMs: 1000n, ...fields });
