@@ -38,6 +38,11 @@ interface Group {
   sendQ: number;
 }
 
+/** A group's counters before its first socket. */
+function empty(): Pick<Group, 'total' | 'states' | 'recvQ' | 'sendQ'> {
+  return { total: 0, states: {}, recvQ: 0, sendQ: 0 };
+}
+
 /** Unix sockets are counted under their own names so that `ESTAB` stays TCP's. */
 function stateName(proto: number, code: number): string {
   return proto === Proto.PROTO_UNIX ? `unix:${ssNameOfCode(code)}` : ssNameOfCode(code);
@@ -59,7 +64,6 @@ export function summarize(store: NodeStore, spec: QuerySpec, by: Grouping, nowMs
     if (!found) groups.set(key, (found = fresh()));
     return found;
   };
-  const empty = (): Pick<Group, 'total' | 'states' | 'recvQ' | 'sendQ'> => ({ total: 0, states: {}, recvQ: 0, sendQ: 0 });
   const unavailable = forEachSelected(store, selection, (node, slot) => {
     const sockets = node.sockets;
     const pod = sockets.pod(slot);
@@ -71,7 +75,7 @@ export function summarize(store: NodeStore, spec: QuerySpec, by: Grouping, nowMs
       if (!target) groupOfHost.set(node.name, (target = group(`node\u0000${node.name}`, () => ({ node: node.name, namespace: null, pod: null, workload: null, ...empty() }))));
     } else {
       target = groupOfPod.get(podOfSocket);
-      if (!target) groupOfPod.set(podOfSocket, (target = podGroup(podOfSocket, node.name, by, group, empty)));
+      if (!target) groupOfPod.set(podOfSocket, (target = podGroup(podOfSocket, node.name, by, group)));
     }
     const state = stateName(sockets.proto(slot), sockets.stateCode(slot));
     target.states[state] = (target.states[state] ?? 0) + 1;
@@ -85,7 +89,7 @@ export function summarize(store: NodeStore, spec: QuerySpec, by: Grouping, nowMs
 }
 
 /** The group a pod's sockets count in, for a grouping by namespace, workload or pod. */
-function podGroup(pod: PodIndex, node: string, by: Grouping, group: (key: string, fresh: () => Group) => Group, empty: () => Pick<Group, 'total' | 'states' | 'recvQ' | 'sendQ'>): Group {
+function podGroup(pod: PodIndex, node: string, by: Grouping, group: (key: string, fresh: () => Group) => Group): Group {
   if (by === 'namespace') return group(`ns\u0000${pod.namespace}`, () => ({ node: null, namespace: pod.namespace, pod: null, workload: null, ...empty() }));
   if (by === 'workload') {
     const workload = pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : { kind: 'Pod', name: pod.name };
