@@ -47,7 +47,7 @@ const AGGREGATOR_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function agentSettings(argv: readonly string[]): AgentSettings & { kubeconfig?: string; help: boolean } {
+export function agentSettings(argv: readonly string[]): AgentSettings & { kubeconfig?: string } {
   const { values } = parseArgs({ args: [...argv], options: AGENT_OPTIONS, strict: true });
   const a = DEFAULTS.agent;
   const settings = validate(agentSettingsSchema, {
@@ -63,24 +63,26 @@ export function agentSettings(argv: readonly string[]): AgentSettings & { kubeco
     backoffMaxSeconds: a.backoffMaxSeconds,
   });
   const kubeconfig = pick(values, 'kubeconfig', 'KUBE_NETSTAT_KUBECONFIG');
-  return { ...settings, ...(kubeconfig && { kubeconfig }), help: values.help === true };
+  return { ...settings, ...(kubeconfig && { kubeconfig }) };
 }
 
-export function aggregatorSettings(argv: readonly string[]): AggregatorSettings & { help: boolean } {
+export function aggregatorSettings(argv: readonly string[]): AggregatorSettings {
   const { values } = parseArgs({ args: [...argv], options: AGGREGATOR_OPTIONS, strict: true });
   const g = DEFAULTS.aggregator;
-  return {
-    ...validate(aggregatorSettingsSchema, {
-      grpcListen: pick(values, 'grpc-listen', 'KUBE_NETSTAT_GRPC_LISTEN') ?? g.grpcListen,
-      httpListen: pick(values, 'http-listen', 'KUBE_NETSTAT_HTTP_LISTEN') ?? g.httpListen,
-      staleAfterSeconds: number(pick(values, 'stale-after', 'KUBE_NETSTAT_STALE_AFTER'), g.staleAfterSeconds),
-      evictAfterSeconds: number(pick(values, 'evict-after', 'KUBE_NETSTAT_EVICT_AFTER'), g.evictAfterSeconds),
-      maxMessageMiB: g.maxMessageMiB,
-      maxSocketsPerMessage: g.maxSocketsPerMessage,
-      maxSocketsPerNode: g.maxSocketsPerNode,
-    }),
-    help: values.help === true,
-  };
+  return validate(aggregatorSettingsSchema, {
+    grpcListen: pick(values, 'grpc-listen', 'KUBE_NETSTAT_GRPC_LISTEN') ?? g.grpcListen,
+    httpListen: pick(values, 'http-listen', 'KUBE_NETSTAT_HTTP_LISTEN') ?? g.httpListen,
+    staleAfterSeconds: number(pick(values, 'stale-after', 'KUBE_NETSTAT_STALE_AFTER'), g.staleAfterSeconds),
+    evictAfterSeconds: number(pick(values, 'evict-after', 'KUBE_NETSTAT_EVICT_AFTER'), g.evictAfterSeconds),
+    maxMessageMiB: g.maxMessageMiB,
+    maxSocketsPerMessage: g.maxSocketsPerMessage,
+    maxSocketsPerNode: g.maxSocketsPerNode,
+  });
+}
+
+/** --help is answered before the other flags are checked: a required one may not be given yet. */
+function asksForHelp(argv: readonly string[], options: typeof AGENT_OPTIONS | typeof AGGREGATOR_OPTIONS): boolean {
+  return parseArgs({ args: [...argv], options, strict: true }).values.help === true;
 }
 
 export async function startAggregatorWith(settings: AggregatorSettings, log: LogFn): Promise<RunningAggregator> {
@@ -152,11 +154,11 @@ HTTP GET /api/v1/sockets (SocketList JSON), /api/v1/summary?by=namespace|workloa
 `;
 
 export async function runAgentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  const settings = agentSettings(argv);
-  if (settings.help) {
+  if (asksForHelp(argv, AGENT_OPTIONS)) {
     io.stdout(AGENT_USAGE);
     return 0;
   }
+  const settings = agentSettings(argv);
   const { log } = createLogger('agent');
   log('agent starting', { node: settings.nodeName, aggregator: settings.aggregator, intervalSeconds: settings.intervalSeconds });
   await runAgentWith(settings, log, io.signal ?? new AbortController().signal);
@@ -165,11 +167,11 @@ export async function runAgentCommand(argv: readonly string[], io: CommandIo): P
 }
 
 export async function runAggregatorCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  const settings = aggregatorSettings(argv);
-  if (settings.help) {
+  if (asksForHelp(argv, AGGREGATOR_OPTIONS)) {
     io.stdout(AGGREGATOR_USAGE);
     return 0;
   }
+  const settings = aggregatorSettings(argv);
   const { log } = createLogger('aggregator');
   const aggregator = await startAggregatorWith(settings, log);
   await waitForAbort(io.signal);
@@ -201,12 +203,16 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
   io.stdout(
     `kube-netstat standalone: watching this host (node "${agent.nodeName}"), refreshed every ${agent.intervalSeconds}s.\n` +
       `Query it:\n` +
-      `  curl -s '${base}/api/v1/sockets?state=close-wait'          # CLOSE_WAIT sockets, SocketList JSON\n` +
-      `  curl -s '${base}/api/v1/sockets?proto=tcp&state=listening&limit=20'\n` +
-      `  curl -s '${base}/api/v1/sockets?namespace=shop&labelSelector=app%3Dcart'\n` +
-      `  curl -s '${base}/api/v1/summary?by=namespace'                # counts by state\n` +
-      `  curl -s '${base}/api/v1/top?by=close-wait&limit=10'          # pods with the most CLOSE_WAIT\n` +
-      `  curl -s ${base}/healthz\n` +
+      ([
+        [`'${base}/api/v1/sockets?state=close-wait'`, 'CLOSE_WAIT sockets, SocketList JSON'],
+        [`'${base}/api/v1/sockets?proto=tcp&state=listening&limit=20'`, ''],
+        [`'${base}/api/v1/sockets?namespace=shop&labelSelector=app%3Dcart'`, ''],
+        [`'${base}/api/v1/summary?by=namespace'`, 'counts by state'],
+        [`'${base}/api/v1/top?by=close-wait&limit=10'`, 'pods with the most CLOSE_WAIT'],
+        [`${base}/healthz`, ''],
+      ] as const)
+        .map(([url, what]) => (what ? `  curl -s ${url.padEnd(64)}  # ${what}\n` : `  curl -s ${url}\n`))
+        .join('') +
       `Stop with Ctrl-C.\n`,
   );
   const signal = io.signal ?? new AbortController().signal;
