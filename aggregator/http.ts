@@ -1,25 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SocketProto } from '../agent/model.js';
 import { ALL_PROTOS } from '../agent/model.js';
-import { socketItem, socketList, type UnavailableNode } from '../cli/output/socket-list.js';
-import type { UnavailableNode as WireUnavailableNode } from '../gen/kubenetstat/v1/query.js';
-import { listSockets, QueryError, type QuerySpec } from './query.js';
+import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
+import { listSockets, listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
 import { rankingOf, summarize, topPods, type Grouping } from './summary.js';
 import type { NodeStore } from './node-store.js';
+import { WatchLimitError, type WatchHub } from './watch.js';
+import { isWatch, serveWatch } from './watch-http.js';
 
-/** The query's HTTP/JSON face, reachable through the API server's service proxy. */
-export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void): Server {
+/** The query's HTTP/JSON face, reachable through the API server's service proxy; watches through `watches`. */
+export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, watches?: WatchHub): Server {
   return createServer((request, response) => {
     try {
-      route(store, isReady, log, request, response);
+      route(store, isReady, log, request, response, watches);
     } catch (error) {
-      const bad = error instanceof QueryError;
-      send(response, bad ? 400 : 500, status(bad ? 400 : 500, bad ? 'BadRequest' : 'InternalError', error instanceof Error ? error.message : String(error)));
+      const [code, reason] = error instanceof QueryError ? [400, 'BadRequest'] : error instanceof WatchLimitError ? [429, 'TooManyRequests'] : [500, 'InternalError'];
+      send(response, code, status(code, reason, error instanceof Error ? error.message : String(error)));
     }
   });
 }
 
-function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse): void {
+function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined): void {
   const url = new URL(request.url ?? '/', 'http://aggregator');
   if (request.method !== 'GET') return send(response, 405, status(405, 'MethodNotAllowed', `${request.method} is not supported`));
   switch (url.pathname) {
@@ -28,6 +29,17 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
     case '/readyz':
       return isReady() ? sendText(response, 200, 'ok\n') : sendText(response, 503, 'not ready\n');
     case '/api/v1/sockets': {
+      if (isWatch(url.searchParams)) {
+        if (!watches) return send(response, 404, status(404, 'NotFound', 'this server does not serve watches'));
+        return serveWatch(watches, querySpec(url.searchParams), acceptsProtobuf(request), response);
+      }
+      if (acceptsProtobuf(request)) {
+        // The plugin's format: the gRPC ListResponse, assembled from the stored bytes.
+        const result = listSocketsEncoded(store, querySpec(url.searchParams));
+        if (result.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
+        response.writeHead(200, { 'content-type': PROTOBUF, 'content-length': result.bytes.length });
+        return void response.end(result.bytes);
+      }
       const result = listSockets(store, querySpec(url.searchParams));
       if (result.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
       const list = socketList(result.items.map(socketItem), unavailableItems(result.unavailable));
@@ -50,13 +62,11 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
 }
 
 const API_VERSION = 'kubenetstat.io/v1';
+const PROTOBUF = 'application/x-protobuf';
 
-function unavailableItems(nodes: readonly WireUnavailableNode[]): UnavailableNode[] {
-  return nodes.map((node) => ({
-    node: node.node,
-    reason: node.reason,
-    lastSeen: node.lastSeenUnixMs > 0n ? new Date(Number(node.lastSeenUnixMs)).toISOString() : null,
-  }));
+/** Content negotiation as the API server does it: protobuf when the client lists it in Accept. */
+function acceptsProtobuf(request: IncomingMessage): boolean {
+  return (request.headers.accept ?? '').split(',').some((type) => type.split(';')[0]!.trim() === PROTOBUF);
 }
 
 /** A non-negative number parameter, or undefined when absent. */
@@ -84,6 +94,7 @@ export function querySpec(params: URLSearchParams): QuerySpec {
   const pod = params.get('pod');
   const labelSelector = params.get('labelSelector');
   const continueToken = params.get('continue');
+  const sortBy = params.get('sortBy');
   const minRecvQ = numberParam(params, 'minRecvQ');
   const minSendQ = numberParam(params, 'minSendQ');
   const minAgeSeconds = numberParam(params, 'minAge');
@@ -103,6 +114,7 @@ export function querySpec(params: URLSearchParams): QuerySpec {
     ...(pod && { pod }),
     ...(labelSelector && { labelSelector }),
     ...(continueToken && { continueToken }),
+    ...(sortBy && { sortBy }),
   };
 }
 

@@ -1,6 +1,10 @@
+import type { PeerResolver } from './peers/types.js';
 import { NodeSockets } from './socket-store.js';
 
 export type NodeStatus = 'syncing' | 'live' | 'disconnected';
+
+/** Why a node cannot be vouched for (NodeStore.unavailableCause). */
+export type UnavailableCause = 'disconnected' | 'first-snapshot' | 'stale' | 'resyncing';
 
 /** One node's state as the aggregator holds it. */
 export interface NodeState {
@@ -27,6 +31,8 @@ export interface NodeStoreOptions {
   readonly evictAfterMs: number;
   readonly now?: () => number;
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Names the far end of sockets in answers (aggregator/peers); none without cluster access. */
+  readonly peers?: PeerResolver;
 }
 
 export type ClaimResult = { readonly accepted: true; readonly superseded?: number } | { readonly accepted: false; readonly reason: string };
@@ -44,6 +50,11 @@ export class NodeStore {
 
   constructor(private readonly options: NodeStoreOptions) {
     this.now = options.now ?? Date.now;
+  }
+
+  /** What answers name peers with; undefined when the aggregator has no cluster access. */
+  get peers(): PeerResolver | undefined {
+    return this.options.peers;
   }
 
   /** A hello: returns whether this connection may write the node, and the session it supersedes. */
@@ -112,14 +123,33 @@ export class NodeStore {
     }
   }
 
-  /** Why a node cannot be vouched for right now, or undefined when it can. */
-  unavailability(node: NodeState): string | undefined {
-    const silentMs = this.now() - node.lastSeenMs;
-    if (node.status === 'disconnected') return `agent disconnected ${Math.round(silentMs / 1000)} s ago; showing its last known sockets`;
-    if (!node.synced) return 'agent connected, first snapshot not complete yet';
-    if (silentMs > this.options.staleAfterMs) return `stale: nothing from its agent for ${Math.round(silentMs / 1000)} s; showing its last known sockets`;
-    if (node.status === 'syncing') return 'agent reconnected, snapshot in progress; showing its previous sockets';
+  /**
+   * Why a node cannot be vouched for right now, or undefined when it can: a cause that stays
+   * the same while the condition lasts (unavailability's text counts the seconds).
+   */
+  unavailableCause(node: NodeState): UnavailableCause | undefined {
+    if (node.status === 'disconnected') return 'disconnected';
+    if (!node.synced) return 'first-snapshot';
+    if (this.now() - node.lastSeenMs > this.options.staleAfterMs) return 'stale';
+    if (node.status === 'syncing') return 'resyncing';
     return undefined;
+  }
+
+  /** Why a node cannot be vouched for right now, in words, or undefined when it can. */
+  unavailability(node: NodeState, cause = this.unavailableCause(node)): string | undefined {
+    const silentSeconds = Math.round((this.now() - node.lastSeenMs) / 1000);
+    switch (cause) {
+      case 'disconnected':
+        return `agent disconnected ${silentSeconds} s ago; showing its last known sockets`;
+      case 'first-snapshot':
+        return 'agent connected, first snapshot not complete yet';
+      case 'stale':
+        return `stale: nothing from its agent for ${silentSeconds} s; showing its last known sockets`;
+      case 'resyncing':
+        return 'agent reconnected, snapshot in progress; showing its previous sockets';
+      case undefined:
+        return undefined;
+    }
   }
 
   all(): IterableIterator<NodeState> {

@@ -6,7 +6,9 @@ import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
 import { ListResponse, type UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeState, NodeStore } from './node-store.js';
+import type { PeerResolver } from './peers/types.js';
 import { inPod, type NodeSockets, type PodIndex, type SlotView } from './socket-store.js';
+import { SORT_FIELDS, sortEntries, sortOrder, type SortEntry } from './sort.js';
 
 export interface QuerySpec extends SocketFilterSpec {
   readonly namespaces?: readonly string[];
@@ -27,6 +29,8 @@ export interface QuerySpec extends SocketFilterSpec {
   readonly limit?: number;
   /** From a previous answer's continueToken. */
   readonly continueToken?: string;
+  /** A SocketList item field (recvQ, firstSeen, ...; aggregator/sort.ts), '-' in front for descending. */
+  readonly sortBy?: string;
 }
 
 export interface QueryResult {
@@ -45,18 +49,25 @@ export class QueryError extends Error {
 }
 
 /**
- * A stored socket as the answer carries it: decoded, with its pod, and always labelled with the
- * node that holds it. Ingest indexes sockets without decoding their nested messages, so a
- * socket whose bytes do not decode is left out of answers (and counted) instead of failing them.
+ * A stored socket as the answer carries it: decoded, with its pod, always labelled with the
+ * node that holds it, and with its peer when `peers` names one. Ingest indexes sockets without
+ * decoding their nested messages, so a socket whose bytes do not decode is left out of answers
+ * (and counted) instead of failing them.
  */
-export function decodeStored(sockets: NodeSockets, slot: number, node: string): Socket | undefined {
+export function decodeStored(sockets: NodeSockets, slot: number, node: string, peers?: PeerResolver): Socket | undefined {
+  return decodeSocket(sockets.bytesOf(slot), sockets.pod(slot), node, peers);
+}
+
+/** decodeStored for bytes and a pod kept apart from the store (a watcher's last known socket). */
+export function decodeSocket(bytes: Uint8Array, pod: PodIndex | undefined, node: string, peers?: PeerResolver): Socket | undefined {
   try {
-    const socket = Socket.decode(sockets.bytesOf(slot));
-    const pod = sockets.pod(slot);
+    const socket = Socket.decode(bytes);
     if (pod) socket.pod = pod.ref();
     // Agents send pods by ref on their stream; answers carry the pod itself.
     socket.podRef = 0;
     socket.node = node;
+    // Shared by every answer naming the same peer: callers must not mutate it.
+    socket.peer = peers?.peerOf(socket.foreignAddress, socket.foreignPort)?.message;
     return socket;
   } catch (error) {
     if (error instanceof Error) return undefined;
@@ -70,7 +81,7 @@ export function decodeStored(sockets: NodeSockets, slot: number, node: string): 
  * `position` numbers them in that order (continue tokens resume from one); the walk starts at
  * `from` and stops when `visit` returns false. Nothing is allocated per socket or per node.
  */
-function walkCandidates(sockets: NodeSockets, namespaces: readonly string[] | undefined, from: number, visit: (slot: number, position: number) => boolean): void {
+export function walkCandidates(sockets: NodeSockets, namespaces: readonly string[] | undefined, from: number, visit: (slot: number, position: number) => boolean): void {
   if (!namespaces) {
     const limit = sockets.slotLimit;
     for (let slot = from; slot < limit; slot++) if (sockets.isLive(slot) && !visit(slot, slot)) return;
@@ -87,12 +98,18 @@ function walkCandidates(sockets: NodeSockets, namespaces: readonly string[] | un
 interface Position {
   readonly node: string;
   readonly offset: number;
+  /** Set in the tokens of sorted listings: the offset is into that order. */
+  readonly sortBy?: string;
+}
+
+function encodeToken(position: Position): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
 }
 
 function decodeToken(token: string): Position {
   try {
     const position = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Position>;
-    if (typeof position.node === 'string' && Number.isInteger(position.offset) && (position.offset ?? -1) >= 0) return position as Position;
+    if (typeof position.node === 'string' && Number.isInteger(position.offset) && (position.offset ?? -1) >= 0 && (position.sortBy === undefined || typeof position.sortBy === 'string')) return position as Position;
   } catch {
     // Not base64 JSON: reported as a bad token below.
   }
@@ -159,7 +176,7 @@ export function compileSelection(spec: QuerySpec, nowMs = Date.now()): Selection
 }
 
 /** Nodes in name order, each with why it cannot be vouched for (if so): every answer says. */
-function orderedNodes(store: NodeStore, selection: Selection, unavailable: UnavailableNode[]): NodeState[] {
+export function orderedNodes(store: NodeStore, selection: Selection, unavailable: UnavailableNode[]): NodeState[] {
   store.sweep();
   const ordered: NodeState[] = [];
   for (const node of [...store.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -204,6 +221,8 @@ function list(store: NodeStore, spec: QuerySpec, emit: Emit): Listing {
   const selection = compileSelection(spec);
   const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY;
   const start = spec.continueToken ? decodeToken(spec.continueToken) : undefined;
+  if (spec.sortBy) return sortedList(store, spec.sortBy, selection, limit, start, emit);
+  if (start?.sortBy !== undefined) throw new QueryError('this continue token belongs to a sorted listing: ask with the same sortBy');
   const unavailable: UnavailableNode[] = [];
   let continueToken = '';
   let emitted = 0;
@@ -215,7 +234,7 @@ function list(store: NodeStore, spec: QuerySpec, emit: Emit): Listing {
     walkCandidates(sockets, selection.namespaces, start && node.name === start.node ? start.offset : 0, (slot, position) => {
       if (!selection.matches(sockets, view, slot)) return true;
       if (emitted >= limit) {
-        continueToken = Buffer.from(JSON.stringify({ node: node.name, offset: position })).toString('base64url');
+        continueToken = encodeToken({ node: node.name, offset: position });
         return false;
       }
       if (emit(sockets, slot, node.name)) emitted++;
@@ -226,11 +245,33 @@ function list(store: NodeStore, spec: QuerySpec, emit: Emit): Listing {
   return { unavailable, continueToken, undecodable };
 }
 
+/**
+ * A listing in the order of one field: every selected socket's key is read (no decoding), the
+ * keys are sorted, and the page is cut from the sorted order. Its continue token is an offset
+ * into that order, so pages of a changing cluster may skip or repeat sockets, as unsorted ones.
+ */
+function sortedList(store: NodeStore, sortBy: string, selection: Selection, limit: number, start: Position | undefined, emit: Emit): Listing {
+  const order = sortOrder(sortBy);
+  if (!order) throw new QueryError(`cannot sort by '${sortBy}': expected one of ${SORT_FIELDS.join(', ')} (with '-' in front for descending)`);
+  if (start && start.sortBy !== sortBy) throw new QueryError(`this continue token does not belong to a listing sorted by '${sortBy}'`);
+  const entries: SortEntry<NodeState>[] = [];
+  const unavailable = forEachSelected(store, selection, (node, slot) => entries.push({ node, slot, value: order.key(node.sockets, slot, node.name) }));
+  sortEntries(entries, order.descending);
+  const from = start?.offset ?? 0;
+  const end = Math.min(entries.length, from + limit);
+  let undecodable = 0;
+  for (let i = from; i < end; i++) {
+    const { node, slot } = entries[i]!;
+    if (!emit(node.sockets, slot, node.name)) undecodable++;
+  }
+  return { unavailable, continueToken: end < entries.length ? encodeToken({ node: '', offset: end, sortBy }) : '', undecodable };
+}
+
 /** The listing as decoded sockets (for JSON answers). */
 export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
   const items: Socket[] = [];
   const listing = list(store, spec, (sockets, slot, node) => {
-    const decoded = decodeStored(sockets, slot, node);
+    const decoded = decodeStored(sockets, slot, node, store.peers);
     if (decoded) items.push(decoded);
     return decoded !== undefined;
   });
@@ -241,12 +282,14 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
 const NODE_TAG = (1 << 3) | 2;
 const POD_TAG = (3 << 3) | 2;
 const POD_REF_TAG = (27 << 3) | 0;
+const PEER_TAG = (28 << 3) | 2;
 const LIST_ITEMS_TAG = (1 << 3) | 2;
 
 /**
  * The listing as an encoded ListResponse, built from the stored bytes without decoding them:
- * each item is the agent's encoding followed by the fields an answer sets — its pod, pod_ref 0
- * and its node (a later occurrence of a field wins in protobuf). A socket's bytes are decoded
+ * each item is the agent's encoding followed by the fields an answer sets — its pod, pod_ref 0,
+ * its node (a later occurrence of a field wins in protobuf) and its peer (which agents cannot
+ * send: wire-index.ts rejects it, so it is never merged with one). A socket's bytes are decoded
  * once, the first time an answer copies them, to keep undecodable input out of answers.
  */
 export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: Buffer; undecodable: number } {
@@ -259,6 +302,9 @@ export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: 
     writer.uint32(LIST_ITEMS_TAG).fork().raw(sockets.bytesOf(slot));
     const pod = sockets.pod(slot);
     if (pod) writer.uint32(POD_TAG).bytes(pod.bytes);
+    // The foreign address is read from where the store keeps its text: nothing is decoded.
+    const peer = store.peers?.peerOf(sockets.foreignAddress(slot), sockets.foreignPort(slot));
+    if (peer) writer.uint32(PEER_TAG).bytes(peer.bytes);
     writer.uint32(POD_REF_TAG).uint32(0).uint32(NODE_TAG).string(node).join();
     return true;
   });

@@ -1,14 +1,19 @@
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { AddressInfo } from 'node:net';
 import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
 import { QueryServiceService, type ListRequest, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
+import { DEFAULTS } from '../cli/defaults.js';
 import { WIRE_TO_PROTO } from '../agent/stream/wire.js';
 import type { SocketProto } from '../agent/model.js';
 import { createHttpServer } from './http.js';
 import { IngestService } from './ingest.js';
 import { NodeStore } from './node-store.js';
+import type { ClusterPeers } from './peers/index.js';
 import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
 import { rankingOf, summarize, topPods, type Grouping, type SummaryRow } from './summary.js';
+import { WatchHub } from './watch.js';
+import { watchHandler } from './watch-grpc.js';
 
 export interface AggregatorOptions {
   /** host:port for agents and gRPC queries; port 0 picks one. */
@@ -20,6 +25,12 @@ export interface AggregatorOptions {
   readonly maxMessageBytes: number;
   readonly maxSocketsPerMessage: number;
   readonly maxSocketsPerNode: number;
+  /** Between two looks for changes by every open watch (ms); default DEFAULTS.aggregator.watchPollSeconds. */
+  readonly watchPollMs?: number;
+  /** Watches open at once; default DEFAULTS.aggregator.maxWatches. */
+  readonly maxWatches?: number;
+  /** Cluster access for peer names (aggregator/peers); answers name no peers without it. */
+  readonly kubeConfig?: KubeConfig;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -27,6 +38,8 @@ export interface RunningAggregator {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly store: NodeStore;
+  /** The informers naming peers, when the aggregator has cluster access. */
+  readonly peers: ClusterPeers | undefined;
   /** Stops accepting, ends agent streams (they reconnect elsewhere), closes listeners. */
   stop(): Promise<void>;
 }
@@ -55,6 +68,7 @@ function querySpecOf(request: ListRequest | undefined): QuerySpec {
     ...(request.labelSelector && { labelSelector: request.labelSelector }),
     ...(request.pod && { pod: request.pod }),
     ...(request.continueToken && { continueToken: request.continueToken }),
+    ...(request.sortBy && { sortBy: request.sortBy }),
     ...(request.minRecvQ > 0n && { minRecvQ: Number(request.minRecvQ) }),
     ...(request.minSendQ > 0n && { minSendQ: Number(request.minSendQ) }),
     ...(request.minAgeSeconds > 0 && { minAgeSeconds: request.minAgeSeconds }),
@@ -88,9 +102,21 @@ function unary<Request, Response>(log: AggregatorOptions['log'], answer: (reques
   };
 }
 
+/** Peer names' informers, not started yet; their module (and the client library) loads only with cluster access. */
+async function clusterPeers(kubeConfig: KubeConfig, log: AggregatorOptions['log']): Promise<ClusterPeers> {
+  const { ClusterPeers } = await import('./peers/index.js');
+  return new ClusterPeers({ kubeConfig, log });
+}
+
 export async function startAggregator(options: AggregatorOptions): Promise<RunningAggregator> {
-  const store = new NodeStore({ staleAfterMs: options.staleAfterMs, evictAfterMs: options.evictAfterMs, log: options.log });
+  const peers = options.kubeConfig ? await clusterPeers(options.kubeConfig, options.log) : undefined;
+  const store = new NodeStore({ staleAfterMs: options.staleAfterMs, evictAfterMs: options.evictAfterMs, log: options.log, ...(peers && { peers }) });
   const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log });
+  const watches = new WatchHub(store, {
+    pollMs: options.watchPollMs ?? DEFAULTS.aggregator.watchPollSeconds * 1000,
+    maxWatches: options.maxWatches ?? DEFAULTS.aggregator.maxWatches,
+    log: options.log,
+  });
   const grpc = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
   // Requests stay raw bytes: the ingest reads them with wire-index.ts instead of decoding every socket.
   const rawAgentService = { stream: { ...AgentServiceService.stream, requestDeserialize: (bytes: Buffer): Buffer => bytes } };
@@ -111,6 +137,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
       const result = topPods(store, querySpecOf(request.filter), rankingOf(request.by), request.limit || 10);
       return { rows: result.rows.map((row) => summaryRow(row, row.value)), unavailableNodes: result.unavailable };
     }),
+    watch: watchHandler(watches, (request) => querySpecOf(request.filter), options.log),
   });
   const grpcAddress = splitHostPort(options.grpcListen);
   const grpcPort = await new Promise<number>((resolve, reject) =>
@@ -118,7 +145,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   );
 
   let ready = false;
-  const http = createHttpServer(store, () => ready, options.log);
+  const http = createHttpServer(store, () => ready, options.log, watches);
   const httpAddress = splitHostPort(options.httpListen);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -128,22 +155,29 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   } catch (error) {
     // Nothing may keep the process alive after a failed start.
     grpc.forceShutdown();
+    watches.close('aggregator failed to start');
     throw error;
   }
   const httpPort = (http.address() as AddressInfo).port;
   const sweeper = setInterval(() => store.sweep(), 1_000);
   sweeper.unref();
   ready = true;
+  // Started once nothing can fail: they would keep a process whose start failed alive.
+  peers?.start();
   options.log('aggregator listening', { grpcPort, httpPort });
 
   return {
     grpcPort,
     httpPort,
     store,
+    peers,
     stop: async () => {
       ready = false;
       clearInterval(sweeper);
+      await peers?.stop();
       ingest.closeAll('aggregator shutting down');
+      // Open watches would keep both servers from closing; their clients watch again elsewhere.
+      watches.close('aggregator shutting down');
       await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
       grpc.forceShutdown();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));

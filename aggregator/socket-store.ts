@@ -164,9 +164,15 @@ export class NodeSockets {
   private arena: Buffer = EMPTY;
   private used = 0;
   private live = 0;
+  private changes = 0;
 
   get size(): number {
     return this.count;
+  }
+
+  /** Moves on every put and removal (not on compaction): a watcher skips a node whose version it has seen. */
+  get version(): number {
+    return this.changes;
   }
 
   /** Bytes of socket encodings held (excluding pods, which are shared). */
@@ -216,6 +222,7 @@ export class NodeSockets {
     this.floats[f + FIRST_SEEN] = pending.firstSeenMs;
     this.podOf[slot] = pending.pod;
     this.index(slot);
+    this.changes++;
   }
 
   /** Removes the socket whose key is buf[start, end); false when there is none. */
@@ -396,6 +403,7 @@ export class NodeSockets {
     this.ints[r + LENGTH] = 0;
     this.freeList.push(slot);
     this.count--;
+    this.changes++;
   }
 
   private bucketOf(namespace: string): Bucket | undefined {

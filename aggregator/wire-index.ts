@@ -209,7 +209,7 @@ function parsePod(buf: Buffer, start: number, end: number): PodIndex {
 }
 
 /** Socket fields (socket.proto) the index keeps. */
-const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, recvQ: 11, sendQ: 12, firstSeen: 22, key: 24, ssState: 26, podRef: 27 } as const;
+const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, recvQ: 11, sendQ: 12, firstSeen: 22, key: 24, ssState: 26, podRef: 27, peer: 28 } as const;
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 const T = {
   pod: tag(F.pod, 2),
@@ -225,6 +225,7 @@ const T = {
   key: tag(F.key, 2),
   ssState: tag(F.ssState, 2),
   podRef: tag(F.podRef, 0),
+  peer: tag(F.peer, 2),
 } as const;
 
 /** IPv6 text is at most 45 characters (with an IPv4 tail); the store keeps address lengths in a byte. */
@@ -236,8 +237,9 @@ const MAX_DATE_MS = 8.64e15;
 /**
  * One Socket message at [start, end) of a request: its indexed fields, its pod (through the
  * connection's cache or its ref) and where its bytes are. A field of an unexpected wire type
- * is skipped, as protobuf decoders do; two pod fields, or a pod and a pod ref, are rejected
- * (agents never send either, and the stored bytes leave the pod out).
+ * is skipped, as protobuf decoders do; two pod fields, a pod and a pod ref, or a peer are
+ * rejected (agents never send them; the stored bytes leave the pod out, and answers add the
+ * peer, which would merge with one stored instead of replacing it).
  */
 export function readSocket(buf: Buffer, start: number, end: number, pods: PodCache): PendingSocket {
   const reader = new Reader(buf, start, end);
@@ -306,6 +308,8 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
         ssStart = reader.delimited();
         ssEnd = reader.pos;
         break;
+      case T.peer:
+        throw new WireFormatError('a socket with a peer: only answers to queries name peers');
       case T.pod: {
         if (cutStart !== end) throw new WireFormatError('a socket with two pod fields');
         const podStart = reader.delimited();

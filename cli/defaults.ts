@@ -43,12 +43,25 @@ export const DEFAULTS = {
     staleAfterSeconds: 15,
     /** Seconds a stale or disconnected node is kept before it is forgotten (10–86400). */
     evictAfterSeconds: 300,
+    /**
+     * Peer names (aggregator/peers: the pod, Service or node behind each foreign address, from
+     * cluster-wide informers): `auto` names them when a kubeconfig or in-cluster credentials are
+     * found, `on` requires them, `off` never asks the API.
+     */
+    peerNames: 'auto',
     /** Largest accepted gRPC message in MiB (1–256). */
     maxMessageMiB: 16,
     /** Sockets in one snapshot chunk or delta (100–100000). */
     maxSocketsPerMessage: 20_000,
     /** Sockets one node may hold (1000–10000000). */
     maxSocketsPerNode: 2_000_000,
+    /**
+     * Seconds between two looks for changes by every open watch (0.05–10): how late a watch
+     * reports a change beyond its arrival. Each look re-walks only the nodes that changed.
+     */
+    watchPollSeconds: 0.5,
+    /** Watches open at once (1–10000); one more is refused (HTTP 429, gRPC RESOURCE_EXHAUSTED). */
+    maxWatches: 100,
   },
 } as const;
 
@@ -71,8 +84,11 @@ export const aggregatorSettingsSchema = z.object({
   httpListen: z.string().regex(/^.*:\d+$/, 'expected host:port'),
   staleAfterSeconds: z.number().min(3).max(600),
   evictAfterSeconds: z.number().min(10).max(86_400),
+  peerNames: z.enum(['auto', 'on', 'off']),
   maxMessageMiB: z.number().min(1).max(256),
   maxSocketsPerMessage: z.number().int().min(100).max(100_000),
   maxSocketsPerNode: z.number().int().min(1_000).max(10_000_000),
+  watchPollSeconds: z.number().min(0.05).max(10),
+  maxWatches: z.number().int().min(1).max(10_000),
 });
 export type AggregatorSettings = z.infer<typeof aggregatorSettingsSchema>;

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
 import { runAgent } from '../agent/runner.js';
@@ -6,6 +7,7 @@ import { startAggregator, type RunningAggregator } from '../aggregator/server.js
 import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from './defaults.js';
 import type { CommandIo } from './local/command.js';
 import { createLogger, type LogFn } from './log.js';
+import { peerNamesKubeConfig, type ClusterAccess } from './peer-names.js';
 import { UsageError } from './usage-error.js';
 import { nodeName as defaultNode } from './local/pods.js';
 
@@ -44,6 +46,11 @@ const AGGREGATOR_OPTIONS = {
   'http-listen': { type: 'string' },
   'stale-after': { type: 'string' },
   'evict-after': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  'peer-names': { type: 'string' },
+  'watch-poll': { type: 'string' },
+  'max-watches': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -66,18 +73,23 @@ export function agentSettings(argv: readonly string[]): AgentSettings & { kubeco
   return { ...settings, ...(kubeconfig && { kubeconfig }) };
 }
 
-export function aggregatorSettings(argv: readonly string[]): AggregatorSettings {
+export function aggregatorSettings(argv: readonly string[]): AggregatorSettings & ClusterAccess {
   const { values } = parseArgs({ args: [...argv], options: AGGREGATOR_OPTIONS, strict: true });
   const g = DEFAULTS.aggregator;
-  return validate(aggregatorSettingsSchema, {
+  const settings = validate(aggregatorSettingsSchema, {
     grpcListen: pick(values, 'grpc-listen', 'KUBE_NETSTAT_GRPC_LISTEN') ?? g.grpcListen,
     httpListen: pick(values, 'http-listen', 'KUBE_NETSTAT_HTTP_LISTEN') ?? g.httpListen,
     staleAfterSeconds: number(pick(values, 'stale-after', 'KUBE_NETSTAT_STALE_AFTER'), g.staleAfterSeconds),
     evictAfterSeconds: number(pick(values, 'evict-after', 'KUBE_NETSTAT_EVICT_AFTER'), g.evictAfterSeconds),
+    peerNames: pick(values, 'peer-names', 'KUBE_NETSTAT_PEER_NAMES') ?? g.peerNames,
     maxMessageMiB: g.maxMessageMiB,
     maxSocketsPerMessage: g.maxSocketsPerMessage,
     maxSocketsPerNode: g.maxSocketsPerNode,
+    watchPollSeconds: number(pick(values, 'watch-poll', 'KUBE_NETSTAT_WATCH_POLL'), g.watchPollSeconds),
+    maxWatches: number(pick(values, 'max-watches', 'KUBE_NETSTAT_MAX_WATCHES'), g.maxWatches),
   });
+  const kubeconfig = pick(values, 'kubeconfig', 'KUBE_NETSTAT_KUBECONFIG');
+  return { ...settings, ...(kubeconfig && { kubeconfig }), ...(values.context && { context: values.context }) };
 }
 
 /** --help is answered before the other flags are checked: a required one may not be given yet. */
@@ -85,9 +97,10 @@ function asksForHelp(argv: readonly string[], options: typeof AGENT_OPTIONS | ty
   return parseArgs({ args: [...argv], options, strict: true }).values.help === true;
 }
 
-export async function startAggregatorWith(settings: AggregatorSettings, log: LogFn): Promise<RunningAggregator> {
+export async function startAggregatorWith(settings: AggregatorSettings & ClusterAccess, log: LogFn): Promise<RunningAggregator> {
+  const kubeConfig = await peerNamesKubeConfig(settings, log);
   try {
-    return await startAggregatorOn(settings, log);
+    return await startAggregatorOn(settings, kubeConfig, log);
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? error.code : undefined;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -97,7 +110,7 @@ export async function startAggregatorWith(settings: AggregatorSettings, log: Log
   }
 }
 
-function startAggregatorOn(settings: AggregatorSettings, log: LogFn): Promise<RunningAggregator> {
+function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig | undefined, log: LogFn): Promise<RunningAggregator> {
   return startAggregator({
     grpcListen: settings.grpcListen,
     httpListen: settings.httpListen,
@@ -106,6 +119,9 @@ function startAggregatorOn(settings: AggregatorSettings, log: LogFn): Promise<Ru
     maxMessageBytes: settings.maxMessageMiB * 1024 * 1024,
     maxSocketsPerMessage: settings.maxSocketsPerMessage,
     maxSocketsPerNode: settings.maxSocketsPerNode,
+    watchPollMs: settings.watchPollSeconds * 1000,
+    maxWatches: settings.maxWatches,
+    ...(kubeConfig && { kubeConfig }),
     log,
   });
 }
@@ -147,10 +163,21 @@ credentials).
 
 const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAULTS.aggregator.grpcListen}] [--http-listen ${DEFAULTS.aggregator.httpListen}]
                                [--stale-after ${DEFAULTS.aggregator.staleAfterSeconds}s] [--evict-after ${DEFAULTS.aggregator.evictAfterSeconds}s]
+                               [--watch-poll ${DEFAULTS.aggregator.watchPollSeconds}s] [--max-watches ${DEFAULTS.aggregator.maxWatches}]
+                               [--peer-names ${DEFAULTS.aggregator.peerNames}|on|off] [--kubeconfig FILE] [--context NAME]
 
-Receives agents' streams and answers queries: gRPC QueryService (List, Summary, Top) and
-HTTP GET /api/v1/sockets (SocketList JSON), /api/v1/summary?by=namespace|workload|pod|node,
+Receives agents' streams and answers queries: gRPC QueryService (List, Summary, Top, Watch) and
+HTTP GET /api/v1/sockets (SocketList JSON; with watch=1 the listing, then its changes, as
+one JSON event per line), /api/v1/summary?by=namespace|workload|pod|node,
 /api/v1/top?by=close-wait|recv-q|send-q|<state>, /healthz, /readyz.
+Open watches look for changes every --watch-poll seconds; at most --max-watches are open.
+Answers name each socket's peer (the pod, Service or node behind its foreign address, else
+local or external) from cluster-wide informers on pods, services, endpointslices and nodes:
+--peer-names auto does when a kubeconfig or in-cluster credentials are found, on requires
+them, off never asks the API. Until the informers have listed once, peers are null.
+Flags also come from the environment: KUBE_NETSTAT_GRPC_LISTEN, KUBE_NETSTAT_HTTP_LISTEN,
+KUBE_NETSTAT_STALE_AFTER, KUBE_NETSTAT_EVICT_AFTER, KUBE_NETSTAT_WATCH_POLL, KUBE_NETSTAT_MAX_WATCHES,
+KUBE_NETSTAT_PEER_NAMES, KUBE_NETSTAT_KUBECONFIG.
 `;
 
 export async function runAgentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -185,20 +212,22 @@ export async function runAggregatorCommand(argv: readonly string[], io: CommandI
  * loopback: the embedded default, no cluster needed.
  */
 export async function runStandaloneCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { 'http-port': { type: 'string' }, 'proc-root': { type: 'string' }, interval: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({ args: [...argv], options: { 'http-port': { type: 'string' }, 'proc-root': { type: 'string' }, interval: { type: 'string' }, kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-    io.stdout(`usage: kube-netstat standalone [--http-port 9101] [--interval 1s] [--proc-root /proc]\n\nAgent and aggregator for this host in one process; query it over HTTP.\n`);
+    io.stdout(`usage: kube-netstat standalone [--http-port 9101] [--interval 1s] [--proc-root /proc] [--kubeconfig FILE]\n\nAgent and aggregator for this host in one process; query it over HTTP.\nWith a kubeconfig (or one found as kubectl finds it), pods and peers are named.\n`);
     return 0;
   }
   const { log } = createLogger('standalone');
   const httpPort = values['http-port'] ?? String(DEFAULTS.aggregator.httpListen.split(':')[1]);
+  // Both halves use the kubeconfig given: the agent for pod names, the aggregator for peer names.
+  const kubeconfig = values.kubeconfig ? ['--kubeconfig', values.kubeconfig] : [];
   const aggregator = await startAggregatorWith(
-    { ...aggregatorSettings([]), grpcListen: '127.0.0.1:0', httpListen: `127.0.0.1:${httpPort}` },
+    { ...aggregatorSettings(kubeconfig), grpcListen: '127.0.0.1:0', httpListen: `127.0.0.1:${httpPort}` },
     log,
   );
   // Kubernetes node names are lower-case DNS names; a host name may not be.
   const node = defaultNode({ node: undefined });
-  const agent = agentSettings(['--aggregator', `127.0.0.1:${aggregator.grpcPort}`, '--node-name', node.toLowerCase(), ...(values['proc-root'] ? ['--proc-root', values['proc-root']] : []), ...(values.interval ? ['--interval', values.interval] : [])]);
+  const agent = agentSettings(['--aggregator', `127.0.0.1:${aggregator.grpcPort}`, '--node-name', node.toLowerCase(), ...(values['proc-root'] ? ['--proc-root', values['proc-root']] : []), ...(values.interval ? ['--interval', values.interval] : []), ...kubeconfig]);
   const base = `http://127.0.0.1:${aggregator.httpPort}`;
   io.stdout(
     `kube-netstat standalone: watching this host (node "${agent.nodeName}"), refreshed every ${agent.intervalSeconds}s.\n` +

@@ -74,7 +74,7 @@ describe('kube-netstat local over the demo proc tree', () => {
         { pid: 30775, name: 'python3', comm: 'python3', fds: [3] },
         { pid: 30778, name: 'sleep', comm: 'sleep', fds: [3] },
       ],
-      localAddress: '127.0.0.1', localPort: 8080, foreignAddress: '0.0.0.0', foreignPort: null,
+      localAddress: '127.0.0.1', localPort: 8080, foreignAddress: '0.0.0.0', foreignPort: null, peer: null,
       recvQ: 0, sendQ: 0, uid: 0, timer: { kind: 'off', seconds: 0, retransmits: 0, probes: 0 },
     });
   });

@@ -103,16 +103,6 @@ describe('PodStore', () => {
     assert.equal(store.byUid('26c0c144d4d190f45239fd0d44a8720d')?.uid, 'mirror-uid');
   });
 
-  test('a relist marks pods that disappeared meanwhile as deleted, and keeps the rest live', () => {
-    let now = 0;
-    const store = new PodStore(10_000, () => now);
-    store.replaceAll([meta('a'), meta('b')]);
-    now = 5;
-    store.replaceAll([meta('b')]);
-    assert.equal(store.byUid('a')?.deletedAt?.getTime(), 5);
-    assert.equal(store.byUid('b')?.deletedAt, undefined);
-  });
-
   test('memory is bounded: expired pods are pruned on every write', () => {
     let now = 0;
     const store = new PodStore(10, () => now);

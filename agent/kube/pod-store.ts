@@ -55,16 +55,6 @@ export class PodStore implements VersionedPodResolver {
     this.prune();
   }
 
-  /** After a (re)list: the listed pods are the truth; pods missing from it were deleted meanwhile. */
-  replaceAll(pods: Iterable<PodMeta>): void {
-    const listed = new Set<string>();
-    for (const pod of pods) {
-      listed.add(pod.uid);
-      this.upsert(pod);
-    }
-    for (const uid of [...this.byUidMap.keys()]) if (!listed.has(uid)) this.markDeleted(uid);
-  }
-
   /** Live pods and those still in their grace period. */
   list(): PodMeta[] {
     this.prune();

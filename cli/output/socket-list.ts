@@ -3,6 +3,7 @@ import type { AttributionSource } from '../../agent/attribution/types.js';
 import type { SocketProto } from '../../agent/model.js';
 import { WIRE_TO_PROTO } from '../../agent/stream/wire.js';
 import { CLOCK_TICKS_PER_SECOND, unixTypeName } from '../../agent/states.js';
+import type { UnavailableNode as WireUnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 
 /** The `-o json` contract of the design: a Kubernetes-style list object. */
@@ -25,6 +26,18 @@ export interface ProcessItem {
   readonly name: string;
   readonly comm: string;
   readonly fds: number[];
+}
+
+/** What is behind the foreign address, as the aggregator names it from the cluster (socket.proto Peer). */
+export interface PeerItem {
+  /** pod, service, node, local (loopback) or external. */
+  readonly kind: string;
+  /** Of a pod or service; null otherwise. */
+  readonly namespace: string | null;
+  /** Of a pod, service or node; null for local and external. */
+  readonly name: string | null;
+  /** Services (namespace/name) whose EndpointSlices list the address. */
+  readonly services: string[];
 }
 
 export interface WorkloadItem {
@@ -52,6 +65,8 @@ export interface SocketItem {
   readonly localPort: number | null;
   readonly foreignAddress: string | null;
   readonly foreignPort: number | null;
+  /** null when the socket has no foreign endpoint, or the answer's source has no cluster access. */
+  readonly peer: PeerItem | null;
   readonly state: string;
   /** ss's name for the state, the vocabulary of --state. */
   readonly ssState: string;
@@ -125,6 +140,7 @@ export function socketItem(socket: Socket): SocketItem {
       localPort: null,
       foreignAddress: null,
       foreignPort: null,
+      peer: null,
       recvQ: null,
       sendQ: null,
       uid: null,
@@ -142,11 +158,21 @@ export function socketItem(socket: Socket): SocketItem {
     localPort: socket.localPort === 0 ? null : socket.localPort,
     foreignAddress: socket.foreignAddress,
     foreignPort: socket.foreignPort === 0 ? null : socket.foreignPort,
+    peer: socket.peer ? { kind: socket.peer.kind, namespace: orNull(socket.peer.namespace), name: orNull(socket.peer.name), services: [...socket.peer.services] } : null,
     recvQ: Number(socket.recvQ),
     sendQ: Number(socket.sendQ),
     uid: socket.uid,
     timer: timer ? { kind: timer.kind, seconds: Number(timer.ticks) / CLOCK_TICKS_PER_SECOND, retransmits: timer.retransmits, probes: timer.probes } : null,
   };
+}
+
+/** The JSON of the nodes an answer cannot vouch for. */
+export function unavailableItems(nodes: readonly WireUnavailableNode[]): UnavailableNode[] {
+  return nodes.map((node) => ({
+    node: node.node,
+    reason: node.reason,
+    lastSeen: node.lastSeenUnixMs > 0n ? new Date(Number(node.lastSeenUnixMs)).toISOString() : null,
+  }));
 }
 
 export function socketList(items: SocketItem[], unavailableNodes: UnavailableNode[] = []): SocketList {

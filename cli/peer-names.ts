@@ -1,0 +1,38 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfigError, loadKubeConfig } from '../agent/kube/kubeconfig.js';
+import type { AggregatorSettings } from './defaults.js';
+import type { LogFn } from './log.js';
+import { UsageError } from './usage-error.js';
+
+/** The aggregator's cluster access, as flags and the environment give it. */
+export interface ClusterAccess {
+  readonly peerNames: AggregatorSettings['peerNames'];
+  /** --kubeconfig or $KUBE_NETSTAT_KUBECONFIG; else found as kubectl finds it, or in-cluster. */
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}
+
+/**
+ * The kubeconfig the aggregator names peers with, or undefined for none: `off` never looks;
+ * `auto` uses one when there is one; `on` requires one. A kubeconfig asked for by flag that
+ * cannot be used is a usage error either way. Whether the API then answers is the informers'
+ * business: they log and back off, and the aggregator serves answers without names meanwhile.
+ */
+export async function peerNamesKubeConfig(access: ClusterAccess, log: LogFn): Promise<KubeConfig | undefined> {
+  if (access.peerNames === 'off') return undefined;
+  let kubeConfig: KubeConfig | undefined;
+  try {
+    kubeConfig = await loadKubeConfig({ ...(access.kubeconfig && { kubeconfig: access.kubeconfig }), ...(access.context && { context: access.context }) });
+  } catch (error) {
+    if (error instanceof KubeConfigError) throw new UsageError(`--peer-names ${access.peerNames}: ${error.message}`);
+    throw error;
+  }
+  if (kubeConfig) {
+    log('peer names on', { server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() });
+  } else if (access.peerNames === 'on') {
+    throw new UsageError('--peer-names on needs cluster access: give --kubeconfig (or $KUBE_NETSTAT_KUBECONFIG, $KUBECONFIG), or run in a pod with a service account');
+  } else {
+    log('peer names off: no kubeconfig and not in a cluster', {});
+  }
+  return kubeConfig;
+}
