@@ -42,6 +42,7 @@ import {
   memoryNotes,
   memoryTable,
   profileTables,
+  pluginLines,
   queryTable,
   streamTargets,
   streamTargetTable,
@@ -59,9 +60,10 @@ const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] 
                         [--stream-nodes 1000] [--stream-sockets 1000] [--stream-churn 20]
                         [--stream-seconds 30] [--stream-bursts 3] [--stream-queries 200]
                         [--agent-sockets 10000] [--agent-seconds 30] [--agent-churn 50]
-                        [--timeout-sec 300] [--max-minutes 60] [--no-build]
+                        [--plugin-rounds 5] [--timeout-sec 300] [--max-minutes 60] [--no-build]
 --sizes 0 skips the namespace cases, --pods 0 the pod case, --stream-nodes 0 the streaming
 cases (the agent case too, unless --agent-sockets is given), --agent-sockets 0 the agent case.
+--plugin-rounds 0 skips timing kubectl netstat as a process (against kubectl get pods -A).
 --stream-churn is changes per node per second (steady phase); --agent-churn connections
 replaced per second in one bench namespace.
 Quick run: npm run bench -- --sizes 2000 --rounds 2 --pods 20 --stream-nodes 50 --stream-sockets 200`;
@@ -98,6 +100,7 @@ const { values } = parseArgs({
     'agent-churn': { type: 'string', default: '50' },
     'timeout-sec': { type: 'string', default: '300' },
     'max-minutes': { type: 'string', default: '60' },
+    'plugin-rounds': { type: 'string', default: '5' },
     'no-build': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -123,6 +126,7 @@ const streamQueries = positiveInt('stream-queries', values['stream-queries']);
 const agentSockets = values['agent-sockets'] === undefined ? (streamNodes > 0 ? 10_000 : 0) : nonNegativeInt('agent-sockets', values['agent-sockets']);
 const agentSeconds = positiveInt('agent-seconds', values['agent-seconds']);
 const agentChurn = positiveInt('agent-churn', values['agent-churn']);
+const pluginRounds = nonNegativeInt('plugin-rounds', values['plugin-rounds']);
 /** What KUBECONFIG names for the pod case's CLI runs: no such file, so no API is contacted. */
 const NO_KUBECONFIG = '/nonexistent/kube-netstat-bench/kubeconfig';
 
@@ -381,6 +385,8 @@ if (streamNodes > 0) {
       phaseTimeoutMs: timeoutMs,
       profilePrefix: `.bench/stream-${stamp}`,
       progress: (text) => progress(`${tag}: ${text}`),
+      pluginRounds,
+      repo: ROOT,
     });
   } catch (error) {
     streamErrors.push(`simulated cluster: ${error instanceof Error ? error.message : String(error)}`);
@@ -410,6 +416,11 @@ if (agentSockets > 0 || streamNodes > 0) {
     out();
     out(`Queries over ${fmtInt(clusterResult.sockets)} sockets (sequential, client-side wall time incl. answer parsing; 5 warm-ups each):`);
     out(queryTable([...clusterResult.queriesAtRest, clusterResult.steady.query]));
+    if (clusterResult.plugin) {
+      out();
+      out(`kubectl netstat over the same ${fmtInt(clusterResult.sockets)} sockets (in-process: flags, request, protobuf decode, netstat formatting; a process: the real kubectl running bin/kubectl-netstat.js through the test API server's service proxy):`);
+      for (const line of pluginLines(clusterResult.plugin)) out(line);
+    }
   }
   out();
   out('Wire bytes (real agent: bytes through the proxy, changes read from its DATA frames; simulated cluster: the simulator process\'s wchar/rchar, i.e. every agent together; CPU: the agent, or the aggregator):');

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProfileSummary } from './cpu-profile.js';
 import { procDelta, RssPeaks, sampleProc, type ProcDelta, type ProcSample } from './proc.js';
+import { runPluginCase, type PluginCaseResult } from './plugin-case.js';
+import { podsPerNode } from './synthetic.js';
 import { latencyStats, pollUntil, QueryClients, startAggregator, startSimulator, timeQueries, waitExit, type LatencyStats, type QuerySample } from './stream-procs.js';
 import { KUBELET_PORT } from './synthetic.js';
 
@@ -30,6 +32,10 @@ export interface ClusterOptions {
   /** Where the CPU profiles go (.bench/<stamp>-...cpuprofile). */
   readonly profilePrefix: string;
   readonly progress: (text: string) => void;
+  /** Rounds of `kubectl netstat` vs `kubectl get pods` as processes; 0 skips the plugin case. */
+  readonly pluginRounds: number;
+  /** The checkout (its bin/kubectl-netstat.js is what kubectl runs). */
+  readonly repo: string;
 }
 
 interface Progress {
@@ -98,6 +104,8 @@ export interface ClusterResult {
   readonly memoryAt: { readonly proc: ProcSample; readonly process: Memory };
   readonly idle: { readonly cpu: PhaseCpu; readonly seconds: number };
   readonly queriesAtRest: QueryCase[];
+  /** The kubectl-netstat plugin over this cluster (absent with --plugin-rounds 0). */
+  readonly plugin: PluginCaseResult | undefined;
   readonly bursts: BurstResult[];
   readonly steady: {
     readonly perNodePerSecond: number;
@@ -188,6 +196,9 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     await measure('state-grpc', 'List states=[close-wait] (every namespace)', 'gRPC', () => queries.list({ states: ['close-wait'] }), Math.max(10, Math.round(samples / 5)));
     await measure('nomatch-http', '?port=1 (scans every socket, matches none)', 'HTTP', () => queries.http('/api/v1/sockets?port=1'), Math.max(10, Math.round(samples / 2)));
     await measure('kubelet-http', `?port=${KUBELET_PORT}&state=listening (one per node)`, 'HTTP', () => queries.http(`/api/v1/sockets?port=${KUBELET_PORT}&state=listening`), Math.max(10, Math.round(samples / 5)));
+
+    // The plugin over the same cluster: its common queries, and kubectl netstat as a whole process.
+    const plugin = options.pluginRounds > 0 ? await runPluginCase({ httpPort: aggregator.httpPort, pods: nodes * podsPerNode(socketsPerNode), samples: Math.max(10, Math.round(samples / 4)), rounds: options.pluginRounds, repo: options.repo, progress }) : undefined;
 
     // 4. Delta ingest bursts: every node's changes offered at once; done when every node's
     //    round marker (its last upsert, in its last message) is in the aggregator.
@@ -286,6 +297,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
       memoryAt,
       idle: { cpu: cpuBetween([i0, i1], [is0, is1]), seconds: options.idleSeconds },
       queriesAtRest,
+      plugin,
       bursts,
       steady: steadyResult,
       profiles,

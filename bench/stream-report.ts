@@ -1,6 +1,7 @@
 import type { AgentCaseResult } from './agent-case.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import { fmtInt, table } from './report.js';
+import type { PluginCaseResult } from './plugin-case.js';
 import type { ClusterResult, PhaseCpu, QueryCase } from './stream-cluster.js';
 import { stats } from './timing.js';
 
@@ -168,6 +169,23 @@ export function queryTable(cases: readonly QueryCase[]): string {
     ['query (cluster-wide)', 'via', 'n', 'items', 'answer KiB', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms'],
     cases.map((q) => [q.label, q.transport, String(q.stats.n), fmtInt(q.stats.items), q.stats.bytes > 0 ? fmt(q.stats.bytes / 1024) : '', ms(q.stats.p50), ms(q.stats.p90), ms(q.stats.p99), ms(q.stats.max), ms(q.stats.mean)]),
   );
+}
+
+/** The plugin's query latencies, then kubectl netstat against kubectl get pods as processes. */
+export function pluginLines(plugin: PluginCaseResult): string[] {
+  const lines = [
+    table(
+      ['plugin query', 'n', 'output KiB', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      plugin.queries.map((q) => [q.label, String(q.stats.n), fmt(q.stats.bytes / 1024), ms(q.stats.p50), ms(q.stats.p90), ms(q.stats.p99), ms(q.stats.max)]),
+    ),
+    '',
+    table(
+      ['whole process', 'runs', 'output KiB', 'min ms', 'median ms', 'max ms'],
+      [plugin.plugin, plugin.getPods].map((t) => [t.label, String(t.runsMs.length), fmt(t.bytes / 1024), ms(t.minMs), ms(t.medianMs), ms(t.maxMs)]),
+    ),
+    `kubectl netstat -A --state close-wait takes ${plugin.ratio.toFixed(2)}× the time of kubectl get pods -A (${fmtInt(plugin.podsInApi)} pods in the API server), medians of the same run.`,
+  ];
+  return lines;
 }
 
 export function wireTable(cluster: ClusterResult | undefined, agent: AgentCaseResult | undefined): string {

@@ -86,6 +86,11 @@ const KINDS: readonly (readonly [Kind, number])[] = [
 ];
 type Kind = 'inbound' | 'outbound' | 'time-wait' | 'close-wait' | 'fin-wait2' | 'syn-sent' | 'last-ack' | 'udp-dns' | 'tcp6-inbound';
 
+/** Pods on a simulated node of `size` sockets: ~35 sockets each, 2–250. */
+export function podsPerNode(size: number): number {
+  return Math.max(2, Math.min(250, Math.round(size / 35)));
+}
+
 /**
  * One simulated node's socket table and its churn. `sockets` is what the node's agent would
  * scan right now; the fixed part (host daemons, listeners) comes first and never churns.
@@ -111,7 +116,7 @@ export class SyntheticNode {
     this.nodeIp = `192.168.${(index >> 8) & 255}.${index & 255}`;
     this.nextInode = 100_000 + Math.floor(this.random() * 1_000_000);
     this.now = BigInt(Date.now());
-    const podCount = Math.max(2, Math.min(250, Math.round(size / 35)));
+    const podCount = podsPerNode(size);
     for (let k = 0; k < podCount; k++) this.pods.push(this.makePod(k));
     this.addHostSockets();
     for (const pod of this.pods) {

@@ -8,6 +8,7 @@ Commands:
   local        one netstat-compatible scan of this host, every network namespace
   agent        scan this node every interval and stream changes to an aggregator
   aggregator   receive agents' streams; answer queries (gRPC and HTTP/JSON)
+  query        ask the aggregator: netstat for the whole cluster (also the kubectl-netstat plugin)
 
 Run 'kube-netstat <command> --help' for a command's flags.
 `;
@@ -20,6 +21,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   agent: async () => (await import('./serve.js')).runAgentCommand,
   aggregator: async () => (await import('./serve.js')).runAggregatorCommand,
   standalone: async () => (await import('./serve.js')).runStandaloneCommand,
+  query: async () => (await import('./query/command.js')).runQuery,
 };
 
 /** Node's parseArgs reports bad flags as TypeErrors with ERR_PARSE_ARGS_* codes. */

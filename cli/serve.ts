@@ -242,6 +242,10 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
       ] as const)
         .map(([url, what]) => (what ? `  curl -s ${url.padEnd(64)}  # ${what}\n` : `  curl -s ${url}\n`))
         .join('') +
+      `or with netstat's flags and columns (the kubectl-netstat plugin, pointed at it):\n` +
+      `  node bin/kube-netstat.js query --server ${base} -A -tanp\n` +
+      `  node bin/kube-netstat.js query --server ${base} -A summary\n` +
+      `  node bin/kube-netstat.js query --server ${base} -A watch --state close-wait\n` +
       `Stop with Ctrl-C.\n`,
   );
   const signal = io.signal ?? new AbortController().signal;

@@ -182,14 +182,13 @@ test('an agent cannot send a peer: only answers to queries name peers', () => {
   assert.throws(() => readSocket(bytes, 0, bytes.length, new PodCache()), (error: unknown) => error instanceof WireFormatError && /peer/.test(error.message));
 });
 
-test('peerText: a peer as one column of wide output', () => {
+test('peerText: a peer as one word in a column of wide output', () => {
   const cases: [PeerItem | null, string][] = [
-    [{ kind: 'pod', namespace: 'shop', name: 'cart-1', services: ['shop/cart'] }, 'pod shop/cart-1 (svc shop/cart)'],
-    [{ kind: 'pod', namespace: 'shop', name: 'cart-1', services: ['shop/cart', 'shop/web'] }, 'pod shop/cart-1 (svc shop/cart, shop/web)'],
-    [{ kind: 'service', namespace: 'shop', name: 'cart', services: [] }, 'svc shop/cart'],
-    [{ kind: 'node', namespace: null, name: 'node-b', services: [] }, 'node node-b'],
+    [{ kind: 'pod', namespace: 'shop', name: 'cart-1', services: ['shop/cart'] }, 'pod/shop/cart-1'],
+    [{ kind: 'service', namespace: 'shop', name: 'cart', services: [] }, 'svc/shop/cart'],
+    [{ kind: 'node', namespace: null, name: 'node-b', services: [] }, 'node/node-b'],
     [{ kind: 'local', namespace: null, name: null, services: [] }, 'local'],
-    [{ kind: 'external', namespace: null, name: null, services: ['db/postgres'] }, 'external (svc db/postgres)'],
+    [{ kind: 'external', namespace: null, name: null, services: ['db/postgres'] }, 'external'],
     [null, '-'],
   ];
   for (const [peer, text] of cases) assert.equal(peerText(peer), text);

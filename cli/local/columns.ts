@@ -29,7 +29,7 @@ export function podCells(attribution: SocketAttribution, wide: { node: string; n
   return [...cells, wide.node, workload, wide.netns];
 }
 
-function shortContainer(containerId: string | null, runtime: string | null): string {
+export function shortContainer(containerId: string | null, runtime: string | null): string {
   if (containerId === null) return '-';
   const id = containerId.slice(0, SHORT_ID);
   return runtime ? `${runtime}://${id}` : id;
@@ -47,7 +47,12 @@ export class ColumnLayout {
     rows: Iterable<readonly string[]>,
   ) {
     this.widths = titles.map((title) => Math.max(MIN_WIDTH, title.length + PADDING));
-    for (const row of rows) row.forEach((cell, i) => (this.widths[i] = Math.max(this.widths[i] ?? MIN_WIDTH, cell.length + PADDING)));
+    for (const row of rows) this.widen(row);
+  }
+
+  /** Makes room for one more row (a row printed later, as a watch prints them). */
+  widen(cells: readonly string[]): void {
+    cells.forEach((cell, i) => (this.widths[i] = Math.max(this.widths[i] ?? MIN_WIDTH, cell.length + PADDING)));
   }
 
   line(cells: readonly string[]): string {

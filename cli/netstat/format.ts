@@ -21,8 +21,11 @@ export interface NetstatOptions {
   readonly wide: boolean;
 }
 
-/** What the PID/Program name column shows for an inode: `pid/name`, or undefined for `-`. */
-export type ProgramLookup = (inode: string) => string | undefined;
+/**
+ * What the PID/Program name column shows for a socket: `pid/name`, or undefined for `-`. By
+ * inode within one host; `index` (into the section's sockets) tells sockets of several hosts apart.
+ */
+export type ProgramLookup = (inode: string, index: number) => string | undefined;
 
 /** netstat's PROGNAME_WIDTH: the "pid/name" buffer holds 19 characters and a NUL. */
 export const PROGNAME_WIDTH = 20;
@@ -161,6 +164,8 @@ export function programLabel(pid: number, name: string): string {
 export interface NetstatSection {
   readonly protos: ReadonlySet<SocketProto>;
   readonly sockets: readonly SocketRecord[];
+  /** false: rows only, as kubectl's --no-headers prints them. */
+  readonly headers?: boolean;
 }
 
 /** Columns printed in front of netstat's, like `kubectl get -o wide` adds its own. */
@@ -185,15 +190,16 @@ function withLeading(header: string, columns: LeadingColumns | undefined): strin
 export function formatNetstat(section: NetstatSection, options: NetstatOptions, names: NameResolver, program: ProgramLookup, columns?: LeadingColumns): string {
   const formatter = new NetstatFormatter(options, names);
   const wantsInet = [...section.protos].some((proto) => proto !== 'unix');
-  let out = wantsInet ? withLeading(inetHeader(options), columns) : '';
+  const headers = section.headers ?? true;
+  let out = wantsInet && headers ? withLeading(inetHeader(options), columns) : '';
   const unixRows: string[] = [];
   section.sockets.forEach((record, index) => {
     if (!section.protos.has(record.proto) || !netstatSelects(record, options)) return;
-    const label = options.programs && record.inode !== '0' ? program(record.inode) : undefined;
+    const label = options.programs && record.inode !== '0' ? program(record.inode, index) : undefined;
     const lead = columns ? columns.cells(index) : '';
     if (record.proto === 'unix') unixRows.push(lead + formatter.unixRow(record, label));
     else out += lead + formatter.inetRow(record, label);
   });
-  if (section.protos.has('unix')) out += withLeading(unixHeader(options), columns) + unixRows.join('');
+  if (section.protos.has('unix')) out += (headers ? withLeading(unixHeader(options), columns) : '') + unixRows.join('');
   return out;
 }

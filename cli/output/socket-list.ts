@@ -4,6 +4,7 @@ import type { SocketProto } from '../../agent/model.js';
 import { WIRE_TO_PROTO } from '../../agent/stream/wire.js';
 import { CLOCK_TICKS_PER_SECOND, unixTypeName } from '../../agent/states.js';
 import type { UnavailableNode as WireUnavailableNode } from '../../gen/kubenetstat/v1/query.js';
+import { peerItem } from './peer-text.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 
 /** The `-o json` contract of the design: a Kubernetes-style list object. */
@@ -158,7 +159,7 @@ export function socketItem(socket: Socket): SocketItem {
     localPort: socket.localPort === 0 ? null : socket.localPort,
     foreignAddress: socket.foreignAddress,
     foreignPort: socket.foreignPort === 0 ? null : socket.foreignPort,
-    peer: socket.peer ? { kind: socket.peer.kind, namespace: orNull(socket.peer.namespace), name: orNull(socket.peer.name), services: [...socket.peer.services] } : null,
+    peer: peerItem(socket.peer),
     recvQ: Number(socket.recvQ),
     sendQ: Number(socket.sendQ),
     uid: socket.uid,

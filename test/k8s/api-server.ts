@@ -21,6 +21,7 @@ import { ApiError, methodNotAllowed, notFoundPath, statusOf, unauthorized } from
 import { ObjectStore } from './store.js';
 import { makeServingCertificate } from './tls.js';
 import type { FailureRule, RecordedRequest, Verb } from './types.js';
+import { proxyToService } from './service-proxy.js';
 import { serveWatch } from './watch.js';
 import type { WatchStream } from './watch.js';
 
@@ -173,6 +174,10 @@ export class TestApiServer {
           throw notFoundPath();
         case 'resource': {
           if (request.method !== 'GET') throw methodNotAllowed();
+          if (route.resource.resource === 'services' && route.subresource[0] === 'proxy' && route.name !== undefined && route.namespace !== undefined) {
+            const rest = url.pathname.slice(url.pathname.indexOf('/proxy', url.pathname.indexOf('/services/')) + '/proxy'.length);
+            return proxyToService(this.store, { namespace: route.namespace, serviceSegment: route.name, rest: `${rest}${url.search}` }, request, response, (code) => (recorded.statusCode = code));
+          }
           if (route.subresource.length > 0) throw notFoundPath();
           const read: ReadRequest = { resource: route.resource, ...(route.namespace !== undefined && { namespace: route.namespace }), ...(route.name !== undefined && { name: route.name }), query: url.searchParams };
           // A watch of a named object (…/pods/<name>?watch=1) is a watch of its collection narrowed to that name.

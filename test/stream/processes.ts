@@ -128,7 +128,7 @@ export interface AggregatorProcess {
 /** An aggregator on loopback; port 0 picks free ports, read back from its listening log line. */
 export async function startAggregatorProcess(
   processes: ProcessSet,
-  options: { grpcPort?: number; httpPort?: number; staleAfter: string; evictAfter: string },
+  options: { grpcPort?: number; httpPort?: number; staleAfter: string; evictAfter: string; kubeconfig?: string },
 ): Promise<AggregatorProcess> {
   const started = processes.start('aggregator', [
     'aggregator',
@@ -136,6 +136,7 @@ export async function startAggregatorProcess(
     '--http-listen', `127.0.0.1:${options.httpPort ?? 0}`,
     '--stale-after', options.staleAfter,
     '--evict-after', options.evictAfter,
+    ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
   ]);
   const listening = await started.waitForLog((line) => line.msg === 'aggregator listening', 'aggregator listening', { timeoutMs: 20_000 });
   return { process: started, grpcPort: Number(listening.grpcPort), httpPort: Number(listening.httpPort) };

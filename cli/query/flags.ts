@@ -1,0 +1,180 @@
+import { parseNetstatFlags, splitList, type CommonFlags, type FlagExtension } from '../netstat/flags.js';
+import { UsageError } from '../usage-error.js';
+
+/** What `kubectl netstat` was asked to do: list sockets (the default) or one of its subcommands. */
+export type QueryCommand = 'list' | 'summary' | 'top' | 'watch' | 'completion' | '__complete';
+const SUBCOMMANDS: ReadonlySet<string> = new Set(['summary', 'top', 'watch', 'completion', '__complete', 'list']);
+
+/** Where the aggregator is reached by default: the chart's Service and its HTTP port's name. */
+export const DEFAULT_AGGREGATOR = { namespace: 'kube-netstat', service: 'kube-netstat', port: 'http' } as const;
+
+export interface QueryFlags extends CommonFlags {
+  readonly command: QueryCommand;
+  /** Words after the subcommand (completion's shell; __complete's words). */
+  readonly args: readonly string[];
+  /** --server URL: the aggregator's HTTP address, bypassing the API server. */
+  readonly server: string | undefined;
+  readonly aggregatorNamespace: string;
+  readonly aggregatorService: string;
+  /** The Service port's name or number (--aggregator-service NAME:PORT). */
+  readonly aggregatorPort: string;
+  /** --watch (kubectl's -w is netstat's raw sockets here). */
+  readonly watch: boolean;
+  readonly outputWatchEvents: boolean;
+  readonly noHeaders: boolean;
+  /** An item field (recvQ, firstSeen, ...), '-' in front for descending. */
+  readonly sortBy: string | undefined;
+  readonly containers: readonly string[];
+  readonly workloads: readonly string[];
+  readonly minRecvQ: number | undefined;
+  readonly minSendQ: number | undefined;
+  readonly minAgeSeconds: number | undefined;
+  /** summary: namespace, workload, pod or node; top: a state, recv-q or send-q. */
+  readonly by: string | undefined;
+  /** Items to show at most (top: pods). */
+  readonly limit: number | undefined;
+  /** Items per request when listing (kubectl's --chunk-size); 0 for one request. */
+  readonly chunkSize: number;
+  /** Seconds to wait for an answer; 0 waits forever (kubectl's --request-timeout). */
+  readonly requestTimeoutSeconds: number;
+}
+
+interface QueryExtra {
+  command: QueryCommand | undefined;
+  server: string | undefined;
+  aggregatorNamespace: string;
+  aggregatorService: string;
+  aggregatorPort: string;
+  watch: boolean;
+  outputWatchEvents: boolean;
+  noHeaders: boolean;
+  sortBy: string | undefined;
+  containers: string[];
+  workloads: string[];
+  minRecvQ: number | undefined;
+  minSendQ: number | undefined;
+  minAgeSeconds: number | undefined;
+  by: string | undefined;
+  limit: number | undefined;
+  chunkSize: number;
+  requestTimeoutSeconds: number;
+}
+
+const DEFAULT_CHUNK_SIZE = 20_000;
+
+function count(name: string, text: string, min = 0): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min) throw new UsageError(`invalid ${name} '${text}': expected a whole number${min > 0 ? ` >= ${min}` : ''}`);
+  return value;
+}
+
+/** A byte count: plain, or with k/M/G (1024-based, as queues are reported). */
+function bytes(name: string, text: string): number {
+  const match = /^(\d+)([kKmMgG]i?)?$/.exec(text);
+  if (!match) throw new UsageError(`invalid ${name} '${text}': expected bytes, e.g. 1, 4096 or 64k`);
+  const scale = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]?.[0]?.toLowerCase() ?? ''] ?? 1;
+  return Number(match[1]) * scale;
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A Go-style duration as kubectl takes them (30s, 5m, 1h30m); a bare number is seconds. */
+export function durationSeconds(name: string, text: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) throw new UsageError(`invalid ${name} '${text}': expected a duration such as 90s, 10m or 1h30m`);
+  return parts.reduce((sum, part) => sum + Number(part[1]) * DURATION_UNITS[part[2]!]!, 0);
+}
+
+const QUERY: FlagExtension<QueryExtra> = {
+  initial: () => ({
+    command: undefined,
+    server: undefined,
+    aggregatorNamespace: DEFAULT_AGGREGATOR.namespace,
+    aggregatorService: DEFAULT_AGGREGATOR.service,
+    aggregatorPort: DEFAULT_AGGREGATOR.port,
+    watch: false,
+    outputWatchEvents: false,
+    noHeaders: false,
+    sortBy: undefined,
+    containers: [],
+    workloads: [],
+    minRecvQ: undefined,
+    minSendQ: undefined,
+    minAgeSeconds: undefined,
+    by: undefined,
+    limit: undefined,
+    chunkSize: DEFAULT_CHUNK_SIZE,
+    requestTimeoutSeconds: 0,
+  }),
+  flags: {
+    watch: (e) => (e.watch = true),
+    'output-watch-events': (e) => (e.outputWatchEvents = true),
+    'no-headers': (e) => (e.noHeaders = true),
+  },
+  /** The subcommand may come anywhere among the flags (`kubectl netstat -A top`), once. */
+  positional: (e, word) => {
+    if (e.command !== undefined || !SUBCOMMANDS.has(word) || word === 'completion' || word === '__complete') throw new UsageError(`unexpected argument '${word}'`);
+    e.command = word as QueryCommand;
+  },
+  values: {
+    server: (e, value) => (e.server = serverUrl(value)),
+    'aggregator-namespace': (e, value) => (e.aggregatorNamespace = value),
+    'aggregator-service': (e, value) => {
+      const [name, servicePort] = value.split(':', 2);
+      if (!name) throw new UsageError(`invalid --aggregator-service '${value}': expected NAME or NAME:PORT`);
+      e.aggregatorService = name;
+      if (servicePort) e.aggregatorPort = servicePort;
+    },
+    'sort-by': (e, value) => (e.sortBy = sortField(value)),
+    container: (e, value) => e.containers.push(...splitList(value)),
+    workload: (e, value) => e.workloads.push(...splitList(value)),
+    'min-recv-q': (e, value) => (e.minRecvQ = bytes('--min-recv-q', value)),
+    'min-send-q': (e, value) => (e.minSendQ = bytes('--min-send-q', value)),
+    'min-age': (e, value) => (e.minAgeSeconds = durationSeconds('--min-age', value)),
+    by: (e, value) => (e.by = value),
+    limit: (e, value) => (e.limit = count('--limit', value, 1)),
+    'chunk-size': (e, value) => (e.chunkSize = count('--chunk-size', value)),
+    'request-timeout': (e, value) => (e.requestTimeoutSeconds = durationSeconds('--request-timeout', value)),
+  },
+};
+
+/** --server takes a URL, or host:port (http assumed), as `kubectl --server` does. */
+function serverUrl(text: string): string {
+  const withScheme = /^[a-z]+:\/\//i.test(text) ? text : `http://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`invalid --server '${text}': expected a URL such as http://127.0.0.1:9101`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`invalid --server '${text}': only http and https URLs are supported`);
+  return url.href.replace(/\/$/, '');
+}
+
+/**
+ * --sort-by names a field of the JSON item; kubectl's JSONPath spellings (`.recvQ`, `{.recvQ}`)
+ * are accepted too. A leading '-' sorts descending.
+ */
+function sortField(text: string): string {
+  const descending = text.startsWith('-');
+  const bare = text.replace(/^-/, '').replace(/^\{(.*)\}$/, '$1').replace(/^\./, '');
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(bare)) throw new UsageError(`invalid --sort-by '${text}': expected a field such as recvQ, sendQ, firstSeen, pod or -recvQ`);
+  return descending ? `-${bare}` : bare;
+}
+
+/** `kubectl netstat [SUBCOMMAND] [flags]`; `completion` and `__complete` must come first and take words, not flags. */
+export function parseQueryFlags(argv: readonly string[]): QueryFlags {
+  const first = argv[0];
+  if (first === 'completion' || first === '__complete') return { ...parseFlags([]), command: first, args: argv.slice(1) };
+  const { command: named, ...flags } = parseFlags(argv);
+  let command: QueryCommand = named ?? 'list';
+  if (flags.watch && command === 'list') command = 'watch';
+  if (flags.by !== undefined && command !== 'summary' && command !== 'top') throw new UsageError('--by belongs to the summary and top subcommands');
+  return { ...flags, command, args: [] };
+}
+
+function parseFlags(argv: readonly string[]): Omit<QueryFlags, 'command' | 'args'> & { command: QueryCommand | undefined } {
+  const { flags, extra } = parseNetstatFlags(argv, QUERY);
+  return { ...flags, ...extra };
+}

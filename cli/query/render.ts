@@ -1,0 +1,100 @@
+import { fromWireSocket } from '../../agent/stream/wire.js';
+import type { UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
+import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import { ColumnLayout, POD_TITLES, shortContainer } from '../local/columns.js';
+import { formatNetstat, programLabel, type NetstatOptions } from '../netstat/format.js';
+import { FileNameResolver, type NameResolver } from '../netstat/names.js';
+import { peerItem, peerText } from '../output/peer-text.js';
+import { socketItem, socketList, type UnavailableNode as UnavailableItem } from '../output/socket-list.js';
+import type { QueryFlags } from './flags.js';
+
+/**
+ * Names for netstat's non-numeric mode. Ports are named from /etc/services as netstat does;
+ * hosts and users stay numeric: this machine's /etc/hosts and /etc/passwd say nothing about
+ * a pod's peers or its users (peer names are in -o wide and -o json).
+ */
+export class QueryNames implements NameResolver {
+  private readonly files = new FileNameResolver();
+  service(port: number, proto: 'tcp' | 'udp' | 'raw'): string | undefined {
+    return this.files.service(port, proto);
+  }
+  host(): undefined {
+    return undefined;
+  }
+  user(): undefined {
+    return undefined;
+  }
+}
+
+/** -o wide: where each socket is and what its peer is, in front of netstat's columns. */
+export const QUERY_WIDE_TITLES = [...POD_TITLES, 'NODE', 'WORKLOAD', 'NETNS', 'PEER'] as const;
+
+/** NAMESPACE, POD, CONTAINER (and NODE, WORKLOAD, NETNS, PEER with -o wide) of a socket from the aggregator. */
+export function socketPodCells(socket: Socket, wide: boolean): string[] {
+  const pod = socket.pod;
+  let cells: string[];
+  if (pod?.name) cells = [pod.namespace, pod.name, pod.container || shortContainer(pod.containerId || null, pod.runtime || null)];
+  // Known from cgroups only (the agent had no API access): the pod UID and the container ID.
+  else if (pod?.uid) cells = ['?', pod.uid, shortContainer(pod.containerId || null, pod.runtime || null)];
+  else cells = ['-', socket.hostNetwork ? '<host>' : '-', '-'];
+  if (!wide) return cells;
+  const workload = pod?.workloadName ? `${pod.workloadKind}/${pod.workloadName}` : '-';
+  return [...cells, socket.node, workload, socket.netns.toString(), peerText(peerItem(socket.peer))];
+}
+
+/** netstat's options for a listing: -o wide turns on what netstat -eepoW shows. */
+export function listingOptions(flags: QueryFlags): NetstatOptions {
+  const wide = flags.output === 'wide';
+  return wide ? { ...flags.netstat, extend: Math.max(flags.netstat.extend, 2), programs: true, timers: true, wide: true } : flags.netstat;
+}
+
+/**
+ * Sockets from many pods and nodes as one netstat listing: the Internet block, then the unix
+ * block, each row led by the socket's pod columns aligned kubectl's way.
+ */
+export function renderListing(sockets: readonly Socket[], flags: QueryFlags, names: NameResolver): string {
+  const wide = flags.output === 'wide';
+  const options = listingOptions(flags);
+  const records = sockets.map(fromWireSocket);
+  const cells = sockets.map((socket) => socketPodCells(socket, wide));
+  const layout = new ColumnLayout(wide ? QUERY_WIDE_TITLES : POD_TITLES, cells);
+  const program = (_inode: string, index: number): string | undefined => {
+    const first = sockets[index]?.processes[0];
+    return first && programLabel(first.pid, first.name);
+  };
+  return formatNetstat({ protos: flags.protos, sockets: records, headers: !flags.noHeaders }, options, names, program, layout.leading((index) => cells[index]!));
+}
+
+/** The `-o json|yaml` SocketList of an answer. */
+export function structuredListing(sockets: readonly Socket[], unavailable: readonly UnavailableNode[], toText: (value: unknown) => string): string {
+  return toText(socketList(sockets.map(socketItem), unavailableItems(unavailable)));
+}
+
+export function unavailableItems(nodes: readonly UnavailableNode[]): UnavailableItem[] {
+  return nodes.map((node) => ({ node: node.node, reason: node.reason, lastSeen: node.lastSeenUnixMs > 0n ? new Date(Number(node.lastSeenUnixMs)).toISOString() : null }));
+}
+
+/** One stderr line per answer that could not vouch for every node: partial results are never silent. */
+export function partialWarning(nodes: readonly UnavailableItem[], nowMs = Date.now()): string {
+  if (nodes.length === 0) return '';
+  const shown = nodes.slice(0, 5).map((node) => `${node.node} (${node.reason}${node.lastSeen ? `, last heard ${age(nowMs - Date.parse(node.lastSeen))} ago` : ''})`);
+  const more = nodes.length > shown.length ? ` and ${nodes.length - shown.length} more` : '';
+  return `Warning: partial results: ${nodes.length === 1 ? 'this node is' : `${nodes.length} nodes are`} not vouched for: ${shown.join(', ')}${more}; their sockets may be missing or out of date.\n`;
+}
+
+/** kubectl's AGE: 45s, 12m, 3h, 5d. */
+export function age(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+/** kubectl's plain table: columns as wide as their widest cell plus three spaces. */
+export function table(titles: readonly string[], rows: readonly (readonly string[])[], headers = true): string {
+  const layout = new ColumnLayout(titles, rows);
+  const lines = headers ? [layout.line(titles)] : [];
+  for (const row of rows) lines.push(layout.line(row));
+  return lines.map((line) => `${line.trimEnd()}\n`).join('');
+}

@@ -1,0 +1,111 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { KubeConfigError, loadKubeConfig } from '../../agent/kube/kubeconfig.js';
+import { UsageError } from '../usage-error.js';
+import type { QueryFlags } from './flags.js';
+
+/**
+ * A failure to get an answer: the message says what went wrong and what to do next. Exit
+ * code 1, as kubectl's for errors that are not about how it was called.
+ */
+export class QueryFailure extends Error {
+  override readonly name = 'QueryFailure';
+}
+
+/** How the plugin reaches the aggregator's HTTP API, and the namespace kubectl would default to. */
+export interface AggregatorEndpoint {
+  /** For messages: where requests go. */
+  readonly description: string;
+  /** The kubeconfig context's namespace, else "default" (kubectl's rule). */
+  readonly defaultNamespace: string;
+  /** The kubeconfig, when there is one (completion lists namespaces and pods with it). */
+  readonly kubeConfig: KubeConfig | undefined;
+  /** GET `path` (starting with /api/v1/...); resolves when the answer's headers arrive. */
+  get(path: string, params: URLSearchParams, accept: string, signal?: AbortSignal): Promise<IncomingMessage>;
+  /** GET a path of the Kubernetes API itself (completion); undefined without a kubeconfig. */
+  getApi?(path: string, signal?: AbortSignal): Promise<IncomingMessage>;
+}
+
+type Requester = (url: URL, options: RequestOptions) => ReturnType<typeof httpRequest>;
+
+function send(url: URL, options: RequestOptions, signal: AbortSignal | undefined, explainNetworkError: (error: NodeJS.ErrnoException) => string): Promise<IncomingMessage> {
+  const requester: Requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = requester(url, { ...options, method: 'GET', ...(signal && { signal }) });
+    req.once('response', resolve);
+    req.once('error', (error: NodeJS.ErrnoException) => {
+      if (signal?.aborted) reject(signal.reason instanceof Error ? signal.reason : error);
+      else reject(new QueryFailure(explainNetworkError(error)));
+    });
+    req.end();
+  });
+}
+
+/** `--server URL`: straight to the aggregator's HTTP port (port-forward, standalone, in-cluster). */
+export function directEndpoint(server: string, kubeConfig: KubeConfig | undefined): AggregatorEndpoint {
+  return {
+    description: server,
+    defaultNamespace: contextNamespace(kubeConfig),
+    kubeConfig,
+    get(path, params, accept, signal) {
+      const url = new URL(`${server}${path}?${params}`);
+      return send(url, { headers: { accept } }, signal, (error) => {
+        const hint = error.code === 'ECONNREFUSED' ? ': is the aggregator running and listening there? (`kube-netstat standalone` serves http://127.0.0.1:9101; in a cluster, `kubectl port-forward -n kube-netstat svc/kube-netstat 9101`)' : '';
+        return `cannot reach the aggregator at ${server} (${error.code ?? error.message})${hint}`;
+      });
+    },
+  };
+}
+
+function contextNamespace(kubeConfig: KubeConfig | undefined): string {
+  if (!kubeConfig) return 'default';
+  return kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default';
+}
+
+/**
+ * Through the API server's service proxy (/api/v1/namespaces/NS/services/NAME:PORT/proxy/...),
+ * with the kubeconfig's credentials: the user's own authentication and RBAC apply, and no port
+ * of the aggregator needs to be reachable from the user's machine.
+ */
+export async function proxyEndpoint(kubeConfig: KubeConfig, flags: Pick<QueryFlags, 'aggregatorNamespace' | 'aggregatorService' | 'aggregatorPort'>): Promise<AggregatorEndpoint> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new QueryFailure(`the kubeconfig's current context "${kubeConfig.getCurrentContext()}" names no cluster: pick one with --context (kubectl config get-contexts)`);
+  const server = cluster.server.replace(/\/$/, '');
+  const proxy = `/api/v1/namespaces/${encodeURIComponent(flags.aggregatorNamespace)}/services/${encodeURIComponent(flags.aggregatorService)}:${encodeURIComponent(flags.aggregatorPort)}/proxy`;
+  const options: RequestOptions = {};
+  try {
+    await kubeConfig.applyToHTTPSOptions(options);
+  } catch (error) {
+    throw new QueryFailure(`cannot use the credentials of context "${kubeConfig.getCurrentContext()}": ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const explain = (error: NodeJS.ErrnoException): string =>
+    `cannot reach the Kubernetes API server at ${server} (${error.code ?? error.message}): is the context "${kubeConfig.getCurrentContext()}" right? (kubectl cluster-info); or reach the aggregator directly with --server URL`;
+  const api = (path: string, accept: string, signal: AbortSignal | undefined): Promise<IncomingMessage> =>
+    send(new URL(`${server}${path}`), { ...options, headers: { ...options.headers, accept } }, signal, explain);
+  return {
+    description: `service ${flags.aggregatorNamespace}/${flags.aggregatorService}:${flags.aggregatorPort} through ${server}`,
+    defaultNamespace: contextNamespace(kubeConfig),
+    kubeConfig,
+    get: (path, params, accept, signal) => api(`${proxy}${path}?${params}`, accept, signal),
+    getApi: (path, signal) => api(path, 'application/json', signal),
+  };
+}
+
+/** --server when given, else the service proxy of the kubeconfig's cluster. */
+export async function openEndpoint(flags: QueryFlags): Promise<AggregatorEndpoint> {
+  let kubeConfig: KubeConfig | undefined;
+  try {
+    kubeConfig = await loadKubeConfig({ ...(flags.kube.kubeconfig && { kubeconfig: flags.kube.kubeconfig }), ...(flags.kube.context && { context: flags.kube.context }) });
+  } catch (error) {
+    if (error instanceof KubeConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (flags.server) return directEndpoint(flags.server, kubeConfig);
+  if (!kubeConfig) {
+    throw new QueryFailure(
+      'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster: pass --kubeconfig FILE or --context NAME, or reach the aggregator directly with --server URL (kube-netstat standalone serves http://127.0.0.1:9101)',
+    );
+  }
+  return proxyEndpoint(kubeConfig, flags);
+}
