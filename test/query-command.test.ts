@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import { createHttpServer } from '../aggregator/http.js';
 import { NodeStore } from '../aggregator/node-store.js';
 import { PeerIndex } from '../aggregator/peers/index.js';
+import { WatchHub } from '../aggregator/watch.js';
 import type { SocketList } from '../cli/output/socket-list.js';
 import { complete } from '../cli/query/completion.js';
 import { parseQueryFlags } from '../cli/query/flags.js';
@@ -26,6 +27,7 @@ import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { runCli } from './helpers/run-cli.js';
 import { storedSockets } from './helpers/stored.js';
 import { TestApiServer } from './k8s/index.js';
+import { waitFor } from './stream/wait.js';
 import { exposeAggregator, REPO } from './plugin/kubectl.js';
 
 const FIRST_SEEN = BigInt(Date.parse('2026-11-27T00:00:00Z'));
@@ -292,11 +294,64 @@ describe('kube-netstat query: each failure says what to do next, with its exit c
     assert.equal(by.code, 2);
   });
 
+  test('no answer within --request-timeout: exit 1', async () => {
+    // Accepts connections and never answers.
+    const held: NetSocket[] = [];
+    const silent: Server = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await runCli(['query', '--server', `127.0.0.1:${(silent.address() as AddressInfo).port}`, '-A', '--request-timeout', '300ms']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+ within 0\.3 s \(--request-timeout\)/);
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  });
+
   test('--help answers with examples, exit 0', async () => {
     const help = await runCli(['query', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Examples:\n/);
     assert.match(help.stdout, /top -A --by close-wait/);
+  });
+});
+
+describe('kube-netstat query watch: the listing, then a row per change', () => {
+  test('a table with an EVENT column: the listing, then ADDED and DELETED rows as the node changes', async () => {
+    const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
+    const { session } = store.claim('node-a', 1n, 'boot');
+    const node = store.owned('node-a', session!)!;
+    const listen = tcp(cart, LISTEN, ['0.0.0.0', 8080], ['0.0.0.0', 0]);
+    const first = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 52000]);
+    const second = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 52001]);
+    store.replaceSockets(node, storedSockets([listen, first]));
+    const hub = new WatchHub(store, { pollMs: 20, maxWatches: 4, log: () => undefined });
+    const server = createHttpServer(store, () => true, () => undefined, hub);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const stop = new AbortController();
+    let output = '';
+    const running = runCli(['query', '--server', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'watch', '-n', 'shop', '-tn', '--output-watch-events'], { signal: stop.signal, onStdout: (text) => (output += text) });
+    try {
+      await waitFor(() => output.includes('52000'), { timeoutMs: 10_000, what: 'the listing', describe: () => output });
+      store.replaceSockets(node, storedSockets([listen, second]));
+      await waitFor(() => output.includes('52001') && output.split('\n').length >= 6, { timeoutMs: 10_000, what: 'the changes', describe: () => output });
+    } finally {
+      stop.abort();
+      hub.close('test over');
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const result = await running;
+    assert.equal(result.code, 0, result.stderr);
+    const lines = output.split('\n');
+    assert.equal(lines[0], 'Active Internet connections (w/o servers)');
+    assert.match(lines[1]!, /^EVENT {5}NAMESPACE {3}POD {15}CONTAINER {3}Proto Recv-Q Send-Q/);
+    assert.match(lines[2]!, /^ADDED {5}shop {8}cart-7d9f-abcde {3}cart {8}tcp .* 10\.0\.1\.7:52000 +CLOSE_WAIT/);
+    const changes = lines.slice(3).filter(Boolean).sort();
+    assert.equal(changes.length, 2, output);
+    assert.match(changes[0]!, /^ADDED {5}shop {8}cart-7d9f-abcde {3}cart {8}tcp .* 10\.0\.1\.7:52001 +CLOSE_WAIT/);
+    assert.match(changes[1]!, /^DELETED {3}shop {8}cart-7d9f-abcde {3}cart {8}tcp .* 10\.0\.1\.7:52000 +CLOSE_WAIT/);
+    assert.ok(!output.includes(':8080           0.0.0.0:*'), 'the listener is not shown without -a, as netstat does');
   });
 });
 

@@ -29,13 +29,23 @@ export interface AggregatorEndpoint {
 
 type Requester = (url: URL, options: RequestOptions) => ReturnType<typeof httpRequest>;
 
-function send(url: URL, options: RequestOptions, signal: AbortSignal | undefined, explainNetworkError: (error: NodeJS.ErrnoException) => string): Promise<IncomingMessage> {
+/**
+ * One GET; resolves with the answer's headers. `timeoutMs` > 0 bounds the wait for the answer
+ * to start (kubectl's --request-timeout); a watch that has started is not cut.
+ */
+function send(url: URL, options: RequestOptions, signal: AbortSignal | undefined, timeoutMs: number, explainNetworkError: (error: NodeJS.ErrnoException) => string): Promise<IncomingMessage> {
   const requester: Requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = requester(url, { ...options, method: 'GET', ...(signal && { signal }) });
-    req.once('response', resolve);
+    const timer = timeoutMs > 0 ? setTimeout(() => req.destroy(new QueryFailure(`no answer from ${url.origin} within ${timeoutMs / 1000} s (--request-timeout)`)), timeoutMs) : undefined;
+    req.once('response', (response) => {
+      clearTimeout(timer);
+      resolve(response);
+    });
     req.once('error', (error: NodeJS.ErrnoException) => {
-      if (signal?.aborted) reject(signal.reason instanceof Error ? signal.reason : error);
+      clearTimeout(timer);
+      if (error instanceof QueryFailure) reject(error);
+      else if (signal?.aborted) reject(signal.reason instanceof Error ? signal.reason : error);
       else reject(new QueryFailure(explainNetworkError(error)));
     });
     req.end();
@@ -43,14 +53,14 @@ function send(url: URL, options: RequestOptions, signal: AbortSignal | undefined
 }
 
 /** `--server URL`: straight to the aggregator's HTTP port (port-forward, standalone, in-cluster). */
-export function directEndpoint(server: string, kubeConfig: KubeConfig | undefined): AggregatorEndpoint {
+export function directEndpoint(server: string, kubeConfig: KubeConfig | undefined, timeoutMs = 0): AggregatorEndpoint {
   return {
     description: server,
     defaultNamespace: contextNamespace(kubeConfig),
     kubeConfig,
     get(path, params, accept, signal) {
       const url = new URL(`${server}${path}?${params}`);
-      return send(url, { headers: { accept } }, signal, (error) => {
+      return send(url, { headers: { accept } }, signal, timeoutMs, (error) => {
         const hint = error.code === 'ECONNREFUSED' ? ': is the aggregator running and listening there? (`kube-netstat standalone` serves http://127.0.0.1:9101; in a cluster, `kubectl port-forward -n kube-netstat svc/kube-netstat 9101`)' : '';
         return `cannot reach the aggregator at ${server} (${error.code ?? error.message})${hint}`;
       });
@@ -68,7 +78,7 @@ function contextNamespace(kubeConfig: KubeConfig | undefined): string {
  * with the kubeconfig's credentials: the user's own authentication and RBAC apply, and no port
  * of the aggregator needs to be reachable from the user's machine.
  */
-export async function proxyEndpoint(kubeConfig: KubeConfig, flags: Pick<QueryFlags, 'aggregatorNamespace' | 'aggregatorService' | 'aggregatorPort'>): Promise<AggregatorEndpoint> {
+export async function proxyEndpoint(kubeConfig: KubeConfig, flags: Pick<QueryFlags, 'aggregatorNamespace' | 'aggregatorService' | 'aggregatorPort' | 'requestTimeoutSeconds'>): Promise<AggregatorEndpoint> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new QueryFailure(`the kubeconfig's current context "${kubeConfig.getCurrentContext()}" names no cluster: pick one with --context (kubectl config get-contexts)`);
   const server = cluster.server.replace(/\/$/, '');
@@ -82,7 +92,7 @@ export async function proxyEndpoint(kubeConfig: KubeConfig, flags: Pick<QueryFla
   const explain = (error: NodeJS.ErrnoException): string =>
     `cannot reach the Kubernetes API server at ${server} (${error.code ?? error.message}): is the context "${kubeConfig.getCurrentContext()}" right? (kubectl cluster-info); or reach the aggregator directly with --server URL`;
   const api = (path: string, accept: string, signal: AbortSignal | undefined): Promise<IncomingMessage> =>
-    send(new URL(`${server}${path}`), { ...options, headers: { ...options.headers, accept } }, signal, explain);
+    send(new URL(`${server}${path}`), { ...options, headers: { ...options.headers, accept } }, signal, flags.requestTimeoutSeconds * 1000, explain);
   return {
     description: `service ${flags.aggregatorNamespace}/${flags.aggregatorService}:${flags.aggregatorPort} through ${server}`,
     defaultNamespace: contextNamespace(kubeConfig),
@@ -101,7 +111,7 @@ export async function openEndpoint(flags: QueryFlags): Promise<AggregatorEndpoin
     if (error instanceof KubeConfigError) throw new UsageError(error.message);
     throw error;
   }
-  if (flags.server) return directEndpoint(flags.server, kubeConfig);
+  if (flags.server) return directEndpoint(flags.server, kubeConfig, flags.requestTimeoutSeconds * 1000);
   if (!kubeConfig) {
     throw new QueryFailure(
       'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster: pass --kubeconfig FILE or --context NAME, or reach the aggregator directly with --server URL (kube-netstat standalone serves http://127.0.0.1:9101)',
