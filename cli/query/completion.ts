@@ -106,10 +106,7 @@ async function valuesFor(kind: ValueKind, flags: QueryFlags): Promise<string[]> 
       break;
   }
   const endpoint = await openEndpoint(flags);
-  if (kind === 'context') {
-    const config = endpoint.kubeConfig;
-    return config ? config.getContexts().map((context) => context.name) : [];
-  }
+  if (kind === 'context') return [...(endpoint.access?.contextNames ?? [])];
   const viaApi = endpoint.getApi !== undefined;
   if (kind === 'namespace') return viaApi ? apiNames(endpoint, '/api/v1/namespaces') : aggregatorNames(endpoint, 'namespace');
   if (kind === 'node') return viaApi ? apiNames(endpoint, '/api/v1/nodes') : aggregatorNames(endpoint, 'node');

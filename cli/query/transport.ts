@@ -1,7 +1,7 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { KubeConfigError, loadKubeConfig } from '../../agent/kube/kubeconfig.js';
+import { KubeConfigError } from '../../agent/kube/kubeconfig.js';
+import { loadApiAccess, type ApiAccess } from './api-access.js';
 import { UsageError } from '../usage-error.js';
 import type { QueryFlags } from './flags.js';
 
@@ -19,8 +19,8 @@ export interface AggregatorEndpoint {
   readonly description: string;
   /** The kubeconfig context's namespace, else "default" (kubectl's rule). */
   readonly defaultNamespace: string;
-  /** The kubeconfig, when there is one (completion lists namespaces and pods with it). */
-  readonly kubeConfig: KubeConfig | undefined;
+  /** The kubeconfig's API access, when there is one (completion lists contexts, namespaces and pods with it). */
+  readonly access: ApiAccess | undefined;
   /** GET `path` (starting with /api/v1/...); resolves when the answer's headers arrive. */
   get(path: string, params: URLSearchParams, accept: string, signal?: AbortSignal): Promise<IncomingMessage>;
   /** GET a path of the Kubernetes API itself (completion); undefined without a kubeconfig. */
@@ -53,11 +53,11 @@ function send(url: URL, options: RequestOptions, signal: AbortSignal | undefined
 }
 
 /** `--server URL`: straight to the aggregator's HTTP port (port-forward, standalone, in-cluster). */
-export function directEndpoint(server: string, kubeConfig: KubeConfig | undefined, timeoutMs = 0): AggregatorEndpoint {
+export function directEndpoint(server: string, access: ApiAccess | undefined, timeoutMs = 0): AggregatorEndpoint {
   return {
     description: server,
-    defaultNamespace: contextNamespace(kubeConfig),
-    kubeConfig,
+    defaultNamespace: access?.namespace ?? 'default',
+    access,
     get(path, params, accept, signal) {
       const url = new URL(`${server}${path}?${params}`);
       return send(url, { headers: { accept } }, signal, timeoutMs, (error) => {
@@ -68,35 +68,29 @@ export function directEndpoint(server: string, kubeConfig: KubeConfig | undefine
   };
 }
 
-function contextNamespace(kubeConfig: KubeConfig | undefined): string {
-  if (!kubeConfig) return 'default';
-  return kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default';
-}
-
 /**
  * Through the API server's service proxy (/api/v1/namespaces/NS/services/NAME:PORT/proxy/...),
  * with the kubeconfig's credentials: the user's own authentication and RBAC apply, and no port
  * of the aggregator needs to be reachable from the user's machine.
  */
-export async function proxyEndpoint(kubeConfig: KubeConfig, flags: Pick<QueryFlags, 'aggregatorNamespace' | 'aggregatorService' | 'aggregatorPort' | 'requestTimeoutSeconds'>): Promise<AggregatorEndpoint> {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new QueryFailure(`the kubeconfig's current context "${kubeConfig.getCurrentContext()}" names no cluster: pick one with --context (kubectl config get-contexts)`);
-  const server = cluster.server.replace(/\/$/, '');
+export async function proxyEndpoint(access: ApiAccess, flags: Pick<QueryFlags, 'aggregatorNamespace' | 'aggregatorService' | 'aggregatorPort' | 'requestTimeoutSeconds'>): Promise<AggregatorEndpoint> {
+  if (!access.server) throw new QueryFailure(`the kubeconfig's current context "${access.contextName}" names no cluster: pick one with --context (kubectl config get-contexts)`);
+  const server = access.server.replace(/\/$/, '');
   const proxy = `/api/v1/namespaces/${encodeURIComponent(flags.aggregatorNamespace)}/services/${encodeURIComponent(flags.aggregatorService)}:${encodeURIComponent(flags.aggregatorPort)}/proxy`;
-  const options: RequestOptions = {};
+  let options: RequestOptions;
   try {
-    await kubeConfig.applyToHTTPSOptions(options);
+    options = await access.requestOptions();
   } catch (error) {
-    throw new QueryFailure(`cannot use the credentials of context "${kubeConfig.getCurrentContext()}": ${error instanceof Error ? error.message : String(error)}`);
+    throw new QueryFailure(`cannot use the credentials of context "${access.contextName}": ${error instanceof Error ? error.message : String(error)}`);
   }
   const explain = (error: NodeJS.ErrnoException): string =>
-    `cannot reach the Kubernetes API server at ${server} (${error.code ?? error.message}): is the context "${kubeConfig.getCurrentContext()}" right? (kubectl cluster-info); or reach the aggregator directly with --server URL`;
+    `cannot reach the Kubernetes API server at ${server} (${error.code ?? error.message}): is the context "${access.contextName}" right? (kubectl cluster-info); or reach the aggregator directly with --server URL`;
   const api = (path: string, accept: string, signal: AbortSignal | undefined): Promise<IncomingMessage> =>
     send(new URL(`${server}${path}`), { ...options, headers: { ...options.headers, accept } }, signal, flags.requestTimeoutSeconds * 1000, explain);
   return {
     description: `service ${flags.aggregatorNamespace}/${flags.aggregatorService}:${flags.aggregatorPort} through ${server}`,
-    defaultNamespace: contextNamespace(kubeConfig),
-    kubeConfig,
+    defaultNamespace: access.namespace ?? 'default',
+    access,
     get: (path, params, accept, signal) => api(`${proxy}${path}?${params}`, accept, signal),
     getApi: (path, signal) => api(path, 'application/json', signal),
   };
@@ -104,18 +98,18 @@ export async function proxyEndpoint(kubeConfig: KubeConfig, flags: Pick<QueryFla
 
 /** --server when given, else the service proxy of the kubeconfig's cluster. */
 export async function openEndpoint(flags: QueryFlags): Promise<AggregatorEndpoint> {
-  let kubeConfig: KubeConfig | undefined;
+  let access: ApiAccess | undefined;
   try {
-    kubeConfig = await loadKubeConfig({ ...(flags.kube.kubeconfig && { kubeconfig: flags.kube.kubeconfig }), ...(flags.kube.context && { context: flags.kube.context }) });
+    access = await loadApiAccess({ ...(flags.kube.kubeconfig && { kubeconfig: flags.kube.kubeconfig }), ...(flags.kube.context && { context: flags.kube.context }) });
   } catch (error) {
     if (error instanceof KubeConfigError) throw new UsageError(error.message);
     throw error;
   }
-  if (flags.server) return directEndpoint(flags.server, kubeConfig, flags.requestTimeoutSeconds * 1000);
-  if (!kubeConfig) {
+  if (flags.server) return directEndpoint(flags.server, access, flags.requestTimeoutSeconds * 1000);
+  if (!access) {
     throw new QueryFailure(
       'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster: pass --kubeconfig FILE or --context NAME, or reach the aggregator directly with --server URL (kube-netstat standalone serves http://127.0.0.1:9101)',
     );
   }
-  return proxyEndpoint(kubeConfig, flags);
+  return proxyEndpoint(access, flags);
 }
