@@ -95,6 +95,11 @@ export interface SocketFilterSpec {
   readonly ports?: readonly number[];
   /** IP addresses or CIDR prefixes; matches either end. */
   readonly addresses?: readonly string[];
+  /** One end only, as ss's sport/dport and src/dst: the local or the foreign (remote) end. */
+  readonly localPorts?: readonly number[];
+  readonly foreignPorts?: readonly number[];
+  readonly localAddresses?: readonly string[];
+  readonly foreignAddresses?: readonly string[];
 }
 
 export type SocketPredicate = (record: SocketRecord) => boolean;
@@ -114,6 +119,22 @@ export function buildViewFilter(spec: SocketFilterSpec): ViewPredicate {
   if (spec.addresses?.length) {
     const list = addressList(spec.addresses);
     checks.push((view) => !view.unix && (matches(list, view.localAddress) || matches(list, view.foreignAddress)));
+  }
+  if (spec.localPorts?.length) {
+    const ports = new Set(spec.localPorts);
+    checks.push((view) => !view.unix && ports.has(view.localPort));
+  }
+  if (spec.foreignPorts?.length) {
+    const ports = new Set(spec.foreignPorts);
+    checks.push((view) => !view.unix && ports.has(view.foreignPort));
+  }
+  if (spec.localAddresses?.length) {
+    const list = addressList(spec.localAddresses);
+    checks.push((view) => !view.unix && matches(list, view.localAddress));
+  }
+  if (spec.foreignAddresses?.length) {
+    const list = addressList(spec.foreignAddresses);
+    checks.push((view) => !view.unix && matches(list, view.foreignAddress));
   }
   // Queries run this over a million sockets: no closure over an array when one check will do.
   if (checks.length === 0) return () => true;

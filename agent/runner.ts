@@ -6,7 +6,10 @@ import type { VersionedPodResolver } from './attribution/types.js';
 import { PodStore } from './kube/pod-store.js';
 import { NodeScanner } from './node-rescan.js';
 import { LocalHostFs } from './procfs/hostfs.js';
+import { PortRanges, SysctlPortRangeReader } from './procfs/port-range.js';
+import type { ScanProblems } from './scan/index.js';
 import { AgentStream, type StreamEvent } from './stream/client.js';
+import type { SentListener } from './stream/counting-client.js';
 import { SocketTable } from './stream/socket-table.js';
 
 export interface AgentRunOptions {
@@ -26,6 +29,8 @@ export interface AgentRunOptions {
   /** For tests and metrics: every scan's figures. */
   readonly onScan?: (figures: ScanFigures) => void;
   readonly onStreamEvent?: (event: StreamEvent) => void;
+  /** For metrics: every message the stream sends, by kind, with its encoded size. */
+  readonly onSent?: SentListener;
 }
 
 export interface ScanFigures {
@@ -37,9 +42,18 @@ export interface ScanFigures {
   readonly namespacesRead: number;
   readonly namespacesRebuilt: number;
   readonly namespaces: number;
+  /** Processes whose fds were walked. */
+  readonly processesWalked: number;
+  /** What this scan could not read, counted (vanished processes are normal churn). */
+  readonly problems: ScanProblems;
+  /** Lines of the tables held now that do not parse (skipped). */
+  readonly unparsedLines: number;
 }
 
 const NO_API: VersionedPodResolver = { byUid: () => undefined, version: 0 };
+
+/** Each namespace's ip_local_port_range is read when it appears, then every 5 minutes; at most 4 reads per scan. */
+const PORT_RANGE_REFRESH = { refreshMs: 300_000, perUpdate: 4 } as const;
 
 /** The kernel's boot ID: socket and namespace inodes are only unique within one boot. */
 function bootId(procRoot: string): string {
@@ -67,6 +81,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     heartbeatMs: options.heartbeatMs,
     chunkSize: options.chunkSize,
     backoff: options.backoff,
+    ...(options.onSent && { onSent: options.onSent }),
     onEvent: (event) => {
       options.onStreamEvent?.(event);
       if (event.kind === 'disconnected') options.log('aggregator unreachable', { error: event.error, retryInMs: event.retryInMs });
@@ -98,11 +113,21 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     resolver,
     fullReadEvery: Math.max(1, Math.round(options.fullReadEveryMs / options.intervalMs)),
   });
+  const ranges = new PortRanges(new SysctlPortRangeReader(options.procRoot), PORT_RANGE_REFRESH);
+  let warnedAssumed = false;
   const scanOnce = async (): Promise<void> => {
     const started = Date.now();
     const { rebuilt, present, scan } = scanner.scan(started);
     const changes = table.updateNamespaces(rebuilt, present);
     stream.offer(changes);
+    if (await ranges.update(scan.namespaces)) {
+      const namespaces = ranges.table();
+      stream.offerNamespaces(namespaces);
+      if (!warnedAssumed && namespaces.some((namespace) => namespace.portRangeAssumed)) {
+        warnedAssumed = true;
+        options.log('ip_local_port_range of some network namespaces cannot be read (entering them needs CAP_SYS_ADMIN): the kernel default 32768-60999 is assumed for them', { namespaces: namespaces.filter((namespace) => namespace.portRangeAssumed).length });
+      }
+    }
     options.onScan?.({
       sockets: table.size,
       upserted: changes.upserted.length,
@@ -111,6 +136,9 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
       namespacesRead: scan.stats.read,
       namespacesRebuilt: rebuilt.size,
       namespaces: present.size,
+      processesWalked: scan.stats.walked,
+      problems: scan.problems,
+      unparsedLines: scan.namespaces.reduce((sum, namespace) => sum + namespace.parseErrors.length, 0),
     });
     await sleep(Math.max(0, options.intervalMs - (Date.now() - started)), undefined, { signal }).catch(() => undefined);
   };

@@ -2,25 +2,37 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { SocketProto } from '../agent/model.js';
 import { ALL_PROTOS } from '../agent/model.js';
 import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
+import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from './findings/index.js';
 import { listSockets, listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
 import { rankingOf, summarize, topPods, type Grouping } from './summary.js';
 import type { NodeStore } from './node-store.js';
 import { WatchLimitError, type WatchHub } from './watch.js';
 import { isWatch, serveWatch } from './watch-http.js';
 
-/** The query's HTTP/JSON face, reachable through the API server's service proxy; watches through `watches`. */
-export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, watches?: WatchHub): Server {
+/** What the HTTP face needs of the metrics (aggregator/metrics.ts): timing requests, serving /metrics. */
+export interface HttpMetrics {
+  observeHttp(request: IncomingMessage, response: ServerResponse): void;
+  serve(response: ServerResponse): void;
+}
+
+/**
+ * The query's HTTP/JSON face, reachable through the API server's service proxy; watches through `watches`, Prometheus' /metrics
+ * through `metrics`, leak findings and pod histories through `findings`.
+ */
+export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, watches?: WatchHub, metrics?: HttpMetrics, findings?: FindingsApi): Server {
   return createServer((request, response) => {
+    metrics?.observeHttp(request, response);
     try {
-      route(store, isReady, log, request, response, watches);
+      route(store, isReady, log, request, response, watches, metrics, findings);
     } catch (error) {
-      const [code, reason] = error instanceof QueryError ? [400, 'BadRequest'] : error instanceof WatchLimitError ? [429, 'TooManyRequests'] : [500, 'InternalError'];
+      const [code, reason] =
+        error instanceof QueryError ? [400, 'BadRequest'] : error instanceof WatchLimitError ? [429, 'TooManyRequests'] : error instanceof NotFoundError ? [404, 'NotFound'] : [500, 'InternalError'];
       send(response, code, status(code, reason, error instanceof Error ? error.message : String(error)));
     }
   });
 }
 
-function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined): void {
+function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined, metrics: HttpMetrics | undefined, findings: FindingsApi | undefined): void {
   const url = new URL(request.url ?? '/', 'http://aggregator');
   if (request.method !== 'GET') return send(response, 405, status(405, 'MethodNotAllowed', `${request.method} is not supported`));
   switch (url.pathname) {
@@ -28,6 +40,9 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
       return sendText(response, 200, 'ok\n');
     case '/readyz':
       return isReady() ? sendText(response, 200, 'ok\n') : sendText(response, 503, 'not ready\n');
+    case '/metrics':
+      if (!metrics) return send(response, 404, status(404, 'NotFound', 'this server does not serve metrics'));
+      return metrics.serve(response);
     case '/api/v1/sockets': {
       if (isWatch(url.searchParams)) {
         if (!watches) return send(response, 404, status(404, 'NotFound', 'this server does not serve watches'));
@@ -56,8 +71,16 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
       const result = topPods(store, querySpec(url.searchParams), rankingOf(by), limitText === null ? 10 : Number(limitText));
       return send(response, 200, { apiVersion: API_VERSION, kind: 'PodRanking', rankedBy: by, items: result.rows, unavailableNodes: unavailableItems(result.unavailable) });
     }
+    case '/api/v1/findings':
+    case '/api/v1/history': {
+      if (!findings) return send(response, 404, status(404, 'NotFound', 'this server does not evaluate leak rules'));
+      const answer: Answer = url.pathname === '/api/v1/findings' ? findingsAnswer(findings, url.searchParams) : historyAnswer(findings, url.searchParams);
+      if (!acceptsProtobuf(request)) return send(response, 200, answer.json);
+      response.writeHead(200, { 'content-type': PROTOBUF, 'content-length': answer.protobuf.length });
+      return void response.end(answer.protobuf);
+    }
     default:
-      return send(response, 404, status(404, 'NotFound', `no route ${url.pathname}; try /api/v1/sockets, /api/v1/summary or /api/v1/top`));
+      return send(response, 404, status(404, 'NotFound', `no route ${url.pathname}; try /api/v1/sockets, /api/v1/summary, /api/v1/top, /api/v1/findings or /api/v1/history`));
   }
 }
 
@@ -83,11 +106,13 @@ export function querySpec(params: URLSearchParams): QuerySpec {
   const list = (name: string): string[] => params.getAll(name).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
   const protos = list('proto');
   for (const proto of protos) if (!(ALL_PROTOS as readonly string[]).includes(proto)) throw new QueryError(`unknown proto '${proto}': expected one of ${ALL_PROTOS.join(', ')}`);
-  const ports = list('port').map((text) => {
-    const port = Number(text);
-    if (!/^\d+$/.test(text) || port > 65535) throw new QueryError(`invalid port '${text}'`);
-    return port;
-  });
+  const portList = (name: string): number[] =>
+    list(name).map((text) => {
+      const port = Number(text);
+      if (!/^\d+$/.test(text) || port > 65535) throw new QueryError(`invalid ${name} '${text}'`);
+      return port;
+    });
+  const ports = portList('port');
   const limitText = params.get('limit');
   const limit = limitText === null ? 0 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 0) throw new QueryError(`invalid limit '${limitText}'`);
@@ -109,6 +134,10 @@ export function querySpec(params: URLSearchParams): QuerySpec {
     states: list('state'),
     ports,
     addresses: list('address'),
+    localPorts: portList('localPort'),
+    foreignPorts: portList('foreignPort'),
+    localAddresses: list('localAddress'),
+    foreignAddresses: list('foreignAddress'),
     nodes: list('node'),
     limit,
     ...(pod && { pod }),

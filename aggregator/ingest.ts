@@ -1,8 +1,8 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { StreamResponse } from '../gen/kubenetstat/v1/agent.js';
-import type { NodeState, NodeStore } from './node-store.js';
+import type { NamespaceInfo, StreamResponse } from '../gen/kubenetstat/v1/agent.js';
+import { namespaceMap, type NodeState, type NodeStore } from './node-store.js';
 import { NodeSockets, type PendingSocket } from './socket-store.js';
-import { PodCache, readEnvelope, WireFormatError, type RemovedKeys } from './wire-index.js';
+import { PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './wire-index.js';
 
 export interface IngestOptions {
   /** Sockets one snapshot chunk or delta may carry. */
@@ -12,7 +12,16 @@ export interface IngestOptions {
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   /** Counts every applied change, for the ingest-rate metric. */
   readonly onApplied?: (changes: number) => void;
+  /** Every message read, snapshot applied, resync asked and stream rejected, for metrics. */
+  readonly onEvent?: (event: IngestEvent) => void;
 }
+
+/** What ingest reports for metrics; `rejected` names the gRPC status the stream ended with. */
+export type IngestEvent =
+  | { readonly kind: 'message'; readonly message: Envelope['kind'] }
+  | { readonly kind: 'snapshot' }
+  | { readonly kind: 'resync' }
+  | { readonly kind: 'rejected'; readonly code: string };
 
 /** Requests arrive as raw bytes: wire-index.ts reads them without decoding every socket. */
 type Call = ServerDuplexStream<Buffer, StreamResponse>;
@@ -78,7 +87,7 @@ class Connection {
   private deltas = 0;
   /** Set after asking for a resync: everything is ignored until a snapshot's chunk 0 arrives. */
   private awaitingSnapshot = false;
-  private staging: { snapshotId: number; nextIndex: number; sockets: NodeSockets } | undefined;
+  private staging: { snapshotId: number; nextIndex: number; sockets: NodeSockets; namespaces: NamespaceInfo[] | undefined } | undefined;
   private readonly pods = new PodCache();
   private done = false;
   /** This connection sent a complete snapshot: deltas apply on top of it. */
@@ -94,6 +103,7 @@ class Connection {
   receive(request: Buffer): void {
     if (this.done) return;
     const message = readEnvelope(request, this.pods);
+    this.options.onEvent?.({ kind: 'message', message: message.kind });
     if (this.node === undefined) {
       if (message.kind !== 'hello') throw new StreamRejected(status.INVALID_ARGUMENT, `the first message must be hello, got ${message.kind}`);
       return this.hello(message.hello.nodeName, message.hello.epoch, message.hello.bootId);
@@ -113,9 +123,9 @@ class Connection {
     this.store.touch(node);
     switch (message.kind) {
       case 'snapshot':
-        return this.snapshot(node, message.snapshotId, message.index, message.sockets, message.last);
+        return this.snapshot(node, message.snapshotId, message.index, message.sockets, message.last, message.namespaces);
       case 'delta':
-        return this.delta(node, message.upserted, message.removed);
+        return this.delta(node, message.upserted, message.removed, message.namespaces);
       case 'heartbeat':
         if (this.snapshotted && !this.staging && message.socketCount !== node.sockets.size) {
           return this.resync(node, `agent holds ${message.socketCount} sockets, aggregator ${node.sockets.size}`);
@@ -144,10 +154,10 @@ class Connection {
     }
   }
 
-  private snapshot(node: NodeState, snapshotId: number, index: number, sockets: PendingSocket[], last: boolean): void {
+  private snapshot(node: NodeState, snapshotId: number, index: number, sockets: PendingSocket[], last: boolean, namespaces: NamespaceInfo[] | undefined): void {
     this.checkSize(sockets.length);
     if (index === 0) {
-      this.staging = { snapshotId, nextIndex: 0, sockets: new NodeSockets() };
+      this.staging = { snapshotId, nextIndex: 0, sockets: new NodeSockets(), namespaces: undefined };
       this.awaitingSnapshot = false;
     }
     const staging = this.staging;
@@ -155,22 +165,32 @@ class Connection {
       this.staging = undefined;
       return this.resync(node, `snapshot chunk ${index} of snapshot ${snapshotId} out of order`);
     }
-    for (const socket of sockets) this.accept(node, staging.sockets, socket);
+    // What is known of the node's sockets (first seen, since when in a state) outlives the
+    // agent's restart or resync; a new boot's inodes are other sockets.
+    const previous = node.socketsBootId === node.bootId ? node.sockets : undefined;
+    const now = this.store.now();
+    for (const socket of sockets) this.accept(node, staging.sockets, socket, now, previous);
+    if (namespaces) staging.namespaces = namespaces;
     staging.nextIndex++;
     if (last) {
       this.store.replaceSockets(node, staging.sockets);
+      // An agent that sends no table (an older one) leaves the aggregator knowing none.
+      node.namespaces = namespaceMap(staging.namespaces ?? []);
       this.snapshotted = true;
       this.options.onApplied?.(staging.sockets.size);
+      this.options.onEvent?.({ kind: 'snapshot' });
       this.staging = undefined;
       this.ack(this.expected - 1);
     }
   }
 
-  private delta(node: NodeState, upserted: PendingSocket[], removed: RemovedKeys): void {
+  private delta(node: NodeState, upserted: PendingSocket[], removed: RemovedKeys, namespaces: NamespaceInfo[] | undefined): void {
     const removals = removed.bounds.length / 2;
     this.checkSize(upserted.length + removals);
     if (!this.snapshotted || this.staging) return this.resync(node, 'delta before a complete snapshot');
-    for (const socket of upserted) this.accept(node, node.sockets, socket);
+    if (namespaces) node.namespaces = namespaceMap(namespaces);
+    const now = this.store.now();
+    for (const socket of upserted) this.accept(node, node.sockets, socket, now);
     const { source, bounds } = removed;
     for (let i = 0; i < bounds.length; i += 2) node.sockets.delete(source, bounds[i]!, bounds[i + 1]!);
     this.options.onApplied?.(upserted.length + removals);
@@ -178,11 +198,11 @@ class Connection {
   }
 
   /** One socket into a node's map, by key. Its node is the connection's, whatever the bytes say (query.ts). */
-  private accept(node: NodeState, into: NodeSockets, socket: PendingSocket): void {
+  private accept(node: NodeState, into: NodeSockets, socket: PendingSocket, nowMs: number, previous?: NodeSockets): void {
     if (into.size >= this.options.maxSocketsPerNode && !into.hasKeyBytes(socket.source, socket.keyStart, socket.keyEnd, socket.keyHash)) {
       throw new StreamRejected(status.RESOURCE_EXHAUSTED, `node ${node.name} exceeds ${this.options.maxSocketsPerNode} sockets`);
     }
-    into.put(socket);
+    into.put(socket, nowMs, previous);
   }
 
   private checkSize(count: number): void {
@@ -191,6 +211,7 @@ class Connection {
 
   private resync(node: NodeState, reason: string): void {
     this.options.log('resync requested', { node: node.name, session: this.session, reason });
+    this.options.onEvent?.({ kind: 'resync' });
     this.awaitingSnapshot = true;
     this.staging = undefined;
     this.call.write({ message: { $case: 'resync', value: { reason } } });
@@ -204,6 +225,7 @@ class Connection {
     if (this.done) return;
     const rejected = error instanceof StreamRejected ? error : new StreamRejected(status.INTERNAL, error instanceof Error ? error.message : String(error));
     this.options.log('agent stream rejected', { node: this.node, session: this.session, code: status[rejected.code], reason: rejected.message });
+    this.options.onEvent?.({ kind: 'rejected', code: status[rejected.code] });
     if (this.node !== undefined) this.store.disconnected(this.node, this.session, rejected.message);
     this.finish();
     this.call.emit('error', { code: rejected.code, details: rejected.message });

@@ -1,3 +1,4 @@
+import type { NamespaceInfo } from '../gen/kubenetstat/v1/agent.js';
 import type { PeerResolver } from './peers/types.js';
 import { NodeSockets } from './socket-store.js';
 
@@ -22,6 +23,21 @@ export interface NodeState {
   synced: boolean;
   /** Identifies the connection that owns the node now. */
   session: number;
+  /** The boot `sockets` are from: a snapshot of the same boot carries what is known of them over (keys hold inodes). */
+  socketsBootId: string;
+  /** The node's network namespaces (by inode, decimal text) as its agent last described them. */
+  namespaces: ReadonlyMap<string, NamespaceInfo>;
+}
+
+/** A namespace's ephemeral port range, as its agent read it (or assumed it); undefined when the agent said nothing of it. */
+export function portRangeOf(node: NodeState, netns: string): { low: number; high: number; assumed: boolean } | undefined {
+  const info = node.namespaces.get(netns);
+  return info && { low: info.portRangeLow, high: info.portRangeHigh, assumed: info.portRangeAssumed };
+}
+
+/** A namespace table from the wire, by inode. */
+export function namespaceMap(table: readonly NamespaceInfo[]): ReadonlyMap<string, NamespaceInfo> {
+  return new Map(table.map((info) => [info.netns.toString(), info]));
 }
 
 export interface NodeStoreOptions {
@@ -46,7 +62,8 @@ export type ClaimResult = { readonly accepted: true; readonly superseded?: numbe
 export class NodeStore {
   private readonly nodes = new Map<string, NodeState>();
   private nextSession = 1;
-  private readonly now: () => number;
+  /** The clock every time the store records comes from (ms since the epoch). */
+  readonly now: () => number;
 
   constructor(private readonly options: NodeStoreOptions) {
     this.now = options.now ?? Date.now;
@@ -63,7 +80,7 @@ export class NodeStore {
     const session = this.nextSession++;
     const now = this.now();
     if (!existing) {
-      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new NodeSockets(), synced: false, session });
+      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new NodeSockets(), socketsBootId: bootId, synced: false, session, namespaces: new Map() });
       this.options.log?.('node connected', { node: name, epoch: String(epoch), session });
       return { accepted: true, session };
     }
@@ -98,6 +115,7 @@ export class NodeStore {
 
   replaceSockets(node: NodeState, sockets: NodeSockets): void {
     node.sockets = sockets;
+    node.socketsBootId = node.bootId;
     node.synced = true;
     node.status = 'live';
     this.touch(node);

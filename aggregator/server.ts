@@ -2,13 +2,18 @@ import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnary
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AddressInfo } from 'node:net';
 import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
-import { QueryServiceService, type ListRequest, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
+import { QueryServiceService, type FindingsRequest, type FindingsResponse, type HistoryRequest, type HistoryResponse, type ListRequest, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { DEFAULTS } from '../cli/defaults.js';
 import { WIRE_TO_PROTO } from '../agent/stream/wire.js';
+import { splitHostPort } from '../agent/listen.js';
 import type { SocketProto } from '../agent/model.js';
+import { findingsQueryOfRequest, findingsResponse, historyResponse, NotFoundError, type FindingsApi, type FindingsSettings, type PortRangeOf } from './findings/index.js';
+import { createFindings } from './findings/start.js';
+import type { HistorySettings } from './history/index.js';
 import { createHttpServer } from './http.js';
 import { IngestService } from './ingest.js';
-import { NodeStore } from './node-store.js';
+import { AggregatorMetrics, type MetricsCollector } from './metrics.js';
+import { NodeStore, portRangeOf } from './node-store.js';
 import type { ClusterPeers } from './peers/index.js';
 import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
 import { rankingOf, summarize, topPods, type Grouping, type SummaryRow } from './summary.js';
@@ -31,6 +36,18 @@ export interface AggregatorOptions {
   readonly maxWatches?: number;
   /** Cluster access for peer names (aggregator/peers); answers name no peers without it. */
   readonly kubeConfig?: KubeConfig;
+  /** Pods with socket series of their own on /metrics; default DEFAULTS.aggregator.metricsMaxPods. */
+  readonly metricsMaxPods?: number;
+  /** More series for /metrics (metrics.ts MetricsCollector). */
+  readonly metricsCollectors?: readonly MetricsCollector[];
+  /** Leak rules and how often they run; default DEFAULTS.aggregator.findings. */
+  readonly findings?: FindingsSettings & { readonly evaluateEverySeconds: number };
+  /** Per-pod history; default DEFAULTS.aggregator.history. */
+  readonly history?: HistorySettings;
+  /** Cluster access to post a Kubernetes Event on a pod when a finding opens; none without it. */
+  readonly eventsKubeConfig?: KubeConfig;
+  /** Each namespace's ephemeral port range; default: as the node's agent reported it (node-store.ts). */
+  readonly portRangeOf?: PortRangeOf;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -40,16 +57,12 @@ export interface RunningAggregator {
   readonly store: NodeStore;
   /** The informers naming peers, when the aggregator has cluster access. */
   readonly peers: ClusterPeers | undefined;
+  /** What GET /metrics serves; add() takes more series. */
+  readonly metrics: AggregatorMetrics;
+  /** Leak findings and per-pod history (aggregator/findings, aggregator/history). */
+  readonly findings: FindingsApi;
   /** Stops accepting, ends agent streams (they reconnect elsewhere), closes listeners. */
   stop(): Promise<void>;
-}
-
-function splitHostPort(listen: string): { host: string; port: number } {
-  const at = listen.lastIndexOf(':');
-  const host = listen.slice(0, at).replace(/^\[|\]$/g, '');
-  const port = Number(listen.slice(at + 1));
-  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address '${listen}': expected host:port`);
-  return { host: host || '0.0.0.0', port };
 }
 
 /** A ListRequest (or its absence) as the query functions take it. */
@@ -61,6 +74,10 @@ function querySpecOf(request: ListRequest | undefined): QuerySpec {
     states: request.states,
     ports: request.ports,
     addresses: request.addresses,
+    localPorts: request.localPorts,
+    foreignPorts: request.foreignPorts,
+    localAddresses: request.localAddresses,
+    foreignAddresses: request.foreignAddresses,
     nodes: request.nodes,
     containers: request.containers,
     workloads: request.workloads,
@@ -96,6 +113,7 @@ function unary<Request, Response>(log: AggregatorOptions['log'], answer: (reques
       callback(null, answer(call.request));
     } catch (error) {
       if (error instanceof QueryError) return callback({ code: status.INVALID_ARGUMENT, details: error.message });
+      if (error instanceof NotFoundError) return callback({ code: status.NOT_FOUND, details: error.message });
       log('query failed', { error: error instanceof Error ? error.message : String(error) });
       callback({ code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
     }
@@ -111,7 +129,16 @@ async function clusterPeers(kubeConfig: KubeConfig, log: AggregatorOptions['log'
 export async function startAggregator(options: AggregatorOptions): Promise<RunningAggregator> {
   const peers = options.kubeConfig ? await clusterPeers(options.kubeConfig, options.log) : undefined;
   const store = new NodeStore({ staleAfterMs: options.staleAfterMs, evictAfterMs: options.evictAfterMs, log: options.log, ...(peers && { peers }) });
-  const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log });
+  const metrics = new AggregatorMetrics(store, { maxPods: options.metricsMaxPods ?? DEFAULTS.aggregator.metricsMaxPods, openWatches: () => watches.size, log: options.log });
+  for (const collector of options.metricsCollectors ?? []) metrics.add(collector);
+  const findings = await createFindings(store, {
+    settings: options.findings ?? DEFAULTS.aggregator.findings,
+    history: options.history ?? DEFAULTS.aggregator.history,
+    eventsKubeConfig: options.eventsKubeConfig,
+    portRangeOf: options.portRangeOf ?? portRangeOf,
+    log: options.log,
+  });
+  const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log, onApplied: metrics.onApplied, onEvent: metrics.onIngestEvent });
   const watches = new WatchHub(store, {
     pollMs: options.watchPollMs ?? DEFAULTS.aggregator.watchPollSeconds * 1000,
     maxWatches: options.maxWatches ?? DEFAULTS.aggregator.maxWatches,
@@ -124,20 +151,22 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   // List answers are assembled from the stored bytes (query.ts listSocketsEncoded): already encoded.
   const rawQueryService = { ...QueryServiceService, list: { ...QueryServiceService.list, responseSerialize: (bytes: Buffer): Buffer => bytes } };
   grpc.addService(rawQueryService, {
-    list: unary(options.log, (request: ListRequest): Buffer => {
+    list: unary(options.log, metrics.timed('List', (request: ListRequest): Buffer => {
       const result = listSocketsEncoded(store, querySpecOf(request));
       if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
       return result.bytes;
-    }),
-    summary: unary(options.log, (request: SummaryRequest): SummaryResponse => {
+    })),
+    summary: unary(options.log, metrics.timed('Summary', (request: SummaryRequest): SummaryResponse => {
       const result = summarize(store, querySpecOf(request.filter), (request.by || 'namespace') as Grouping);
       return { rows: result.rows.map((row) => summaryRow(row, 0)), unavailableNodes: result.unavailable };
-    }),
-    top: unary(options.log, (request: TopRequest): TopResponse => {
+    })),
+    top: unary(options.log, metrics.timed('Top', (request: TopRequest): TopResponse => {
       const result = topPods(store, querySpecOf(request.filter), rankingOf(request.by), request.limit || 10);
       return { rows: result.rows.map((row) => summaryRow(row, row.value)), unavailableNodes: result.unavailable };
-    }),
+    })),
     watch: watchHandler(watches, (request) => querySpecOf(request.filter), options.log),
+    findings: unary(options.log, metrics.timed('Findings', (request: FindingsRequest): FindingsResponse => findingsResponse(findings.api, findingsQueryOfRequest(request)))),
+    history: unary(options.log, metrics.timed('History', (request: HistoryRequest): HistoryResponse => historyResponse(findings.api, request.namespace, request.pod))),
   });
   const grpcAddress = splitHostPort(options.grpcListen);
   const grpcPort = await new Promise<number>((resolve, reject) =>
@@ -145,7 +174,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   );
 
   let ready = false;
-  const http = createHttpServer(store, () => ready, options.log, watches);
+  const http = createHttpServer(store, () => ready, options.log, watches, metrics, findings.api);
   const httpAddress = splitHostPort(options.httpListen);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -164,6 +193,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   ready = true;
   // Started once nothing can fail: they would keep a process whose start failed alive.
   peers?.start();
+  findings.start();
   options.log('aggregator listening', { grpcPort, httpPort });
 
   return {
@@ -171,9 +201,12 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
     httpPort,
     store,
     peers,
+    metrics,
+    findings: findings.api,
     stop: async () => {
       ready = false;
       clearInterval(sweeper);
+      findings.stop();
       await peers?.stop();
       ingest.closeAll('aggregator shutting down');
       // Open watches would keep both servers from closing; their clients watch again elsewhere.

@@ -60,7 +60,62 @@ export interface PendingSocket {
   readonly sendQ: number;
   /** When the agent first saw the socket (Unix ms; 0 when it did not say). */
   readonly firstSeenMs: number;
+  /** Where firstSeen's varint lies in the message ([firstSeenAt, firstSeenEnd); equal when absent). */
+  readonly firstSeenAt: number;
+  readonly firstSeenEnd: number;
+  /** The first (lowest) pid holding the socket; 0 when no process does. */
+  readonly pid: number;
   readonly pod: PodIndex | undefined;
+}
+
+/** Where since-times count from: 2020-01-01T00:00:00Z. */
+const SINCE_EPOCH_MS = Date.UTC(2020, 0, 1);
+
+/** A time as the store keeps it: whole seconds since SINCE_EPOCH_MS, at least 1 (0 means none). */
+function sinceOf(ms: number): number {
+  return Math.max(1, Math.floor((ms - SINCE_EPOCH_MS) / 1000));
+}
+
+function msOf(since: number): number {
+  return since === 0 ? 0 : SINCE_EPOCH_MS + since * 1000;
+}
+
+/** A queue stays stuck since `since` while it is non-empty and does not shrink; shrinking (draining) starts it again. */
+function queueSince(bytes: number, before: number, since: number, now: number): number {
+  if (bytes === 0) return 0;
+  return since !== 0 && bytes >= before ? since : now;
+}
+
+/** Socket.first_seen_unix_ms's tag (field 22, varint: 22 << 3 = 176) as a varint. */
+const FIRST_SEEN_TAG = Uint8Array.of(0xb0, 0x01);
+
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
+/**
+ * Writes firstSeen (with its tag when `tagged`) at `at`, its varint spread over exactly
+ * `length` bytes (with the tag, when tagged). An earlier time never needs more bytes than the
+ * one it replaces; fewer are padded with continuation bytes, which protobuf decoders accept.
+ */
+function writeFirstSeen(buf: Buffer, at: number, ms: number, length: number, tagged: boolean): void {
+  let pos = at;
+  if (tagged) {
+    buf.set(FIRST_SEEN_TAG, pos);
+    pos += FIRST_SEEN_TAG.length;
+  }
+  const last = at + length - 1;
+  let value = ms;
+  for (; pos < last; pos++) {
+    buf[pos] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  buf[last] = value;
 }
 
 /** FNV-1a over a key's bytes: what the table is keyed by (never 0, which marks a free slot). */
@@ -113,7 +168,7 @@ class Bucket {
 }
 
 /**
- * A slot's fields, as one record of int32s (one cache line with its numbers below): looking a
+ * A slot's fields, as one record of int32s (one cache line of 64 bytes): looking a
  * key up or storing a socket touches one record instead of a dozen arrays, which on a store of
  * a million sockets is most of the cost. Offsets of the key and addresses are relative to the
  * socket's bytes, so only OFFSET changes when the arena is compacted.
@@ -134,7 +189,18 @@ const PORTS = 9;
 const FLAGS = 10;
 /** The slot's namespace bucket (an index into buckets), -1 outside pods. */
 const BUCKET = 11;
-const INTS = 12;
+/**
+ * Times in whole seconds since SINCE_EPOCH_MS (int32 lasts until 2088): when the socket entered
+ * its state, and since when its Recv-Q / Send-Q have been non-empty without shrinking (0: empty).
+ * They are the aggregator's observations (ingest time), carried across deltas and snapshots of
+ * the same boot (see put), and what the leak rules judge lingering and stuck queues by.
+ */
+const STATE_SINCE = 12;
+const RECV_Q_SINCE = 13;
+const SEND_Q_SINCE = 14;
+/** The first holder's pid, 0 for none (a per-process socket count needs no decoding). */
+const PID = 15;
+const INTS = 16;
 const VALIDATED = 1;
 /** Numbers beyond 32 bits, a record of float64s per slot. */
 const RECV_Q = 0;
@@ -184,12 +250,38 @@ export class NodeSockets {
     return this.arena.length;
   }
 
-  /** Stores a socket, replacing the one with the same key. */
-  put(pending: PendingSocket): void {
+  /**
+   * Stores a socket, replacing the one with the same key. What the aggregator knows of the
+   * socket already — from this store, else from `previous` (the store a snapshot replaces, of
+   * the same boot: keys hold inodes, unique only within one) — is carried over: the earliest
+   * firstSeen wins (an agent that restarted sees every socket anew; its bytes are rewritten to
+   * say so), and the times it entered its state and its queues stopped draining stay unless
+   * the state changed or the queue shrank. `nowMs` is when the change arrived.
+   */
+  put(pending: PendingSocket, nowMs = Date.now(), previous?: NodeSockets): void {
     const { source, start, cutStart, cutEnd, end, keyStart, keyEnd, keyHash } = pending;
     const cut = cutEnd - cutStart;
-    const length = end - start - cut;
     let slot = this.lookup(source, keyStart, keyEnd, keyHash);
+    const known: NodeSockets | undefined = slot >= 0 ? this : previous;
+    const from = slot >= 0 ? slot : (previous?.lookup(source, keyStart, keyEnd, keyHash) ?? -1);
+    const now = sinceOf(nowMs);
+    let firstSeenMs = pending.firstSeenMs;
+    let stateSince = now;
+    let recvQSince = pending.recvQ > 0 ? now : 0;
+    let sendQSince = pending.sendQ > 0 ? now : 0;
+    if (known && from >= 0) {
+      const earlier = known.floats[from * FLOATS + FIRST_SEEN]!;
+      if (earlier > 0 && (firstSeenMs === 0 || earlier < firstSeenMs)) firstSeenMs = earlier;
+      const r = from * INTS;
+      if (known.stateCode(from) === pending.stateCode) stateSince = known.ints[r + STATE_SINCE]!;
+      recvQSince = queueSince(pending.recvQ, known.recvQ(from), known.ints[r + RECV_Q_SINCE]!, now);
+      sendQSince = queueSince(pending.sendQ, known.sendQ(from), known.ints[r + SEND_Q_SINCE]!, now);
+    }
+    // An earlier firstSeen is written over the agent's (an earlier time needs no more bytes),
+    // or appended (a later field wins in protobuf) when the agent sent none or a zero.
+    const rewrite = firstSeenMs !== pending.firstSeenMs;
+    const appended = rewrite && pending.firstSeenEnd - pending.firstSeenAt < varintLength(firstSeenMs) ? FIRST_SEEN_TAG.length + varintLength(firstSeenMs) : 0;
+    const length = end - start - cut + appended;
     if (slot >= 0) {
       // Rewritten in place: its old bytes are garbage from now on (a compaction skips them).
       this.live -= this.ints[slot * INTS + LENGTH]!;
@@ -201,6 +293,8 @@ export class NodeSockets {
     const at = this.used;
     source.copy(this.arena, at, start, cutStart);
     source.copy(this.arena, at + (cutStart - start), cutEnd, end);
+    if (appended > 0) writeFirstSeen(this.arena, at + length - appended, firstSeenMs, appended, true);
+    else if (rewrite) writeFirstSeen(this.arena, at + pending.firstSeenAt - start - (pending.firstSeenAt < cutStart ? 0 : cut), firstSeenMs, pending.firstSeenEnd - pending.firstSeenAt, false);
     this.used += length;
     this.live += length;
     const ints = this.ints;
@@ -216,10 +310,14 @@ export class NodeSockets {
     ints[r + KIND] = pending.proto | (pending.stateCode << 8) | ((pending.localEnd - pending.localStart) << 16) | ((pending.foreignEnd - pending.foreignStart) << 24);
     ints[r + PORTS] = pending.localPort | (pending.foreignPort << 16);
     ints[r + FLAGS] = 0;
+    ints[r + STATE_SINCE] = stateSince;
+    ints[r + RECV_Q_SINCE] = recvQSince;
+    ints[r + SEND_Q_SINCE] = sendQSince;
+    ints[r + PID] = pending.pid;
     const f = slot * FLOATS;
     this.floats[f + RECV_Q] = pending.recvQ;
     this.floats[f + SEND_Q] = pending.sendQ;
-    this.floats[f + FIRST_SEEN] = pending.firstSeenMs;
+    this.floats[f + FIRST_SEEN] = firstSeenMs;
     this.podOf[slot] = pending.pod;
     this.index(slot);
     this.changes++;
@@ -324,6 +422,26 @@ export class NodeSockets {
 
   firstSeenMs(slot: number): number {
     return this.floats[slot * FLOATS + FIRST_SEEN]!;
+  }
+
+  /** When the socket entered its current state, as the aggregator saw it (Unix ms, whole seconds). */
+  stateSinceMs(slot: number): number {
+    return msOf(this.ints[slot * INTS + STATE_SINCE]!);
+  }
+
+  /** Since when the Recv-Q has been non-empty without shrinking (Unix ms, whole seconds); 0 when empty. */
+  recvQSinceMs(slot: number): number {
+    return msOf(this.ints[slot * INTS + RECV_Q_SINCE]!);
+  }
+
+  /** As recvQSinceMs, for the Send-Q. */
+  sendQSinceMs(slot: number): number {
+    return msOf(this.ints[slot * INTS + SEND_Q_SINCE]!);
+  }
+
+  /** The first (lowest) pid holding the socket; 0 when no process does. */
+  pid(slot: number): number {
+    return this.ints[slot * INTS + PID]!;
   }
 
   localPort(slot: number): number {

@@ -1,5 +1,5 @@
 import { ssCodeOfName } from '../agent/filter.js';
-import { Goodbye, Heartbeat, Hello } from '../gen/kubenetstat/v1/agent.js';
+import { Goodbye, Heartbeat, Hello, NamespaceTable, type NamespaceInfo } from '../gen/kubenetstat/v1/agent.js';
 import { Proto } from '../gen/kubenetstat/v1/socket.js';
 import { hashKey, PodIndex, type PendingSocket } from './socket-store.js';
 
@@ -18,8 +18,8 @@ export class WireFormatError extends Error {
 
 export type Envelope =
   | { readonly kind: 'hello'; readonly hello: Hello }
-  | { readonly kind: 'snapshot'; readonly sequence: number; readonly snapshotId: number; readonly index: number; readonly sockets: PendingSocket[]; readonly last: boolean }
-  | { readonly kind: 'delta'; readonly sequence: number; readonly upserted: PendingSocket[]; readonly removed: RemovedKeys }
+  | { readonly kind: 'snapshot'; readonly sequence: number; readonly snapshotId: number; readonly index: number; readonly sockets: PendingSocket[]; readonly last: boolean; readonly namespaces: NamespaceInfo[] | undefined }
+  | { readonly kind: 'delta'; readonly sequence: number; readonly upserted: PendingSocket[]; readonly removed: RemovedKeys; readonly namespaces: NamespaceInfo[] | undefined }
   | { readonly kind: 'heartbeat'; readonly sequence: number; readonly socketCount: number }
   | { readonly kind: 'goodbye'; readonly sequence: number; readonly reason: string };
 
@@ -209,7 +209,7 @@ function parsePod(buf: Buffer, start: number, end: number): PodIndex {
 }
 
 /** Socket fields (socket.proto) the index keeps. */
-const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, recvQ: 11, sendQ: 12, firstSeen: 22, key: 24, ssState: 26, podRef: 27, peer: 28 } as const;
+const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, recvQ: 11, sendQ: 12, processes: 16, firstSeen: 22, key: 24, ssState: 26, podRef: 27, peer: 28 } as const;
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 const T = {
   pod: tag(F.pod, 2),
@@ -221,6 +221,7 @@ const T = {
   stateCode: tag(F.stateCode, 0),
   recvQ: tag(F.recvQ, 0),
   sendQ: tag(F.sendQ, 0),
+  processes: tag(F.processes, 2),
   firstSeen: tag(F.firstSeen, 0),
   key: tag(F.key, 2),
   ssState: tag(F.ssState, 2),
@@ -260,6 +261,9 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
   let recvQ = 0;
   let sendQ = 0;
   let firstSeenMs = 0;
+  let firstSeenAt = 0;
+  let firstSeenEnd = 0;
+  let pid = 0;
   let cutStart = end;
   let cutEnd = end;
   while (!reader.done) {
@@ -288,7 +292,9 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
         sendQ = reader.varint();
         break;
       case T.firstSeen:
+        firstSeenAt = reader.pos;
         firstSeenMs = reader.varint();
+        firstSeenEnd = reader.pos;
         if (firstSeenMs > MAX_DATE_MS) throw new WireFormatError('firstSeen out of range');
         break;
       case T.key:
@@ -308,6 +314,12 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
         ssStart = reader.delimited();
         ssEnd = reader.pos;
         break;
+      case T.processes: {
+        // Holders come by pid; the first one is what per-process counts go by.
+        const processStart = reader.delimited();
+        if (pid === 0) pid = firstPid(reader.buf, processStart, reader.pos);
+        break;
+      }
       case T.peer:
         throw new WireFormatError('a socket with a peer: only answers to queries name peers');
       case T.pod: {
@@ -352,8 +364,30 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
     recvQ,
     sendQ,
     firstSeenMs,
+    firstSeenAt,
+    firstSeenEnd,
+    pid,
     pod,
   };
+}
+
+/**
+ * ProcessRef.pid (field 1) of the ProcessRef at [start, end); 0 when it has none, or when the
+ * ProcessRef is malformed: ingest does not judge nested messages (an answer leaves out a
+ * socket whose bytes do not decode, query.ts), so neither does this.
+ */
+function firstPid(buf: Buffer, start: number, end: number): number {
+  const reader = new Reader(buf, start, end);
+  try {
+    while (!reader.done) {
+      const tag = reader.varint();
+      if (tag === 8) return Math.min(reader.varint(), 0x7fffffff);
+      reader.skip(tag & 7);
+    }
+  } catch (error) {
+    if (!(error instanceof WireFormatError)) throw error;
+  }
+  return 0;
 }
 
 /** Parses one StreamRequest as received (gRPC's raw message bytes). */
@@ -401,6 +435,20 @@ export function readEnvelope(buf: Buffer, pods: PodCache): Envelope {
   return envelope;
 }
 
+/** Namespaces in one message: a few per pod, never many; more is not an agent's. */
+const MAX_NAMESPACES = 100_000;
+
+/** A NamespaceTable nested at the reader's position: the node's whole table. */
+function namespaceTable(reader: Reader): NamespaceInfo[] {
+  const start = reader.delimited();
+  const { namespaces } = NamespaceTable.decode(reader.buf.subarray(start, reader.pos));
+  if (namespaces.length > MAX_NAMESPACES) throw new WireFormatError(`${namespaces.length} namespaces in one table (at most ${MAX_NAMESPACES})`);
+  for (const info of namespaces) {
+    if (info.portRangeLow < 1 || info.portRangeLow > info.portRangeHigh || info.portRangeHigh > 65535) throw new WireFormatError(`namespace ${info.netns}: invalid port range ${info.portRangeLow}-${info.portRangeHigh}`);
+  }
+  return namespaces;
+}
+
 /** A Socket message nested at the reader's position (a repeated Socket field). */
 function nestedSocket(reader: Reader, pods: PodCache): PendingSocket {
   const start = reader.delimited();
@@ -432,6 +480,7 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
   let snapshotId = 0;
   let index = 0;
   let last = false;
+  let namespaces: NamespaceInfo[] | undefined;
   const sockets: PendingSocket[] = [];
   while (!reader.done) {
     const tag = reader.varint();
@@ -451,11 +500,14 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
       case 40:
         last = reader.varint() !== 0;
         break;
+      case 58:
+        namespaces = namespaceTable(reader);
+        break;
       default:
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'snapshot', sequence, snapshotId, index, sockets, last };
+  return { kind: 'snapshot', sequence, snapshotId, index, sockets, last, namespaces };
 }
 
 function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
@@ -464,6 +516,7 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Env
   let sequence = 0;
   const upserted: PendingSocket[] = [];
   const removed: number[] = [];
+  let namespaces: NamespaceInfo[] | undefined;
   while (!reader.done) {
     const tag = reader.varint();
     switch (tag) {
@@ -476,9 +529,12 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Env
       case 26:
         removed.push(reader.delimited(), reader.pos);
         break;
+      case 42:
+        namespaces = namespaceTable(reader);
+        break;
       default:
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'delta', sequence, upserted, removed: { source: reader.buf, bounds: removed } };
+  return { kind: 'delta', sequence, upserted, removed: { source: reader.buf, bounds: removed }, namespaces };
 }

@@ -33,6 +33,7 @@ import {
   targetTable,
   timingTables,
 } from './report.js';
+import { findingsLines, runFindingsCase, type FindingsCaseResult } from './findings-case.js';
 import { runCluster, type ClusterResult } from './stream-cluster.js';
 import { killStreamProcesses } from './stream-procs.js';
 import {
@@ -61,9 +62,12 @@ const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] 
                         [--stream-seconds 30] [--stream-bursts 3] [--stream-queries 200]
                         [--agent-sockets 10000] [--agent-seconds 30] [--agent-churn 50]
                         [--plugin-rounds 5] [--timeout-sec 300] [--max-minutes 60] [--no-build]
+                        [--findings-nodes 1000] [--findings-sockets 1000] [--findings-pods 10] [--findings-evaluations 5]
 --sizes 0 skips the namespace cases, --pods 0 the pod case, --stream-nodes 0 the streaming
 cases (the agent case too, unless --agent-sockets is given), --agent-sockets 0 the agent case.
 --plugin-rounds 0 skips timing kubectl netstat as a process (against kubectl get pods -A).
+--findings-nodes 0 skips the leak rules' case (evaluation CPU and the memory of history and
+rules over nodes × sockets, pods per node; 1000 × 1000, 10 = 1M sockets, 10k pods).
 --stream-churn is changes per node per second (steady phase); --agent-churn connections
 replaced per second in one bench namespace.
 Quick run: npm run bench -- --sizes 2000 --rounds 2 --pods 20 --stream-nodes 50 --stream-sockets 200`;
@@ -101,6 +105,10 @@ const { values } = parseArgs({
     'timeout-sec': { type: 'string', default: '300' },
     'max-minutes': { type: 'string', default: '60' },
     'plugin-rounds': { type: 'string', default: '5' },
+    'findings-nodes': { type: 'string', default: '1000' },
+    'findings-sockets': { type: 'string', default: '1000' },
+    'findings-pods': { type: 'string', default: '10' },
+    'findings-evaluations': { type: 'string', default: '5' },
     'no-build': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -127,6 +135,10 @@ const agentSockets = values['agent-sockets'] === undefined ? (streamNodes > 0 ? 
 const agentSeconds = positiveInt('agent-seconds', values['agent-seconds']);
 const agentChurn = positiveInt('agent-churn', values['agent-churn']);
 const pluginRounds = nonNegativeInt('plugin-rounds', values['plugin-rounds']);
+const findingsNodes = nonNegativeInt('findings-nodes', values['findings-nodes']);
+const findingsSockets = positiveInt('findings-sockets', values['findings-sockets']);
+const findingsPods = positiveInt('findings-pods', values['findings-pods']);
+const findingsEvaluations = positiveInt('findings-evaluations', values['findings-evaluations']);
 /** What KUBECONFIG names for the pod case's CLI runs: no such file, so no API is contacted. */
 const NO_KUBECONFIG = '/nonexistent/kube-netstat-bench/kubeconfig';
 
@@ -451,10 +463,25 @@ if (agentSockets > 0 || streamNodes > 0) {
   if (streamErrors.length > 0) process.exitCode = 1;
 }
 
+let findingsResult: FindingsCaseResult | undefined;
+if (findingsNodes > 0) {
+  const tag = `findings ${fmtInt(findingsNodes * findingsSockets)} sockets`;
+  progress(`${tag}: building the store and evaluating`);
+  out();
+  out(`== leak rules and history: ${fmtInt(findingsNodes * findingsSockets)} sockets, ${fmtInt(findingsNodes * findingsPods)} pods ==`);
+  try {
+    findingsResult = await runFindingsCase({ nodes: findingsNodes, socketsPerNode: findingsSockets, podsPerNode: findingsPods, evaluations: findingsEvaluations, churn: 20, timeoutMs });
+    for (const line of findingsLines(findingsResult)) out(line);
+  } catch (error) {
+    out(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
+
 const file = `.bench/scan-${stamp}.json`;
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup, pods: podCount, podSockets }, results, podResult, stream: streamResult }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup, pods: podCount, podSockets }, results, podResult, stream: streamResult, findings: findingsResult }, null, 2)}\n`,
 );
 out();
 out(`results written to ${file}`);

@@ -110,13 +110,14 @@ export class SyntheticNode {
     readonly index: number,
     readonly size: number,
     seed: number,
+    /** Pods on the node; by default what a node of this size has (podsPerNode). */
+    podCount = podsPerNode(size),
   ) {
     this.name = `sim-node-${String(index).padStart(4, '0')}`;
     this.random = prng(seed * 1_000_003 + index);
     this.nodeIp = `192.168.${(index >> 8) & 255}.${index & 255}`;
     this.nextInode = 100_000 + Math.floor(this.random() * 1_000_000);
     this.now = BigInt(Date.now());
-    const podCount = podsPerNode(size);
     for (let k = 0; k < podCount; k++) this.pods.push(this.makePod(k));
     this.addHostSockets();
     for (const pod of this.pods) {

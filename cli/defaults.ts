@@ -35,6 +35,13 @@ export const DEFAULTS = {
     /** First and longest reconnect wait in seconds (0.05–5, 1–300). */
     backoffInitialSeconds: 0.2,
     backoffMaxSeconds: 30,
+    /**
+     * host:port of the agent's own HTTP listener for Prometheus (/metrics) and a liveness probe
+     * (/healthz); empty for none. Off by default: a bare `kube-netstat agent` opens no port,
+     * and agents sharing a host (tests, simulations) would fight over one; a DaemonSet sets
+     * 0.0.0.0:9102. Standalone needs none: its agent's series are on the aggregator's /metrics.
+     */
+    metricsListen: '',
   },
   aggregator: {
     grpcListen: '0.0.0.0:9100',
@@ -62,8 +69,113 @@ export const DEFAULTS = {
     watchPollSeconds: 0.5,
     /** Watches open at once (1–10000); one more is refused (HTTP 429, gRPC RESOURCE_EXHAUSTED). */
     maxWatches: 100,
+    /**
+     * Pods with socket series of their own on /metrics (0–100000): the cardinality cap. Beyond
+     * it, the pods with the fewest CLOSE-WAIT and sockets are summed per namespace into
+     * pod="<other>" (kubenetstat_metrics_folded_pods counts them). A pod makes a series per
+     * state it has sockets in, typically 2–5, so 2000 pods are ~10k series.
+     */
+    metricsMaxPods: 2_000,
+    /**
+     * Leak rules (aggregator/findings): every evaluateEverySeconds one pass over every socket
+     * (no decoding) feeds the history and these rules. Thresholds are set with
+     * `--rule NAME=VALUE` (kebab-case paths below, seconds without their unit:
+     * `--rule close-wait.max-age=10m`) or $KUBE_NETSTAT_RULES (comma-separated).
+     */
+    findings: {
+      /** Seconds between two evaluations (1–300): how late a finding opens or resolves. */
+      evaluateEverySeconds: 10,
+      /** Kubernetes Events on the pod when a finding opens: `auto` with cluster access, `on` requires it, `off`. */
+      events: 'auto',
+      closeWait: {
+        /** Window (10–86400 s) over which the floor of a pod's CLOSE_WAIT count must rise by minGrowth (1–100000). */
+        windowSeconds: 600,
+        minGrowth: 10,
+        /** A CLOSE_WAIT older than this (10–86400 s) is a leak by itself: healthy code closes within ms of EOF. */
+        maxAgeSeconds: 600,
+        /** From this many CLOSE_WAIT sockets (1–10000000) a leak is critical. */
+        criticalCount: 500,
+      },
+      stuckQueue: {
+        /**
+         * A Recv-Q / Send-Q non-empty and not shrinking this long (5–3600 s) is stuck. Above the
+         * agent's --full-read-every (30 s): a partly read queue moves no counter, so it shows late.
+         */
+        afterSeconds: 60,
+        /** Smaller queues (1–1e9 bytes) are not judged. */
+        minBytes: 1,
+      },
+      /** A listener's accept queue non-empty and not shrinking this long (5–3600 s): nobody accepts. */
+      listenQueue: { afterSeconds: 60 },
+      /** This many SYN_RECV on one port (1–1000000), for this long (0–3600 s), are a flood. */
+      synRecv: { minCount: 128, forSeconds: 30 },
+      socketGrowth: {
+        /** Window (10–86400 s) over which a process's socket count's floor must rise by minGrowth (1–1000000)… */
+        windowSeconds: 900,
+        minGrowth: 200,
+        /** …for a process holding at least this many sockets (1–10000000). */
+        minSockets: 500,
+      },
+      /** FIN_WAIT2 / LAST_ACK longer than this (10–86400 s). FIN_WAIT2 above tcp_fin_timeout (60 s): orphans never count. */
+      lingering: { finWait2Seconds: 300, lastAckSeconds: 120 },
+      /** Share (0.01–1) of the ephemeral port range in use towards one destination: warning, critical. */
+      portPressure: { warnShare: 0.5, criticalShare: 0.8 },
+      /** Seconds a resolved finding stays listed (0–604800). */
+      resolvedRetentionSeconds: 3_600,
+      /** Findings kept (100–1000000), resolved ones dropped first: ~2–4 KiB each. */
+      maxFindings: 10_000,
+      /** Sockets decoded per finding for process names (1–100000), and how often (10–3600 s) evidence is gathered again. */
+      evidenceSockets: 200,
+      evidenceRefreshSeconds: 60,
+    },
+    /**
+     * Per-pod counts by state (aggregator/history): one fine sample per fineSeconds kept for
+     * fineRetentionSeconds, one coarse sample (the highest fine one) per coarseSeconds kept for
+     * coarseRetentionSeconds. A state's series costs a byte per sample while its counts stay
+     * below 256 (2 bytes below 65,536, 4 beyond): 648 bytes with these values; a pod ~0.5 KiB
+     * plus ~0.75 KiB per state it had sockets in, 2–4 KiB typically, 9 KiB at most. maxPods
+     * (100–1000000, the --history-max-pods flag) bounds the total: 20,000 pods ≈ 40–80 MiB.
+     */
+    history: {
+      fineSeconds: 10,
+      fineRetentionSeconds: 3_600,
+      coarseSeconds: 300,
+      coarseRetentionSeconds: 86_400,
+      maxPods: 20_000,
+    },
   },
 } as const;
+
+const seconds = (min: number, max: number) => z.number().min(min).max(max);
+const count = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const findingsSettingsSchema = z
+  .object({
+    evaluateEverySeconds: seconds(1, 300),
+    events: z.enum(['auto', 'on', 'off']),
+    closeWait: z.object({ windowSeconds: seconds(10, 86_400), minGrowth: count(1, 100_000), maxAgeSeconds: seconds(10, 86_400), criticalCount: count(1, 10_000_000) }),
+    stuckQueue: z.object({ afterSeconds: seconds(5, 3_600), minBytes: count(1, 1e9) }),
+    listenQueue: z.object({ afterSeconds: seconds(5, 3_600) }),
+    synRecv: z.object({ minCount: count(1, 1_000_000), forSeconds: seconds(0, 3_600) }),
+    socketGrowth: z.object({ windowSeconds: seconds(10, 86_400), minGrowth: count(1, 1_000_000), minSockets: count(1, 10_000_000) }),
+    lingering: z.object({ finWait2Seconds: seconds(10, 86_400), lastAckSeconds: seconds(10, 86_400) }),
+    portPressure: z.object({ warnShare: z.number().min(0.01).max(1), criticalShare: z.number().min(0.01).max(1) }).refine((shares) => shares.warnShare <= shares.criticalShare, 'warn-share must not be above critical-share'),
+    resolvedRetentionSeconds: seconds(0, 604_800),
+    maxFindings: count(100, 1_000_000),
+    evidenceSockets: count(1, 100_000),
+    evidenceRefreshSeconds: seconds(10, 3_600),
+  });
+export type FindingsSettingsInput = z.infer<typeof findingsSettingsSchema>;
+
+export const historySettingsSchema = z
+  .object({
+    fineSeconds: seconds(1, 3_600),
+    fineRetentionSeconds: seconds(60, 86_400),
+    coarseSeconds: seconds(10, 86_400),
+    coarseRetentionSeconds: seconds(3_600, 2_592_000),
+    maxPods: count(100, 1_000_000),
+  })
+  .refine((history) => history.fineRetentionSeconds >= history.fineSeconds && history.coarseRetentionSeconds >= history.coarseSeconds && history.coarseSeconds >= history.fineSeconds, 'each retention must hold a step, and a coarse step a fine one');
 
 export const agentSettingsSchema = z.object({
   aggregator: z.string().regex(/^.+:\d+$/, 'expected host:port'),
@@ -76,6 +188,7 @@ export const agentSettingsSchema = z.object({
   deletedPodGraceSeconds: z.number().min(0).max(600),
   backoffInitialSeconds: z.number().min(0.05).max(5),
   backoffMaxSeconds: z.number().min(1).max(300),
+  metricsListen: z.string().regex(/^(.*:\d+)?$/, 'expected host:port, or empty for none'),
 });
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 
@@ -90,5 +203,8 @@ export const aggregatorSettingsSchema = z.object({
   maxSocketsPerNode: z.number().int().min(1_000).max(10_000_000),
   watchPollSeconds: z.number().min(0.05).max(10),
   maxWatches: z.number().int().min(1).max(10_000),
+  metricsMaxPods: z.number().int().min(0).max(100_000),
+  findings: findingsSettingsSchema,
+  history: historySettingsSchema,
 });
 export type AggregatorSettings = z.infer<typeof aggregatorSettingsSchema>;

@@ -18,21 +18,36 @@ export interface ClusterAccess {
  * cannot be used is a usage error either way. Whether the API then answers is the informers'
  * business: they log and back off, and the aggregator serves answers without names meanwhile.
  */
-export async function peerNamesKubeConfig(access: ClusterAccess, log: LogFn): Promise<KubeConfig | undefined> {
-  if (access.peerNames === 'off') return undefined;
-  let kubeConfig: KubeConfig | undefined;
+export function peerNamesKubeConfig(access: ClusterAccess, log: LogFn): Promise<KubeConfig | undefined> {
+  return clusterKubeConfig({ flag: 'peer-names', feature: 'peer names', mode: access.peerNames }, access, log);
+}
+
+/**
+ * The kubeconfig a feature of the aggregator (peer names, Kubernetes Events) uses, by its
+ * auto|on|off flag: `off` never looks, `auto` uses one when found (kubectl's way, or
+ * in-cluster), `on` requires one; a kubeconfig given by flag that cannot be used is a usage
+ * error. `loaded` is one another feature already loaded from the same flags.
+ */
+export async function clusterKubeConfig(
+  use: { readonly flag: string; readonly feature: string; readonly mode: 'auto' | 'on' | 'off' },
+  access: ClusterAccess,
+  log: LogFn,
+  loaded?: KubeConfig,
+): Promise<KubeConfig | undefined> {
+  if (use.mode === 'off') return undefined;
+  let kubeConfig = loaded;
   try {
-    kubeConfig = await loadKubeConfig({ ...(access.kubeconfig && { kubeconfig: access.kubeconfig }), ...(access.context && { context: access.context }) });
+    kubeConfig ??= await loadKubeConfig({ ...(access.kubeconfig && { kubeconfig: access.kubeconfig }), ...(access.context && { context: access.context }) });
   } catch (error) {
-    if (error instanceof KubeConfigError) throw new UsageError(`--peer-names ${access.peerNames}: ${error.message}`);
+    if (error instanceof KubeConfigError) throw new UsageError(`--${use.flag} ${use.mode}: ${error.message}`);
     throw error;
   }
   if (kubeConfig) {
-    log('peer names on', { server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() });
-  } else if (access.peerNames === 'on') {
-    throw new UsageError('--peer-names on needs cluster access: give --kubeconfig (or $KUBE_NETSTAT_KUBECONFIG, $KUBECONFIG), or run in a pod with a service account');
+    log(`${use.feature} on`, { server: kubeConfig.getCurrentCluster()?.server, context: kubeConfig.getCurrentContext() });
+  } else if (use.mode === 'on') {
+    throw new UsageError(`--${use.flag} on needs cluster access: give --kubeconfig (or $KUBE_NETSTAT_KUBECONFIG, $KUBECONFIG), or run in a pod with a service account`);
   } else {
-    log('peer names off: no kubeconfig and not in a cluster', {});
+    log(`${use.feature} off: no kubeconfig and not in a cluster`, {});
   }
   return kubeConfig;
 }

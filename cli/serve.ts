@@ -2,19 +2,22 @@ import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
+import { AgentMetrics } from '../agent/metrics.js';
+import { startAgentMetricsServer } from '../agent/metrics-server.js';
 import { runAgent } from '../agent/runner.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from './defaults.js';
 import type { CommandIo } from './local/command.js';
 import { createLogger, type LogFn } from './log.js';
-import { peerNamesKubeConfig, type ClusterAccess } from './peer-names.js';
+import { clusterKubeConfig, peerNamesKubeConfig, type ClusterAccess } from './peer-names.js';
+import { applyRules, ruleNames } from './rule-flags.js';
 import { UsageError } from './usage-error.js';
 import { nodeName as defaultNode } from './local/pods.js';
 
 export const VERSION = '0.1.0';
 
 /** A value from its flag, else its environment variable, else undefined. */
-function pick(values: Record<string, string | boolean | undefined>, flag: string, env: string): string | undefined {
+function pick(values: Record<string, string | boolean | string[] | undefined>, flag: string, env: string): string | undefined {
   const value = values[flag];
   return typeof value === 'string' ? value : process.env[env];
 }
@@ -26,8 +29,12 @@ function number(text: string | undefined, fallback: number): number {
 function validate<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  // Settings in seconds take flags without the unit: intervalSeconds is --interval.
-  throw new UsageError(result.error.issues.map((issue) => `--${issue.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/-seconds$/, '')}: ${issue.message}`).join('; '));
+  // Settings in seconds take flags without the unit: intervalSeconds is --interval; findings' thresholds are --rule's.
+  const flag = (path: readonly PropertyKey[]): string => {
+    const name = path.map(String).join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/-seconds(?=\.|$)/g, '');
+    return name === 'findings.evaluate-every' || name === 'findings.events' ? name.slice('findings.'.length) : name === 'history.max-pods' ? 'history-max-pods' : name.replace(/^findings\./, 'rule ');
+  };
+  throw new UsageError(result.error.issues.map((issue) => `--${flag(issue.path)}: ${issue.message}`).join('; '));
 }
 
 const AGENT_OPTIONS = {
@@ -38,6 +45,7 @@ const AGENT_OPTIONS = {
   'full-read-every': { type: 'string' },
   heartbeat: { type: 'string' },
   kubeconfig: { type: 'string' },
+  'metrics-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -51,6 +59,11 @@ const AGGREGATOR_OPTIONS = {
   'peer-names': { type: 'string' },
   'watch-poll': { type: 'string' },
   'max-watches': { type: 'string' },
+  'metrics-max-pods': { type: 'string' },
+  'evaluate-every': { type: 'string' },
+  events: { type: 'string' },
+  rule: { type: 'string', multiple: true },
+  'history-max-pods': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -68,6 +81,7 @@ export function agentSettings(argv: readonly string[]): AgentSettings & { kubeco
     deletedPodGraceSeconds: a.deletedPodGraceSeconds,
     backoffInitialSeconds: a.backoffInitialSeconds,
     backoffMaxSeconds: a.backoffMaxSeconds,
+    metricsListen: pick(values, 'metrics-listen', 'KUBE_NETSTAT_METRICS_LISTEN') ?? a.metricsListen,
   });
   const kubeconfig = pick(values, 'kubeconfig', 'KUBE_NETSTAT_KUBECONFIG');
   return { ...settings, ...(kubeconfig && { kubeconfig }) };
@@ -87,6 +101,13 @@ export function aggregatorSettings(argv: readonly string[]): AggregatorSettings 
     maxSocketsPerNode: g.maxSocketsPerNode,
     watchPollSeconds: number(pick(values, 'watch-poll', 'KUBE_NETSTAT_WATCH_POLL'), g.watchPollSeconds),
     maxWatches: number(pick(values, 'max-watches', 'KUBE_NETSTAT_MAX_WATCHES'), g.maxWatches),
+    metricsMaxPods: number(pick(values, 'metrics-max-pods', 'KUBE_NETSTAT_METRICS_MAX_PODS'), g.metricsMaxPods),
+    findings: {
+      ...applyRules([...(process.env.KUBE_NETSTAT_RULES ?? '').split(',').filter((rule) => rule.trim()), ...(values.rule ?? [])]),
+      evaluateEverySeconds: number(pick(values, 'evaluate-every', 'KUBE_NETSTAT_EVALUATE_EVERY'), g.findings.evaluateEverySeconds),
+      events: pick(values, 'events', 'KUBE_NETSTAT_EVENTS') ?? g.findings.events,
+    },
+    history: { ...g.history, maxPods: number(pick(values, 'history-max-pods', 'KUBE_NETSTAT_HISTORY_MAX_PODS'), g.history.maxPods) },
   });
   const kubeconfig = pick(values, 'kubeconfig', 'KUBE_NETSTAT_KUBECONFIG');
   return { ...settings, ...(kubeconfig && { kubeconfig }), ...(values.context && { context: values.context }) };
@@ -99,8 +120,9 @@ function asksForHelp(argv: readonly string[], options: typeof AGENT_OPTIONS | ty
 
 export async function startAggregatorWith(settings: AggregatorSettings & ClusterAccess, log: LogFn): Promise<RunningAggregator> {
   const kubeConfig = await peerNamesKubeConfig(settings, log);
+  const eventsKubeConfig = await clusterKubeConfig({ flag: 'events', feature: 'kubernetes events', mode: settings.findings.events }, settings, log, kubeConfig);
   try {
-    return await startAggregatorOn(settings, kubeConfig, log);
+    return await startAggregatorOn(settings, kubeConfig, eventsKubeConfig, log);
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? error.code : undefined;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -110,7 +132,7 @@ export async function startAggregatorWith(settings: AggregatorSettings & Cluster
   }
 }
 
-function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig | undefined, log: LogFn): Promise<RunningAggregator> {
+function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig | undefined, eventsKubeConfig: KubeConfig | undefined, log: LogFn): Promise<RunningAggregator> {
   return startAggregator({
     grpcListen: settings.grpcListen,
     httpListen: settings.httpListen,
@@ -121,14 +143,32 @@ function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig 
     maxSocketsPerNode: settings.maxSocketsPerNode,
     watchPollMs: settings.watchPollSeconds * 1000,
     maxWatches: settings.maxWatches,
+    metricsMaxPods: settings.metricsMaxPods,
+    findings: settings.findings,
+    history: settings.history,
     ...(kubeConfig && { kubeConfig }),
+    ...(eventsKubeConfig && { eventsKubeConfig }),
     log,
   });
 }
 
-export async function runAgentWith(settings: AgentSettings & { kubeconfig?: string }, log: LogFn, signal: AbortSignal): Promise<void> {
+/**
+ * Runs the agent until the signal aborts. Its metrics go to `metrics` when given (standalone:
+ * the aggregator's registry), else to a listener of their own on --metrics-listen, if set.
+ */
+export async function runAgentWith(settings: AgentSettings & { kubeconfig?: string }, log: LogFn, signal: AbortSignal, metrics?: AgentMetrics): Promise<void> {
   const kubeConfig = await loadKubeConfig(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {});
-  return runAgent(
+  const served = !metrics && settings.metricsListen ? new AgentMetrics() : undefined;
+  // A scan loop silent for 10 intervals (at least a minute: a first scan of a dense node is slow) is stuck.
+  const server =
+    served &&
+    (await startAgentMetricsServer({ listen: settings.metricsListen, metrics: served, unhealthyAfterMs: Math.max(60_000, settings.intervalSeconds * 10_000), log }).catch((error: unknown) => {
+      const code = error instanceof Error && 'code' in error ? error.code : undefined;
+      throw code === 'EADDRINUSE' || code === 'EACCES' ? new UsageError(`cannot listen on ${settings.metricsListen} (${String(code)}): choose another --metrics-listen`) : error;
+    }));
+  if (server) log('agent metrics listening', { port: server.port });
+  const hooks = metrics ?? served;
+  const running = runAgent(
     {
       aggregator: settings.aggregator,
       nodeName: settings.nodeName,
@@ -142,42 +182,70 @@ export async function runAgentWith(settings: AgentSettings & { kubeconfig?: stri
       kubeConfig,
       version: VERSION,
       log,
+      ...(hooks && { onScan: hooks.onScan, onStreamEvent: hooks.onStreamEvent, onSent: hooks.onSent }),
     },
     signal,
   );
+  try {
+    await running;
+  } finally {
+    await server?.close();
+  }
 }
 
 const AGENT_USAGE = `usage: kube-netstat agent --aggregator HOST:PORT --node-name NAME [--interval 1s]
                           [--full-read-every ${DEFAULTS.agent.fullReadEverySeconds}s] [--heartbeat 5s] [--proc-root /host/proc]
-                          [--kubeconfig FILE]
+                          [--kubeconfig FILE] [--metrics-listen HOST:PORT]
 
 Scans this node's sockets every interval and streams the changes to the aggregator.
 A namespace's tables are read again only when its socket counters (snmp, sockstat) move or
 its processes change, and in full at least every --full-read-every seconds: changes that
 move no counter show within that time.
+--metrics-listen (default: none) serves the agent's own Prometheus metrics on /metrics there
+(scan duration, sockets, namespaces read and skipped, errors, wire bytes, reconnects) and
+/healthz, which fails while no scan ends for ten intervals (at least a minute).
 Each flag can come from the environment instead, as a DaemonSet sets them:
 KUBE_NETSTAT_AGGREGATOR, NODE_NAME, KUBE_NETSTAT_INTERVAL, KUBE_NETSTAT_FULL_READ_EVERY,
 KUBE_NETSTAT_HEARTBEAT, KUBE_NETSTAT_PROC_ROOT, KUBE_NETSTAT_KUBECONFIG (default: in-cluster
-credentials).
+credentials), KUBE_NETSTAT_METRICS_LISTEN.
 `;
 
 const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAULTS.aggregator.grpcListen}] [--http-listen ${DEFAULTS.aggregator.httpListen}]
                                [--stale-after ${DEFAULTS.aggregator.staleAfterSeconds}s] [--evict-after ${DEFAULTS.aggregator.evictAfterSeconds}s]
                                [--watch-poll ${DEFAULTS.aggregator.watchPollSeconds}s] [--max-watches ${DEFAULTS.aggregator.maxWatches}]
                                [--peer-names ${DEFAULTS.aggregator.peerNames}|on|off] [--kubeconfig FILE] [--context NAME]
+                               [--metrics-max-pods ${DEFAULTS.aggregator.metricsMaxPods}]
+                               [--evaluate-every ${DEFAULTS.aggregator.findings.evaluateEverySeconds}s] [--rule NAME=VALUE ...] [--events ${DEFAULTS.aggregator.findings.events}|on|off]
+                               [--history-max-pods ${DEFAULTS.aggregator.history.maxPods}]
 
 Receives agents' streams and answers queries: gRPC QueryService (List, Summary, Top, Watch) and
 HTTP GET /api/v1/sockets (SocketList JSON; with watch=1 the listing, then its changes, as
 one JSON event per line), /api/v1/summary?by=namespace|workload|pod|node,
-/api/v1/top?by=close-wait|recv-q|send-q|<state>, /healthz, /readyz.
+/api/v1/top?by=close-wait|recv-q|send-q|<state>, /healthz, /readyz, and /metrics for Prometheus:
+socket counts by state per pod (kubenetstat_sockets), per namespace and for nodes' own
+sockets, and the aggregator's health (nodes, ingest, query latency, watches). At most
+--metrics-max-pods pods get series of their own, those with the most CLOSE-WAIT and sockets
+first; the others are summed per namespace under pod="<other>".
 Open watches look for changes every --watch-poll seconds; at most --max-watches are open.
+Every --evaluate-every seconds the leak rules look at every socket: GET /api/v1/findings
+(FindingList: CLOSE_WAIT leaks, stuck queues, listen-queue overflow, SYN floods, socket
+growth, lingering FIN_WAIT2/LAST_ACK, ephemeral-port pressure; ?namespace=&pod=&rule=
+&severity=&state=open|resolved|all) and /api/v1/history?namespace=NS&pod=NAME (PodHistory:
+counts by state, 10 s for 1 h and 5 min for 24 h, for at most --history-max-pods pods).
+Thresholds: --rule NAME=VALUE, repeatable (KUBE_NETSTAT_RULES=NAME=VALUE,...); the names
+and their defaults:
+  ${ruleNames().join('\n  ')}
+--events posts a Kubernetes Event on the pod when a finding opens: auto when a kubeconfig or
+in-cluster credentials are found (it needs create on events; refused, it stops), on requires
+them, off never.
 Answers name each socket's peer (the pod, Service or node behind its foreign address, else
 local or external) from cluster-wide informers on pods, services, endpointslices and nodes:
 --peer-names auto does when a kubeconfig or in-cluster credentials are found, on requires
 them, off never asks the API. Until the informers have listed once, peers are null.
 Flags also come from the environment: KUBE_NETSTAT_GRPC_LISTEN, KUBE_NETSTAT_HTTP_LISTEN,
 KUBE_NETSTAT_STALE_AFTER, KUBE_NETSTAT_EVICT_AFTER, KUBE_NETSTAT_WATCH_POLL, KUBE_NETSTAT_MAX_WATCHES,
-KUBE_NETSTAT_PEER_NAMES, KUBE_NETSTAT_KUBECONFIG.
+KUBE_NETSTAT_PEER_NAMES, KUBE_NETSTAT_KUBECONFIG, KUBE_NETSTAT_METRICS_MAX_PODS,
+KUBE_NETSTAT_EVALUATE_EVERY, KUBE_NETSTAT_EVENTS, KUBE_NETSTAT_HISTORY_MAX_PODS.
 `;
 
 export async function runAgentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -214,7 +282,7 @@ export async function runAggregatorCommand(argv: readonly string[], io: CommandI
 export async function runStandaloneCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { 'http-port': { type: 'string' }, 'proc-root': { type: 'string' }, interval: { type: 'string' }, kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-    io.stdout(`usage: kube-netstat standalone [--http-port 9101] [--interval 1s] [--proc-root /proc] [--kubeconfig FILE]\n\nAgent and aggregator for this host in one process; query it over HTTP.\nWith a kubeconfig (or one found as kubectl finds it), pods and peers are named.\n`);
+    io.stdout(`usage: kube-netstat standalone [--http-port 9101] [--interval 1s] [--proc-root /proc] [--kubeconfig FILE]\n\nAgent and aggregator for this host in one process; query it over HTTP.\nIts /metrics has the aggregator's series and the agent's (kubenetstat_agent_*).\nWith a kubeconfig (or one found as kubectl finds it), pods and peers are named.\n`);
     return 0;
   }
   const { log } = createLogger('standalone');
@@ -238,6 +306,7 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
         [`'${base}/api/v1/sockets?namespace=shop&labelSelector=app%3Dcart'`, ''],
         [`'${base}/api/v1/summary?by=namespace'`, 'counts by state'],
         [`'${base}/api/v1/top?by=close-wait&limit=10'`, 'pods with the most CLOSE_WAIT'],
+        [`${base}/metrics`, 'Prometheus: the aggregator\'s and the agent\'s'],
         [`${base}/healthz`, ''],
       ] as const)
         .map(([url, what]) => (what ? `  curl -s ${url.padEnd(64)}  # ${what}\n` : `  curl -s ${url}\n`))
@@ -249,7 +318,8 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
       `Stop with Ctrl-C.\n`,
   );
   const signal = io.signal ?? new AbortController().signal;
-  await runAgentWith(agent, log, signal);
+  // One process, one /metrics: the agent's series go on the aggregator's registry (it has the process metrics already).
+  await runAgentWith(agent, log, signal, new AgentMetrics({ registry: aggregator.metrics.registry, processMetrics: false }));
   await aggregator.stop();
   return 0;
 }

@@ -15,7 +15,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { run } from './helpers/netns.js';
 import { namespace, node, ObjectStore, pod, RawWatch, rawRequest, TestApiServer, TooOldResourceVersionError } from './k8s/index.js';
 import type { KubeObject, RawTarget, RecordedRequest, Status, WatchEvent } from './k8s/index.js';
+import { createObject } from './k8s/create.js';
 import { parseApiPath } from './k8s/request-path.js';
+import { resourceForKind } from './k8s/resources.js';
+import { ApiError } from './k8s/status.js';
 import { labelsMatch, parseFieldSelector, parseLabelSelector, SelectorError } from './k8s/selectors.js';
 
 /** Upper bound of every wait for something asynchronous to happen. */
@@ -148,6 +151,24 @@ describe('object store', () => {
     assert.throws(() => store.upsert({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a' } }), /namespaced/);
     assert.throws(() => store.upsert({ ...node('n'), metadata: { name: 'n', namespace: 'x' } }), /cluster-scoped/);
     assert.throws(() => store.upsert({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'x' } }), /no resource of kind/);
+  });
+
+  test('create (POST, events only): the namespace of the path, generateName, 409 for a name taken, 400 for another namespace or kind', () => {
+    const store = new ObjectStore();
+    const events = resourceForKind('Event');
+    const body = (metadata: Record<string, unknown>, kind = 'Event'): string => JSON.stringify({ apiVersion: 'v1', kind, metadata, reason: 'Test' });
+    assert.equal(createObject(store, events, 'shop', body({ name: 'e1' })).metadata.namespace, 'shop');
+    assert.match(createObject(store, events, 'shop', body({ generateName: 'cart.' })).metadata.name, /^cart\.[0-9a-f]{5}$/);
+    const refusal = (text: string): number | undefined => {
+      try {
+        createObject(store, events, 'shop', text);
+      } catch (error) {
+        return error instanceof ApiError ? error.status.code : undefined;
+      }
+      return undefined;
+    };
+    assert.deepEqual([refusal(body({ name: 'e1' })), refusal(body({ name: 'e2', namespace: 'other' })), refusal(body({ name: 'e3' }, 'Pod')), refusal('{')], [409, 400, 400, 400]);
+    assert.deepEqual(store.list('Event', 'shop').length, 2);
   });
 
   test('delete returns the last state at the deletion revision and throws for a missing object', () => {
@@ -403,7 +424,7 @@ describe('HTTP list and watch protocol', () => {
     const core = (await get('/api/v1')).body as { groupVersion: string; resources: { name: string }[] };
     assert.equal(core.groupVersion, 'v1');
     assert.deepEqual(core.resources.find((resource) => resource.name === 'pods'), { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get', 'list', 'watch'], shortNames: ['po'], categories: ['all'] });
-    assert.deepEqual(core.resources.map((resource) => resource.name).sort(), ['endpoints', 'namespaces', 'nodes', 'pods', 'services']);
+    assert.deepEqual(core.resources.map((resource) => resource.name).sort(), ['endpoints', 'events', 'namespaces', 'nodes', 'pods', 'services']);
     assert.deepEqual((await get('/apis')).body.groups, [{ name: 'discovery.k8s.io', versions: [{ groupVersion: 'discovery.k8s.io/v1', version: 'v1' }], preferredVersion: { groupVersion: 'discovery.k8s.io/v1', version: 'v1' } }]);
     const slices = (await get('/apis/discovery.k8s.io/v1')).body as { resources: { name: string; namespaced: boolean }[] };
     assert.deepEqual(slices.resources.map(({ name, namespaced }) => ({ name, namespaced })), [{ name: 'endpointslices', namespaced: true }]);

@@ -145,6 +145,18 @@ describe('kube-netstat query: golden output against an aggregator', () => {
     assert.deepEqual(parseYaml(yaml.stdout), list);
   });
 
+  test('one end only: --local-port, --foreign-port, --local-address, --foreign-address', async () => {
+    const inodes = async (...args: string[]): Promise<string[]> => (JSON.parse((await query('-A', '-o', 'json', ...args)).stdout) as SocketList).items.map((item) => item.inode);
+    assert.deepEqual(await inodes('--foreign-address', '10.96.0.0/12', '--foreign-port', '5432'), ['1004'], 'cart → the database');
+    assert.deepEqual(await inodes('--foreign-address', '10.0.0.5'), ['1005'], 'pay\'s peer is cart\'s address; cart\'s own sockets have it as the local end');
+    assert.deepEqual(await inodes('--local-address', '10.0.0.5'), ['1002', '1003', '1004']);
+    assert.deepEqual(await inodes('--local-port', '8080'), ['1001', '1002', '1003']);
+    assert.deepEqual(await inodes('--port', '5432'), ['1004', '1005'], '--port matches either end');
+    const bad = await query('-A', '--foreign-address', '10.0.0.300');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid address '10\.0\.0\.300'/);
+  });
+
   test('--sort-by orders the items; --limit cuts them', async () => {
     const sorted = await query('-A', '-tn', '--sort-by=-recvQ', '-o', 'json');
     assert.equal(sorted.code, 0, sorted.stderr);
@@ -400,7 +412,7 @@ describe('query flags, watch framing and completion', () => {
   });
 
   test('completion: subcommands, flags, and values that need no API', async () => {
-    assert.deepEqual(await complete(['']), ['summary', 'top', 'watch', 'completion']);
+    assert.deepEqual(await complete(['']), ['summary', 'top', 'watch', 'leaks', 'history', 'completion']);
     assert.ok((await complete(['--sta'])).includes('--state'));
     assert.ok((await complete(['--state', ''])).includes('close-wait'));
     assert.deepEqual(await complete(['-o', '']), ['wide', 'json', 'yaml']);

@@ -10,6 +10,7 @@ import { startAggregator, type RunningAggregator } from '../aggregator/server.js
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
 import { ListRequest, QueryServiceClient, type ListResponse, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
+import { settle } from './helpers/grpc.js';
 import { storedSockets } from './helpers/stored.js';
 
 const NOW = Date.now();
@@ -156,10 +157,6 @@ describe('query service over gRPC: List filters, Summary and Top', () => {
     client.close();
     await running.stop();
   });
-  const settle =
-    <T>(resolve: (value: T) => void, reject: (error: ServiceError) => void) =>
-    (error: ServiceError | null, response: T): void =>
-      error ? reject(error) : resolve(response);
   const list = (request: ListRequest) => new Promise<ListResponse>((resolve, reject) => client.list(request, settle(resolve, reject)));
   const summary = (request: SummaryRequest) => new Promise<SummaryResponse>((resolve, reject) => client.summary(request, settle(resolve, reject)));
   const top = (request: TopRequest) => new Promise<TopResponse>((resolve, reject) => client.top(request, settle(resolve, reject)));

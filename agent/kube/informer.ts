@@ -74,7 +74,7 @@ interface WatchEnd {
 }
 
 /** An HTTP status carried by client-node errors: ApiException.code, or statusCode on watch errors. */
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const candidate = (error as { code?: unknown; statusCode?: unknown }).code ?? (error as { statusCode?: unknown }).statusCode;
   return typeof candidate === 'number' ? candidate : undefined;

@@ -1,7 +1,8 @@
-import { credentials as grpcCredentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AgentServiceClient, type StreamRequest, type StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
+import type { AgentServiceClient, NamespaceInfo, StreamRequest, StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import { agentClient, type SentListener } from './counting-client.js';
 import { PodDictionary } from './pod-dictionary.js';
 import type { SocketTable, TableChanges } from './socket-table.js';
 
@@ -23,6 +24,8 @@ export interface AgentStreamOptions {
   readonly credentials?: ChannelCredentials;
   readonly random?: () => number;
   readonly onEvent?: (event: StreamEvent) => void;
+  /** Every message sent, by kind, with its encoded size (for metrics). */
+  readonly onSent?: SentListener;
 }
 
 export type StreamEvent =
@@ -58,12 +61,15 @@ export class AgentStream {
   private snapshotId = 0n;
   /** Pods sent on the current stream session, by ref. */
   private readonly pods = new PodDictionary();
+  /** The node's namespace table (port ranges), and whether it changed since it was last sent. */
+  private namespaces: NamespaceInfo[] = [];
+  private namespacesChanged = false;
 
   constructor(private readonly options: AgentStreamOptions) {
-    this.client = new AgentServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), {
+    this.client = agentClient(options.address, options.credentials, {
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
-    });
+    }, options.onSent);
   }
 
   /** Merges a scan's changes into what is pending; the sender picks them up as soon as it can. */
@@ -72,6 +78,13 @@ export class AgentStream {
     for (const socket of changes.upserted) this.pending.set(socket.key, socket);
     for (const key of changes.removed) this.pending.set(key, null);
     if (this.pending.size > 0) this.wakeUp();
+  }
+
+  /** A new namespace table: sent with the next delta (or snapshot), whole. */
+  offerNamespaces(table: NamespaceInfo[]): void {
+    this.namespaces = table;
+    this.namespacesChanged = true;
+    if (this.connected) this.wakeUp();
   }
 
   /** Pending changes not yet written (for tests and metrics). */
@@ -156,7 +169,7 @@ export class AgentStream {
           this.resyncReason = undefined;
           await this.sendSnapshot(call, `resync: ${reason}`, endedPromise);
           lastSent = Date.now();
-        } else if (this.pending.size > 0) {
+        } else if (this.pending.size > 0 || this.namespacesChanged) {
           await this.sendPending(call, endedPromise);
           lastSent = Date.now();
         } else if (Date.now() - lastSent >= heartbeatMs) {
@@ -195,9 +208,11 @@ export class AgentStream {
     const chunkSize = this.options.chunkSize ?? DEFAULTS.chunkSize;
     this.snapshotId += 1n;
     const chunks = Math.max(1, Math.ceil(sockets.length / chunkSize));
+    this.namespacesChanged = false;
     for (let index = 0; index < chunks; index++) {
       const { sockets: slice, pods } = this.pods.encode(sockets.slice(index * chunkSize, (index + 1) * chunkSize));
-      await this.write(call, { message: { $case: 'snapshot', value: { sequence: this.next(), snapshotId: this.snapshotId, index, sockets: slice, last: index === chunks - 1, pods } } }, ended);
+      const namespaces = index === 0 ? { namespaces: { namespaces: this.namespaces } } : {};
+      await this.write(call, { message: { $case: 'snapshot', value: { sequence: this.next(), snapshotId: this.snapshotId, index, sockets: slice, last: index === chunks - 1, pods, ...namespaces } } }, ended);
     }
     this.options.onEvent?.({ kind: 'snapshot', sockets: sockets.length, chunks, reason });
   }
@@ -212,9 +227,13 @@ export class AgentStream {
       else removed.push(key);
     }
     const chunkSize = this.options.chunkSize ?? DEFAULTS.chunkSize;
-    for (let start = 0; start < Math.max(upserted.length, removed.length); start += chunkSize) {
+    // A changed namespace table rides in the first delta (alone, when no socket changed).
+    let namespaces = this.namespacesChanged ? { namespaces: { namespaces: this.namespaces } } : {};
+    this.namespacesChanged = false;
+    for (let start = 0; start === 0 || start < Math.max(upserted.length, removed.length); start += chunkSize) {
       const { sockets, pods } = this.pods.encode(upserted.slice(start, start + chunkSize));
-      await this.write(call, { message: { $case: 'delta', value: { sequence: this.next(), upserted: sockets, removedKeys: removed.slice(start, start + chunkSize), pods } } }, ended);
+      await this.write(call, { message: { $case: 'delta', value: { sequence: this.next(), upserted: sockets, removedKeys: removed.slice(start, start + chunkSize), pods, ...namespaces } } }, ended);
+      namespaces = {};
     }
     this.options.onEvent?.({ kind: 'delta', upserted: upserted.length, removed: removed.length });
   }

@@ -55,7 +55,9 @@ export function explainFailure(endpoint: AggregatorEndpoint, code: number, body:
           `the aggregator is not installed: ${message} (${where}). Install the chart (helm install kube-netstat charts/kube-netstat -n kube-netstat --create-namespace), point --aggregator-namespace/--aggregator-service at it, or use --server URL`,
         );
       }
-      return new QueryFailure(`the aggregator at ${where} does not serve this request (${message}): is it an older kube-netstat version?`);
+      // The aggregator's own 404s: a route it lacks (an older version), or what was asked for is not there.
+      if (message.startsWith('no route')) return new QueryFailure(`the aggregator at ${where} does not serve this request (${message}): is it an older kube-netstat version?`);
+      return new QueryFailure(message);
     case 429:
       return new QueryFailure(`the aggregator is busy (${message}): try again shortly`);
     case 502:

@@ -5,7 +5,9 @@ import { UsageError } from '../usage-error.js';
 import { getJson, listAll } from './client.js';
 import { parseQueryFlags, type QueryFlags } from './flags.js';
 import { partialWarning, QueryNames, renderListing, structuredListing, unavailableItems } from './render.js';
+import { renderFindings, renderHistory } from './leaks.js';
 import { renderSummary, renderTop, type SummaryAnswer } from './tables.js';
+import type { FindingList, PodHistoryObject } from '../output/finding-list.js';
 import { openEndpoint, QueryFailure, type AggregatorEndpoint } from './transport.js';
 import { QUERY_USAGE } from './usage.js';
 
@@ -28,6 +30,10 @@ export function queryParams(flags: QueryFlags, endpoint: AggregatorEndpoint): UR
   add('state', flags.states);
   add('port', flags.ports);
   add('address', flags.addresses);
+  add('localPort', flags.localPorts);
+  add('foreignPort', flags.foreignPorts);
+  add('localAddress', flags.localAddresses);
+  add('foreignAddress', flags.foreignAddresses);
   add('container', flags.containers);
   add('workload', flags.workloads);
   if (flags.minRecvQ !== undefined) params.set('minRecvQ', String(flags.minRecvQ));
@@ -71,6 +77,37 @@ async function summaryOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: 
   io.stderr(partialWarning(answer.unavailableNodes));
 }
 
+/** `leaks`: the aggregator's findings for the namespace (or -A), newest first. */
+async function leaksOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, printer: Printer | undefined): Promise<void> {
+  const params = new URLSearchParams();
+  if (!flags.kube.allNamespaces) params.set('namespace', flags.kube.namespace ?? endpoint.defaultNamespace);
+  if (flags.kube.pod) params.set('pod', flags.kube.pod);
+  for (const rule of flags.rules) params.append('rule', rule);
+  if (flags.severity) params.set('severity', flags.severity);
+  // netstat's -a (all): resolved findings too.
+  params.set('state', flags.netstat.all ? 'all' : 'open');
+  if (flags.limit !== undefined) params.set('limit', String(flags.limit));
+  const list = await getJson<FindingList>(endpoint, '/api/v1/findings', params, io.signal);
+  io.stdout(printer ? printer(list) : renderFindings(list), 'utf8');
+  io.stderr(partialWarning(list.unavailableNodes));
+}
+
+/** `history POD` (or NAMESPACE/POD): the pod's socket counts by state over time. */
+async function historyOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, printer: Printer | undefined): Promise<void> {
+  const subject = flags.subject!;
+  const slash = subject.indexOf('/');
+  const namespace = slash >= 0 ? subject.slice(0, slash) : (flags.kube.namespace ?? endpoint.defaultNamespace);
+  const pod = slash >= 0 ? subject.slice(slash + 1) : subject;
+  const history = await getJson<PodHistoryObject>(endpoint, '/api/v1/history', new URLSearchParams({ namespace, pod }), io.signal);
+  if (printer) return void io.stdout(printer(history), 'utf8');
+  try {
+    io.stdout(renderHistory(history, flags.resolution, flags.width), 'utf8');
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /** Runs `what` once, or every -c seconds until interrupted. */
 async function repeat(flags: QueryFlags, io: CommandIo, what: () => Promise<void>): Promise<void> {
   for (;;) {
@@ -104,6 +141,12 @@ export async function runQuery(argv: readonly string[], io: CommandIo): Promise<
       case 'summary':
       case 'top':
         await repeat(flags, io, () => summaryOnce(flags, endpoint, io, printer));
+        return 0;
+      case 'leaks':
+        await repeat(flags, io, () => leaksOnce(flags, endpoint, io, printer));
+        return 0;
+      case 'history':
+        await repeat(flags, io, () => historyOnce(flags, endpoint, io, printer));
         return 0;
       case 'watch': {
         const { watchSockets } = await import('./watch.js');

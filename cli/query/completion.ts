@@ -2,7 +2,7 @@ import { STATE_FILTER_NAMES } from '../../agent/filter.js';
 import type { CommandIo } from '../local/command.js';
 import { UsageError } from '../usage-error.js';
 import { explainFailure, getJson, readBody } from './client.js';
-import { parseQueryFlags, type QueryFlags } from './flags.js';
+import { readQueryFlags, type QueryFlags } from './flags.js';
 import type { SummaryAnswer } from './tables.js';
 import { openEndpoint, type AggregatorEndpoint } from './transport.js';
 
@@ -15,12 +15,13 @@ import { openEndpoint, type AggregatorEndpoint } from './transport.js';
  */
 const NO_FILE_COMPLETION = ':4\n';
 
-const SUBCOMMANDS = ['summary', 'top', 'watch', 'completion'];
+const SUBCOMMANDS = ['summary', 'top', 'watch', 'leaks', 'history', 'completion'];
 const FLAGS = [
   '--tcp', '--udp', '--raw', '--unix', '--listening', '--all', '--numeric', '--programs', '--extend', '--timers', '--wide', '--inet', '--inet6', '--continuous',
-  '--namespace', '--all-namespaces', '--selector', '--pod', '--container', '--node', '--workload', '--state', '--port', '--address',
+  '--namespace', '--all-namespaces', '--selector', '--pod', '--container', '--node', '--workload', '--state', '--port', '--address', '--local-port', '--foreign-port', '--local-address', '--foreign-address',
   '--min-recv-q', '--min-send-q', '--min-age', '--output', '--no-headers', '--sort-by', '--limit', '--watch', '--output-watch-events',
   '--server', '--aggregator-namespace', '--aggregator-service', '--kubeconfig', '--context', '--chunk-size', '--request-timeout', '--by', '--help',
+  '--rule', '--severity', '--resolution', '--width',
 ];
 const SORT_FIELDS = ['recvQ', 'sendQ', 'firstSeen', 'localPort', 'foreignPort', 'localAddress', 'foreignAddress', 'state', 'namespace', 'pod', 'node', 'proto'];
 
@@ -121,12 +122,14 @@ export async function complete(words: readonly string[]): Promise<string[]> {
   const previous = before.at(-1);
   if (before.length === 0 && !current.includes('=')) return current.startsWith('-') ? FLAGS : SUBCOMMANDS;
   if (before[0] === 'completion') return before.length === 1 ? ['bash', 'zsh'] : [];
-  // The flags typed so far say where to look (-n, --context, --server, ...); a half-typed line may not parse.
+  // The flags typed so far say where to look (-n, --context, --server, ...). A value flag typed
+  // last has no value yet; a half-typed line that does not parse completes from the defaults.
+  const typed = Object.hasOwn(VALUE_FLAGS, previous ?? '') ? before.slice(0, -1) : before;
   let flags: QueryFlags;
   try {
-    flags = parseQueryFlags(before.filter((word, i) => !(Object.hasOwn(VALUE_FLAGS, word) && i === before.length - 1)));
+    flags = readQueryFlags(typed);
   } catch {
-    flags = parseQueryFlags([]);
+    flags = readQueryFlags([]);
   }
   const eq = current.indexOf('=');
   if (current.startsWith('--') && eq > 0) {
@@ -135,7 +138,10 @@ export async function complete(words: readonly string[]): Promise<string[]> {
     return (await valuesFor(kind, flags)).map((value) => `${current.slice(0, eq + 1)}${value}`);
   }
   if (previous !== undefined && Object.hasOwn(VALUE_FLAGS, previous)) return valuesFor(VALUE_FLAGS[previous]!, flags);
-  return current.startsWith('-') ? FLAGS : [];
+  if (current.startsWith('-')) return FLAGS;
+  // `history POD`: its one word is a pod of the namespace.
+  if (flags.command === 'history' && flags.subject === undefined) return valuesFor('pod', flags);
+  return [];
 }
 
 /** `completion bash|zsh` prints the script; `__complete WORDS...` answers one completion request. */

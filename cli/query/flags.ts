@@ -1,9 +1,9 @@
-import { parseNetstatFlags, splitList, type CommonFlags, type FlagExtension } from '../netstat/flags.js';
+import { parseNetstatFlags, port, splitList, type CommonFlags, type FlagExtension } from '../netstat/flags.js';
 import { UsageError } from '../usage-error.js';
 
 /** What `kubectl netstat` was asked to do: list sockets (the default) or one of its subcommands. */
-export type QueryCommand = 'list' | 'summary' | 'top' | 'watch' | 'completion' | '__complete';
-const SUBCOMMANDS: ReadonlySet<string> = new Set(['summary', 'top', 'watch', 'completion', '__complete', 'list']);
+export type QueryCommand = 'list' | 'summary' | 'top' | 'watch' | 'leaks' | 'history' | 'completion' | '__complete';
+const SUBCOMMANDS: ReadonlySet<string> = new Set(['summary', 'top', 'watch', 'leaks', 'history', 'completion', '__complete', 'list']);
 
 /** Where the aggregator is reached by default: the chart's Service and its HTTP port's name. */
 export const DEFAULT_AGGREGATOR = { namespace: 'kube-netstat', service: 'kube-netstat', port: 'http' } as const;
@@ -26,6 +26,11 @@ export interface QueryFlags extends CommonFlags {
   readonly sortBy: string | undefined;
   readonly containers: readonly string[];
   readonly workloads: readonly string[];
+  /** One end only (ss's sport/dport, src/dst). */
+  readonly localPorts: readonly number[];
+  readonly foreignPorts: readonly number[];
+  readonly localAddresses: readonly string[];
+  readonly foreignAddresses: readonly string[];
   readonly minRecvQ: number | undefined;
   readonly minSendQ: number | undefined;
   readonly minAgeSeconds: number | undefined;
@@ -37,6 +42,15 @@ export interface QueryFlags extends CommonFlags {
   readonly chunkSize: number;
   /** Seconds to wait for an answer; 0 waits forever (kubectl's --request-timeout). */
   readonly requestTimeoutSeconds: number;
+  /** history: the pod (NAME or NAMESPACE/NAME). */
+  readonly subject: string | undefined;
+  /** leaks: only these rules, and at least this severity. */
+  readonly rules: readonly string[];
+  readonly severity: string | undefined;
+  /** history: which of the history's resolutions (fine, coarse); the finest by default. */
+  readonly resolution: string | undefined;
+  /** history: sparkline width in characters. */
+  readonly width: number;
 }
 
 interface QueryExtra {
@@ -51,6 +65,10 @@ interface QueryExtra {
   sortBy: string | undefined;
   containers: string[];
   workloads: string[];
+  localPorts: number[];
+  foreignPorts: number[];
+  localAddresses: string[];
+  foreignAddresses: string[];
   minRecvQ: number | undefined;
   minSendQ: number | undefined;
   minAgeSeconds: number | undefined;
@@ -58,9 +76,15 @@ interface QueryExtra {
   limit: number | undefined;
   chunkSize: number;
   requestTimeoutSeconds: number;
+  subject: string | undefined;
+  rules: string[];
+  severity: string | undefined;
+  resolution: string | undefined;
+  width: number;
 }
 
 const DEFAULT_CHUNK_SIZE = 20_000;
+const DEFAULT_SPARKLINE_WIDTH = 60;
 
 function count(name: string, text: string, min = 0): number {
   const value = Number(text);
@@ -99,6 +123,10 @@ const QUERY: FlagExtension<QueryExtra> = {
     sortBy: undefined,
     containers: [],
     workloads: [],
+    localPorts: [],
+    foreignPorts: [],
+    localAddresses: [],
+    foreignAddresses: [],
     minRecvQ: undefined,
     minSendQ: undefined,
     minAgeSeconds: undefined,
@@ -106,6 +134,11 @@ const QUERY: FlagExtension<QueryExtra> = {
     limit: undefined,
     chunkSize: DEFAULT_CHUNK_SIZE,
     requestTimeoutSeconds: 0,
+    subject: undefined,
+    rules: [],
+    severity: undefined,
+    resolution: undefined,
+    width: DEFAULT_SPARKLINE_WIDTH,
   }),
   flags: {
     watch: (e) => (e.watch = true),
@@ -114,6 +147,11 @@ const QUERY: FlagExtension<QueryExtra> = {
   },
   /** The subcommand may come anywhere among the flags (`kubectl netstat -A top`), once. */
   positional: (e, word) => {
+    // `history POD`: the one word a subcommand takes.
+    if (e.command === 'history' && e.subject === undefined) {
+      e.subject = word;
+      return;
+    }
     if (e.command !== undefined || !SUBCOMMANDS.has(word) || word === 'completion' || word === '__complete') throw new UsageError(`unexpected argument '${word}'`);
     e.command = word as QueryCommand;
   },
@@ -129,6 +167,10 @@ const QUERY: FlagExtension<QueryExtra> = {
     'sort-by': (e, value) => (e.sortBy = sortField(value)),
     container: (e, value) => e.containers.push(...splitList(value)),
     workload: (e, value) => e.workloads.push(...splitList(value)),
+    'local-port': (e, value) => e.localPorts.push(...splitList(value).map(port)),
+    'foreign-port': (e, value) => e.foreignPorts.push(...splitList(value).map(port)),
+    'local-address': (e, value) => e.localAddresses.push(...splitList(value)),
+    'foreign-address': (e, value) => e.foreignAddresses.push(...splitList(value)),
     'min-recv-q': (e, value) => (e.minRecvQ = bytes('--min-recv-q', value)),
     'min-send-q': (e, value) => (e.minSendQ = bytes('--min-send-q', value)),
     'min-age': (e, value) => (e.minAgeSeconds = durationSeconds('--min-age', value)),
@@ -136,6 +178,10 @@ const QUERY: FlagExtension<QueryExtra> = {
     limit: (e, value) => (e.limit = count('--limit', value, 1)),
     'chunk-size': (e, value) => (e.chunkSize = count('--chunk-size', value)),
     'request-timeout': (e, value) => (e.requestTimeoutSeconds = durationSeconds('--request-timeout', value)),
+    rule: (e, value) => e.rules.push(...splitList(value)),
+    severity: (e, value) => (e.severity = value),
+    resolution: (e, value) => (e.resolution = value),
+    width: (e, value) => (e.width = count('--width', value, 8)),
   },
 };
 
@@ -165,12 +211,20 @@ function sortField(text: string): string {
 
 /** `kubectl netstat [SUBCOMMAND] [flags]`; `completion` and `__complete` must come first and take words, not flags. */
 export function parseQueryFlags(argv: readonly string[]): QueryFlags {
+  const flags = readQueryFlags(argv);
+  const { command } = flags;
+  if (flags.by !== undefined && command !== 'summary' && command !== 'top') throw new UsageError('--by belongs to the summary and top subcommands');
+  if ((flags.rules.length > 0 || flags.severity !== undefined) && command !== 'leaks') throw new UsageError('--rule and --severity belong to the leaks subcommand');
+  if (command === 'history' && flags.subject === undefined) throw new UsageError('history needs a pod: history POD [-n NAMESPACE], or history NAMESPACE/POD');
+  return flags;
+}
+
+/** The words as flags, without the checks of how they combine (completion reads half-typed lines so). */
+export function readQueryFlags(argv: readonly string[]): QueryFlags {
   const first = argv[0];
   if (first === 'completion' || first === '__complete') return { ...parseFlags([]), command: first, args: argv.slice(1) };
   const { command: named, ...flags } = parseFlags(argv);
-  let command: QueryCommand = named ?? 'list';
-  if (flags.watch && command === 'list') command = 'watch';
-  if (flags.by !== undefined && command !== 'summary' && command !== 'top') throw new UsageError('--by belongs to the summary and top subcommands');
+  const command: QueryCommand = named ?? (flags.watch ? 'watch' : 'list');
   return { ...flags, command, args: [] };
 }
 

@@ -2,10 +2,13 @@
 export const QUERY_USAGE = (name: string): string => `usage: ${name} [summary|top|watch] [-tuwxlanpeoW46] [-c [SECONDS]]
            [-n NAMESPACE | -A] [-l SELECTOR] [--pod NAME] [--container NAME] [--node NODE]
            [--workload [KIND/]NAME] [--state STATE] [--port PORT] [--address IP[/PREFIX]]
+           [--local-port PORT] [--foreign-port PORT] [--local-address IP] [--foreign-address IP]
            [--min-recv-q BYTES] [--min-send-q BYTES] [--min-age DURATION]
            [-o json|yaml|wide] [--no-headers] [--sort-by FIELD] [--limit N] [--watch]
            [--server URL | --aggregator-namespace NS --aggregator-service NAME[:PORT]]
            [--kubeconfig FILE] [--context NAME]
+       ${name} leaks [-n NAMESPACE | -A] [--pod NAME] [--rule RULE] [--severity LEVEL] [-a]
+       ${name} history POD [-n NAMESPACE] [--resolution fine|coarse] [--width N]
        ${name} completion bash|zsh
 
 netstat for every pod of the cluster, from the kube-netstat aggregator. The columns are
@@ -18,6 +21,9 @@ Commands:
   top        pods ranked by a state's count or queued bytes (--by close-wait|time-wait|...|
              recv-q|send-q; --limit N pods, default 10)
   watch      the listing, then every change as it happens (also --watch)
+  leaks      the aggregator's leak findings, newest first, each with why and what to do next
+             (--rule close-wait-leak,port-pressure,...; --severity warning; -a: resolved too)
+  history    one pod's socket counts by state over time, as sparklines (POD or NAMESPACE/POD)
   completion bash|zsh   shell completion script (namespaces and pods complete from the API)
 
 netstat's flags:
@@ -40,6 +46,8 @@ Filters (run in the aggregator):
                            listening, closing; all, connected, synchronized, bucket, big
       --port N[,N...]      either end's port
       --address A[,A...]   either end's address, IP or CIDR (10.0.0.0/8, fd00::/8)
+      --local-port, --foreign-port N[,N...]          one end's port (ss's sport, dport)
+      --local-address, --foreign-address A[,A...]    one end's address or CIDR (src, dst)
       --min-recv-q BYTES, --min-send-q BYTES   at least this much queued (4096, 64k)
       --min-age DURATION   first seen at least this long ago (90s, 10m, 1h)
 
@@ -71,7 +79,11 @@ Examples:
   ${name} top -A --by close-wait            the ten pods holding most CLOSE_WAIT sockets
   ${name} summary -A --by workload          state counts per workload
   ${name} -A --min-recv-q 1 --sort-by=-recvQ   stuck receive queues, biggest first
+  ${name} summary -A --by pod --foreign-address 10.0.3.7 --foreign-port 5432
+                                            who holds connections to the database, by state
   ${name} watch -n shop --state syn-sent    connections that never complete, live
+  ${name} leaks -A                          which pods leak connections, and why
+  ${name} history -n shop cart-7d9f-abcde   how its sockets changed over the last hour
   ${name} -A -tan -o json | jq '.items[] | select(.state=="TIME_WAIT") | .pod'
   ${name} --server http://127.0.0.1:9101 -A -tan    a local 'kube-netstat standalone'
 `;

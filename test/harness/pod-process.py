@@ -18,8 +18,12 @@ process in the container's cgroup before its first socket exists.
 
 Socket specs (see SocketSpec in types.ts; `port` is already resolved by the harness):
   listen      TCP listener; a thread accepts; on the peer's FIN the accepted socket is closed
-              (onPeerClose "close") or kept in CLOSE_WAIT ("keep").
-  connect     `count` ESTABLISHED client connections to address:port.
+              (onPeerClose "close") or kept in CLOSE_WAIT ("keep"). With "reads": false the
+              accepted sockets are held and never read.
+  connect     `count` ESTABLISHED client connections to address:port, each sending `send`
+              bytes once connected.
+  churn       a thread opening a connection to address:port every `everyMs` (`count` times, or
+              for the process's life) and closing it first.
   time-wait   `count` connections that this side closes first and whose peer then closes:
               each leaves a TIME_WAIT entry (inode 0) on this side. The peer is address:port
               when given (a listener with onPeerClose "close"), else a private listener that
@@ -108,7 +112,7 @@ def serve_forever(selector):
     """Accepts on every listener; closes (or keeps) accepted sockets when their peer closes."""
     while True:
         for key, _ in selector.select():  # epoll sees sockets registered while it waits
-            kind, on_peer_close = key.data
+            kind, on_peer_close, reads = key.data
             sock = key.fileobj
             if kind == "listener":
                 with LOCK:  # accept and record under the lock, so `list` never misses one
@@ -117,7 +121,8 @@ def serve_forever(selector):
                     except BlockingIOError:
                         continue
                     HELD.append(("accepted", conn))
-                selector.register(conn, selectors.EVENT_READ, ("accepted", on_peer_close))
+                if reads:
+                    selector.register(conn, selectors.EVENT_READ, ("accepted", on_peer_close, True))
                 continue
             try:
                 data = sock.recv(65536)
@@ -197,6 +202,19 @@ def make_close_wait(spec):
     private.close()
 
 
+def churn(target, every_s, count):
+    """Opens a connection to target and closes it first, every every_s seconds (count times, or forever)."""
+    made = 0
+    while count is None or made < count:
+        started = time.monotonic()
+        try:
+            socket.create_connection(target).close()
+        except OSError:
+            pass  # refused, or out of ports: what the sockets show is what a test judges
+        made += 1
+        time.sleep(max(0.0, every_s - (time.monotonic() - started)))
+
+
 def make_sockets(specs, selector):
     for spec in specs:
         kind = spec["kind"]
@@ -213,15 +231,20 @@ def make_sockets(specs, selector):
                 LABELS[spec["label"]] = sock.getsockname()[1]
             on_peer_close = spec.get("onPeerClose", "close")
             LISTENERS.append((sock, on_peer_close))
-            selector.register(sock, selectors.EVENT_READ, ("listener", on_peer_close))
+            selector.register(sock, selectors.EVENT_READ, ("listener", on_peer_close, spec.get("reads", True)))
         elif kind == "connect":
             address = address or "127.0.0.1"
             for _ in range(spec.get("count", 1)):
-                hold("client", socket.create_connection((address, port_of(spec))))
+                client = hold("client", socket.create_connection((address, port_of(spec))))
+                if spec.get("send"):
+                    client.sendall(b"x" * spec["send"])
         elif kind == "time-wait":
             make_time_wait(spec)
         elif kind == "close-wait":
             make_close_wait(spec)
+        elif kind == "churn":
+            target = (address or "127.0.0.1", port_of(spec))
+            threading.Thread(target=churn, args=(target, spec["everyMs"] / 1000, spec.get("count")), daemon=True).start()
         elif kind == "udp":
             address = address or "0.0.0.0"
             sock = socket.socket(family_of(address), socket.SOCK_DGRAM)

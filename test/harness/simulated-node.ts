@@ -171,6 +171,7 @@ export class SimulatedNode {
       conmon: spec.conmon ?? false,
       identity,
       extraLabels: spec.labels ?? {},
+      sysctls: spec.sysctls ?? {},
       podIP: hostNetwork ? this.internalIP : `${this.podSubnet}.${(this.podsCreated % 253) + 1}`,
       containers: spec.containers,
     };
@@ -199,6 +200,7 @@ interface ResolvedPod {
   readonly conmon: boolean;
   readonly identity: OwnerIdentity | null;
   readonly extraLabels: Readonly<Record<string, string>>;
+  readonly sysctls: Readonly<Record<string, string>>;
   readonly podIP: string;
   readonly containers: readonly ContainerSpec[];
 }
@@ -300,10 +302,12 @@ export class SimulatedPod {
   /** @internal */
   async start(): Promise<void> {
     if (this.hostNetwork) {
+      if (Object.keys(this.resolved.sysctls).length > 0) throw new Error('sysctls of a hostNetwork pod would be the host\'s');
       this.netnsInodeText = netnsInodeOf(process.pid);
     } else {
       this.netns = await TestNetns.create();
       this.netnsInodeText = statSync(this.netnsPath!, { bigint: true }).ino.toString();
+      for (const [key, value] of Object.entries(this.resolved.sysctls)) await this.netns.exec(['sysctl', '-qw', `${key}=${value}`]);
     }
     // CRI-O starts conmon first; conmon starts runc, which creates the container.
     if (this.sandboxConmon) await this.startMember(this.sandboxConmon, 'conmon', null, []);
@@ -482,7 +486,7 @@ export class SimulatedPod {
 
 /** The spec as the process gets it: a `{ label }` port this pod already knows becomes a number. */
 function withPort(spec: SocketSpec, labels: ReadonlyMap<string, number>): ProcessSocketSpec {
-  if ((spec.kind === 'connect' || spec.kind === 'time-wait') && typeof spec.port === 'object') {
+  if ((spec.kind === 'connect' || spec.kind === 'time-wait' || spec.kind === 'churn') && typeof spec.port === 'object') {
     const port = labels.get(spec.port.label);
     return port === undefined ? spec : { ...spec, port };
   }

@@ -21,8 +21,24 @@ export type SocketSpec =
       readonly label?: string;
       /** What an accepted socket does when its peer closes: close too (default) or leak in CLOSE_WAIT. */
       readonly onPeerClose?: 'close' | 'keep';
+      /** false: accepted sockets are held but never read (what peers send stays in their Recv-Q; a FIN is never noticed). Default true. */
+      readonly reads?: boolean;
     }
-  | { readonly kind: 'connect'; readonly port: number | { readonly label: string }; readonly address?: string; readonly count?: number }
+  | {
+      readonly kind: 'connect';
+      readonly port: number | { readonly label: string };
+      readonly address?: string;
+      readonly count?: number;
+      /** Bytes each connection sends once connected (default none). */
+      readonly send?: number;
+    }
+  /**
+   * Short connections in the background, one every `everyMs` for the process's life (or `count`
+   * of them): connect, then close first. Each leaves a TIME_WAIT entry here once the peer closes
+   * too, or, at a peer that never closes (onPeerClose 'keep'), a CLOSE_WAIT there and an orphaned
+   * FIN_WAIT2 here (for tcp_fin_timeout). Not in the process's reports: they come and go.
+   */
+  | { readonly kind: 'churn'; readonly port: number | { readonly label: string }; readonly address?: string; readonly everyMs: number; readonly count?: number }
   | {
       /**
        * This side closes first, the peer then closes: each leaves a client-side TIME_WAIT entry
@@ -77,6 +93,12 @@ export interface PodSpec {
   readonly runtime?: Runtime;
   /** Processes stay in the host network namespace; no namespace of its own. */
   readonly hostNetwork?: boolean;
+  /**
+   * Namespaced sysctls set in the pod's network namespace before any of its processes starts,
+   * as kubelet applies securityContext.sysctls (`net.ipv4.ip_local_port_range: '40000 40099'`).
+   * Not for hostNetwork pods.
+   */
+  readonly sysctls?: Readonly<Record<string, string>>;
   /** CRI-O only: one `conmon` per container (sandbox included), in the host netns, in `crio-conmon-<id>`. */
   readonly conmon?: boolean;
   readonly owner?: OwnerSpec;

@@ -2,16 +2,16 @@ import { NodeSockets } from '../../aggregator/socket-store.js';
 import { PodCache, readSocket } from '../../aggregator/wire-index.js';
 import { Socket } from '../../gen/kubenetstat/v1/socket.js';
 
-/** Stores one socket as ingest does: the agent's encoding read by wire-index, pods through `pods`. */
-export function putSocket(store: NodeSockets, pods: PodCache, socket: Socket): void {
+/** Stores one socket as ingest does: the agent's encoding read by wire-index, pods through `pods`, arriving at `nowMs`. */
+export function putSocket(store: NodeSockets, pods: PodCache, socket: Socket, nowMs?: number): void {
   const bytes = Buffer.from(Socket.encode(socket).finish());
-  store.put(readSocket(bytes, 0, bytes.length, pods));
+  store.put(readSocket(bytes, 0, bytes.length, pods), nowMs);
 }
 
-/** A node's store holding these sockets, as one agent connection would have sent them. */
-export function storedSockets(sockets: readonly Socket[]): NodeSockets {
+/** A node's store holding these sockets, as one agent connection would have sent them (at `nowMs`). */
+export function storedSockets(sockets: readonly Socket[], nowMs?: number): NodeSockets {
   const store = new NodeSockets();
   const pods = new PodCache();
-  for (const socket of sockets) putSocket(store, pods, socket);
+  for (const socket of sockets) putSocket(store, pods, socket, nowMs);
   return store;
 }

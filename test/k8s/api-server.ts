@@ -20,7 +20,8 @@ import type { ApiPath } from './request-path.js';
 import { ApiError, methodNotAllowed, notFoundPath, statusOf, unauthorized } from './status.js';
 import { ObjectStore } from './store.js';
 import { makeServingCertificate } from './tls.js';
-import type { FailureRule, RecordedRequest, Verb } from './types.js';
+import type { FailureRule, RecordedRequest, ResourceType, Verb } from './types.js';
+import { CREATABLE, createObject, readBody } from './create.js';
 import { proxyToService } from './service-proxy.js';
 import { serveWatch } from './watch.js';
 import type { WatchStream } from './watch.js';
@@ -173,6 +174,7 @@ export class TestApiServer {
         case 'unknown':
           throw notFoundPath();
         case 'resource': {
+          if (request.method === 'POST' && CREATABLE.has(route.resource.resource) && route.name === undefined && route.subresource.length === 0) return this.create(request, response, route.resource, route.namespace, recorded);
           if (request.method !== 'GET') throw methodNotAllowed();
           if (route.resource.resource === 'services' && route.subresource[0] === 'proxy' && route.name !== undefined && route.namespace !== undefined) {
             const rest = url.pathname.slice(url.pathname.indexOf('/proxy', url.pathname.indexOf('/services/')) + '/proxy'.length);
@@ -189,6 +191,14 @@ export class TestApiServer {
     } catch (error) {
       this.fail(response, error);
     }
+  }
+
+  /** POST to a collection: answered once the body has arrived (201 and the object stored). */
+  private create(request: IncomingMessage, response: ServerResponse, resource: ResourceType, namespace: string | undefined, recorded: RecordedRequest): void {
+    readBody(request)
+      .then((body) => sendJson(response, 201, createObject(this.store, resource, namespace, body)))
+      .catch((error: unknown) => this.fail(response, error))
+      .finally(() => (recorded.statusCode = response.statusCode));
   }
 
   private startWatch(recorded: RecordedRequest, read: ReadRequest, response: ServerResponse): void {

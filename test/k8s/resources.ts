@@ -63,6 +63,7 @@ export const RESOURCES: readonly ResourceType[] = [
   row('v1', 'services', 'Service', { namespaced: true, shortNames: ['svc'], categories: ['all'], fields: fields('spec.clusterIP', 'spec.type') }),
   row('v1', 'endpoints', 'Endpoints', { namespaced: true, shortNames: ['ep'] }),
   row('discovery.k8s.io/v1', 'endpointslices', 'EndpointSlice', { namespaced: true, fields: fields('addressType') }),
+  row('v1', 'events', 'Event', { namespaced: true, shortNames: ['ev'], fields: fields('involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'reason', 'type') }),
 ];
 
 export function groupVersionOf(resource: ResourceType): string {

@@ -20,6 +20,7 @@ const REASONS: Readonly<Record<number, string>> = {
   405: 'MethodNotAllowed',
   409: 'Conflict',
   410: 'Expired',
+  413: 'RequestEntityTooLarge',
   429: 'TooManyRequests',
   500: 'InternalError',
   503: 'ServiceUnavailable',

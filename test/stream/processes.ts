@@ -128,7 +128,7 @@ export interface AggregatorProcess {
 /** An aggregator on loopback; port 0 picks free ports, read back from its listening log line. */
 export async function startAggregatorProcess(
   processes: ProcessSet,
-  options: { grpcPort?: number; httpPort?: number; staleAfter: string; evictAfter: string; kubeconfig?: string },
+  options: { grpcPort?: number; httpPort?: number; staleAfter: string; evictAfter: string; kubeconfig?: string; extraArgs?: readonly string[] },
 ): Promise<AggregatorProcess> {
   const started = processes.start('aggregator', [
     'aggregator',
@@ -137,6 +137,7 @@ export async function startAggregatorProcess(
     '--stale-after', options.staleAfter,
     '--evict-after', options.evictAfter,
     ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
+    ...(options.extraArgs ?? []),
   ]);
   const listening = await started.waitForLog((line) => line.msg === 'aggregator listening', 'aggregator listening', { timeoutMs: 20_000 });
   return { process: started, grpcPort: Number(listening.grpcPort), httpPort: Number(listening.httpPort) };

@@ -1,0 +1,231 @@
+import { createHash } from 'node:crypto';
+import type { HistoryStore } from '../history/history-store.js';
+import type { NodeStore } from '../node-store.js';
+import { collectEvidence } from './evidence.js';
+import { passOver } from './pass.js';
+import { closeWaitLeak } from './rules/close-wait.js';
+import { finWait2Lingering, lastAckLingering } from './rules/lingering.js';
+import { listenOverflow, synFlood } from './rules/listen-queue.js';
+import { portPressure } from './rules/port-pressure.js';
+import { socketGrowth } from './rules/socket-growth.js';
+import { stuckRecvQueue, stuckSendQueue } from './rules/stuck-queues.js';
+import { FloorTrends } from './trend.js';
+import type { Candidate, Finding, FindingsSettings, PortRangeOf, Rule, RuleContext } from './types.js';
+
+/** Every rule, in the order their findings are made: when maxFindings are kept, the later ones are left out first. */
+const ALL_RULES: readonly Rule[] = [closeWaitLeak, portPressure, stuckRecvQueue, stuckSendQueue, listenOverflow, synFlood, socketGrowth, finWait2Lingering, lastAckLingering];
+
+/** Pods and processes whose counts are followed for trends, at most (~100 bytes each). */
+const MAX_TREND_SUBJECTS = 200_000;
+/**
+ * On its timer an evaluation gives the event loop back every this many ms (between nodes of
+ * the pass, between findings it gathers evidence for): queries and ingest wait at most this
+ * long behind it instead of the whole evaluation (~0.2 s per million sockets).
+ */
+const SLICE_MS = 10;
+
+export interface FindingsEngineOptions {
+  readonly settings: FindingsSettings;
+  /** Fed with every pass's per-pod counts. */
+  readonly history: HistoryStore;
+  /** Each namespace's ephemeral port range; the kernel's default is assumed without it. */
+  readonly portRangeOf?: PortRangeOf;
+  /** Default: the node store's clock. */
+  readonly now?: () => number;
+  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  /** A finding opened (not one reopening while still listed as resolved): Kubernetes Events. */
+  readonly onOpened?: (finding: Finding) => void;
+}
+
+/** What the last evaluation cost and found. */
+export interface EvaluationStats {
+  readonly atMs: number;
+  readonly durationMs: number;
+  readonly sockets: number;
+  readonly pods: number;
+  readonly processes: number;
+  readonly open: number;
+  readonly resolved: number;
+}
+
+/** `<rule>-<16 hex>`: the same rule and subject always make the same id. */
+export function findingId(candidate: Pick<Candidate, 'rule' | 'subject'>): string {
+  return `${candidate.rule}-${createHash('sha256').update(candidate.subject).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Runs the rules over the store on a timer: one pass (pass.ts) feeds the history and every
+ * rule; what rules return opens or keeps findings open, what they no longer return resolves
+ * (except on nodes that cannot be vouched for now, whose findings stay as they were). Resolved
+ * findings are listed for settings.resolvedRetentionSeconds; a finding that comes back within
+ * that time reopens under the same id and first-seen time.
+ */
+export class FindingsEngine {
+  private readonly findings = new Map<string, Finding>();
+  /** Candidates waiting out their holdMs: when each was first returned. */
+  private readonly pending = new Map<string, number>();
+  private readonly trends: RuleContext['trends'];
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private stats: EvaluationStats | undefined;
+  /** An evaluation on the timer is under way (they never overlap). */
+  private evaluating = false;
+  /** The last evaluation left candidates out: maxFindings findings were kept already. */
+  private overCap = false;
+
+  constructor(
+    private readonly store: NodeStore,
+    private readonly options: FindingsEngineOptions,
+  ) {
+    this.now = options.now ?? store.now;
+    this.trends = {
+      closeWait: new FloorTrends(options.settings.closeWait.windowSeconds * 1000, MAX_TREND_SUBJECTS),
+      processSockets: new FloorTrends(options.settings.socketGrowth.windowSeconds * 1000, MAX_TREND_SUBJECTS),
+    };
+  }
+
+  get lastEvaluation(): EvaluationStats | undefined {
+    return this.stats;
+  }
+
+  /** Evaluates every `intervalMs` until stop(), in slices (SLICE_MS); a failing evaluation is logged, never thrown. */
+  start(intervalMs: number): void {
+    this.timer ??= setInterval(() => {
+      if (this.evaluating) return;
+      this.evaluating = true;
+      this.evaluateInSlices()
+        .catch((error: unknown) => this.options.log('findings evaluation failed', { error: error instanceof Error ? error.message : String(error) }))
+        .finally(() => (this.evaluating = false));
+    }, intervalMs).unref();
+  }
+
+  /** Runs an evaluation slice by slice; one that stop() interrupts is dropped. */
+  private async evaluateInSlices(): Promise<void> {
+    const evaluation = this.evaluation(SLICE_MS);
+    while (!evaluation.next().done) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!this.timer) return;
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One evaluation at once: a pass, the history sample, the rules, and the findings' lifecycle. */
+  evaluate(): EvaluationStats {
+    const evaluation = this.evaluation(Infinity);
+    for (;;) {
+      const step = evaluation.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /** An evaluation that yields whenever `sliceMs` went by since it started or last yielded. */
+  private *evaluation(sliceMs: number): Generator<void, EvaluationStats> {
+    const started = performance.now();
+    const { settings } = this.options;
+    const nowMs = this.now();
+    const pass = yield* passOver(this.store, settings, nowMs, this.options.portRangeOf, sliceMs);
+    let sliceStart = performance.now();
+    this.options.history.record(nowMs, pass.pods.values());
+    const context: RuleContext = { settings, nowMs, trends: this.trends };
+    this.trends.closeWait.beginPass();
+    this.trends.processSockets.beginPass();
+    const candidates = ALL_RULES.flatMap((rule) => rule(pass, context));
+    this.trends.closeWait.endPass();
+    this.trends.processSockets.endPass();
+
+    const seen = new Set<string>();
+    let evictable: Finding[] | undefined;
+    let left = 0;
+    for (const candidate of candidates) {
+      if (performance.now() - sliceStart >= sliceMs) {
+        yield;
+        sliceStart = performance.now();
+      }
+      const id = findingId(candidate);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      // A node that cannot be vouched for ages its last known sockets: nothing is judged on them.
+      if (pass.unavailable.has(candidate.pod.node)) continue;
+      const existing = this.findings.get(id);
+      if (candidate.holdMs > 0 && existing?.state !== 'open') {
+        const since = this.pending.get(id) ?? nowMs;
+        this.pending.set(id, since);
+        if (nowMs - since < candidate.holdMs) continue;
+      }
+      if (!existing && this.findings.size >= settings.maxFindings) {
+        // Full: a new finding takes the place of the resolved one resolved longest ago, or is left out.
+        evictable ??= [...this.findings.values()].filter((finding) => finding.resolvedMs !== null).sort((a, b) => b.resolvedMs! - a.resolvedMs!);
+        const gone = evictable.pop();
+        if (!gone) {
+          left++;
+          continue;
+        }
+        this.findings.delete(gone.id);
+      }
+      this.open(id, candidate, existing, nowMs);
+    }
+    if ((left > 0) !== this.overCap) this.options.log(left > 0 ? 'findings left out: max-findings are kept already (--rule max-findings)' : 'findings no longer left out', { left, kept: this.findings.size });
+    this.overCap = left > 0;
+    for (const id of this.pending.keys()) if (!seen.has(id)) this.pending.delete(id);
+    for (const [id, finding] of this.findings) {
+      if (finding.state === 'open' && !seen.has(id) && !pass.unavailable.has(finding.node)) {
+        this.findings.set(id, { ...finding, state: 'resolved', resolvedMs: nowMs });
+        this.options.log('finding resolved', { id, rule: finding.rule, namespace: finding.namespace, pod: finding.pod });
+      }
+    }
+    this.prune(nowMs);
+    let open = 0;
+    for (const finding of this.findings.values()) if (finding.state === 'open') open++;
+    this.stats = { atMs: nowMs, durationMs: performance.now() - started, sockets: pass.sockets, pods: pass.pods.size, processes: pass.processes.length, open, resolved: this.findings.size - open };
+    return this.stats;
+  }
+
+  private open(id: string, candidate: Candidate, existing: Finding | undefined, nowMs: number): void {
+    const { settings } = this.options;
+    const fresh = existing?.state === 'open' && nowMs - existing.evidence.collectedMs < settings.evidenceRefreshSeconds * 1000;
+    const evidence = fresh ? existing.evidence : collectEvidence(candidate.pod, candidate.match, { decodeLimit: settings.evidenceSockets, nowMs, peers: this.store.peers });
+    const { pod } = candidate;
+    const finding: Finding = {
+      id,
+      rule: candidate.rule,
+      severity: candidate.severity,
+      state: 'open',
+      namespace: pod.namespace,
+      pod: pod.name,
+      podUid: pod.uid,
+      node: pod.node,
+      workload: pod.workload,
+      sockets: candidate.sockets,
+      trend: candidate.trend,
+      details: candidate.details,
+      evidence,
+      text: candidate.describe(evidence),
+      firstSeenMs: existing?.firstSeenMs ?? nowMs,
+      lastSeenMs: nowMs,
+      resolvedMs: null,
+    };
+    this.findings.set(id, finding);
+    if (existing?.state === 'open') return;
+    this.options.log(existing ? 'finding reopened' : 'finding opened', { id, rule: finding.rule, severity: finding.severity, namespace: finding.namespace, pod: finding.pod, summary: finding.text.summary });
+    if (!existing) this.options.onOpened?.(finding);
+  }
+
+  /** Forgets resolved findings past their retention. */
+  private prune(nowMs: number): void {
+    const retentionMs = this.options.settings.resolvedRetentionSeconds * 1000;
+    for (const [id, finding] of this.findings) if (finding.resolvedMs !== null && nowMs - finding.resolvedMs > retentionMs) this.findings.delete(id);
+  }
+
+  /** Every finding kept, newest (first seen) first. */
+  all(): Finding[] {
+    return [...this.findings.values()].sort((a, b) => b.firstSeenMs - a.firstSeenMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  get size(): number {
+    return this.findings.size;
+  }
+}
