@@ -8,6 +8,7 @@ import { WIRE_TO_PROTO } from '../agent/stream/wire.js';
 import { splitHostPort } from '../agent/listen.js';
 import type { SocketProto } from '../agent/model.js';
 import { findingsQueryOfRequest, findingsResponse, historyResponse, NotFoundError, type FindingsApi, type FindingsSettings, type PortRangeOf } from './findings/index.js';
+import { findingsCollector } from './findings/metrics.js';
 import { createFindings } from './findings/start.js';
 import type { HistorySettings } from './history/index.js';
 import { createHttpServer } from './http.js';
@@ -138,6 +139,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
     portRangeOf: options.portRangeOf ?? portRangeOf,
     log: options.log,
   });
+  metrics.add(findingsCollector(findings.api.engine));
   const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log, onApplied: metrics.onApplied, onEvent: metrics.onIngestEvent });
   const watches = new WatchHub(store, {
     pollMs: options.watchPollMs ?? DEFAULTS.aggregator.watchPollSeconds * 1000,

@@ -16,6 +16,7 @@ import type { FindingItem, FindingList, PodHistoryObject } from '../cli/output/f
 import type { SocketList } from '../cli/output/socket-list.js';
 import { SimulatedNode, cgroupSkipReason, type PodTruth, type SimulatedPod } from './harness/index.js';
 import { netnsSkipReason } from './helpers/netns.js';
+import { runCli } from './helpers/run-cli.js';
 import { TestApiServer, namespace, type KubeObject } from './k8s/index.js';
 import { ProcessSet, startAggregatorProcess, type AggregatorProcess } from './stream/processes.js';
 import { waitFor } from './stream/wait.js';
@@ -187,6 +188,27 @@ describe('leak findings from real sockets', { skip }, () => {
     const history = await getJson<PodHistoryObject>(`/api/v1/history?namespace=shop&pod=${podName('healthy')}`);
     const timeWait = history.resolutions[0]!.series['TIME-WAIT'] ?? [];
     assert.ok(Math.max(...timeWait) >= 20, `TIME-WAIT samples: ${timeWait.join(' ')}`);
+  });
+
+  test('kubectl netstat leaks and history show them; /metrics carries kubenetstat_findings', async () => {
+    const server = `http://127.0.0.1:${aggregator!.httpPort}`;
+    const finding = (await findings(`namespace=shop&pod=${podName('leaky')}&rule=close-wait-leak`))[0]!;
+    const leaks = await runCli(['query', '--server', server, 'leaks', '-A', '--rule', 'close-wait-leak']);
+    assert.equal(leaks.code, 0, leaks.stderr);
+    const block = new RegExp(`^(WARNING|CRITICAL)  close-wait-leak  shop/${podName('leaky')} \\(Deployment/[^)]+\\) on ${NODE}, since \\S+ \\(open\\)\n  .*CLOSE_WAIT[\\s\\S]*  Why: +.*never called close\\(\\)[\\s\\S]*  Processes:  ${container('leaky', 'server').pid}/`, 'm');
+    assert.match(leaks.stdout, block);
+    assert.match(leaks.stdout, new RegExp(`  ID: +${finding.id}$`, 'm'));
+    const history = await runCli(['query', '--server', server, 'history', '-n', 'shop', podName('healthy')]);
+    assert.equal(history.code, 0, history.stderr);
+    assert.match(history.stdout, new RegExp(`^shop/${podName('healthy')} on ${NODE}: fine, one sample per 10s`));
+    assert.match(history.stdout, /^TIME-WAIT +[▁▂▃▄▅▆▇█]+ +\d+ +\(\d+–\d+\)$/m);
+    const missing = await runCli(['query', '--server', server, 'history', '-n', 'shop', 'no-such-pod']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no history of pod shop\/no-such-pod/);
+    const metrics = await (await fetch(`${server}/metrics`)).text();
+    const series = metrics.split('\n').find((line) => line.startsWith('kubenetstat_findings{') && line.includes(`pod="${podName('leaky')}"`) && line.includes('rule="close-wait-leak"'));
+    assert.ok(series, `no kubenetstat_findings series for the leaky pod in:\n${metrics.split('\n').filter((line) => line.startsWith('kubenetstat_findings')).join('\n')}`);
+    assert.ok(Number(series.split(' ').at(-1)) >= 5, series);
   });
 
   test('the CLOSE_WAIT finding is a Kubernetes Event on the pod', async () => {
