@@ -6,6 +6,7 @@ import type { VersionedPodResolver } from './attribution/types.js';
 import { PodStore } from './kube/pod-store.js';
 import { NodeScanner } from './node-rescan.js';
 import { LocalHostFs } from './procfs/hostfs.js';
+import { ListenCounters } from './procfs/listen-overflows.js';
 import { PortRanges, SysctlPortRangeReader } from './procfs/port-range.js';
 import type { ScanProblems } from './scan/index.js';
 import { AgentStream, type StreamEvent } from './stream/client.js';
@@ -114,14 +115,16 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     fullReadEvery: Math.max(1, Math.round(options.fullReadEveryMs / options.intervalMs)),
   });
   const ranges = new PortRanges(new SysctlPortRangeReader(options.procRoot), PORT_RANGE_REFRESH);
+  const listenCounters = new ListenCounters(new LocalHostFs(options.procRoot));
   let warnedAssumed = false;
   const scanOnce = async (): Promise<void> => {
     const started = Date.now();
     const { rebuilt, present, scan } = scanner.scan(started);
     const changes = table.updateNamespaces(rebuilt, present);
     stream.offer(changes);
-    if (await ranges.update(scan.namespaces)) {
-      const namespaces = ranges.table();
+    const rangesChanged = await ranges.update(scan.namespaces);
+    if (listenCounters.update(scan.namespaces) || rangesChanged) {
+      const namespaces = ranges.table((netns) => listenCounters.get(netns));
       stream.offerNamespaces(namespaces);
       if (!warnedAssumed && namespaces.some((namespace) => namespace.portRangeAssumed)) {
         warnedAssumed = true;

@@ -1,6 +1,6 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { NamespaceInfo, StreamResponse } from '../gen/kubenetstat/v1/agent.js';
-import { namespaceMap, type NodeState, type NodeStore } from './node-store.js';
+import { applyNamespaceTable, type NodeState, type NodeStore } from './node-store.js';
 import { NodeSockets, type PendingSocket } from './socket-store.js';
 import { PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './wire-index.js';
 
@@ -175,7 +175,7 @@ class Connection {
     if (last) {
       this.store.replaceSockets(node, staging.sockets);
       // An agent that sends no table (an older one) leaves the aggregator knowing none.
-      node.namespaces = namespaceMap(staging.namespaces ?? []);
+      applyNamespaceTable(node, staging.namespaces ?? []);
       this.snapshotted = true;
       this.options.onApplied?.(staging.sockets.size);
       this.options.onEvent?.({ kind: 'snapshot' });
@@ -188,7 +188,7 @@ class Connection {
     const removals = removed.bounds.length / 2;
     this.checkSize(upserted.length + removals);
     if (!this.snapshotted || this.staging) return this.resync(node, 'delta before a complete snapshot');
-    if (namespaces) node.namespaces = namespaceMap(namespaces);
+    if (namespaces) applyNamespaceTable(node, namespaces);
     const now = this.store.now();
     for (const socket of upserted) this.accept(node, node.sockets, socket, now);
     const { source, bounds } = removed;

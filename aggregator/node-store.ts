@@ -27,6 +27,11 @@ export interface NodeState {
   socketsBootId: string;
   /** The node's network namespaces (by inode, decimal text) as its agent last described them. */
   namespaces: ReadonlyMap<string, NamespaceInfo>;
+  /**
+   * Per namespace, its ListenOverflows when its agent first reported them in the current run of
+   * a listener backlog (see applyNamespaceTable).
+   */
+  listenBaselines: Map<string, bigint>;
 }
 
 /** A namespace's ephemeral port range, as its agent read it (or assumed it); undefined when the agent said nothing of it. */
@@ -35,9 +40,27 @@ export function portRangeOf(node: NodeState, netns: string): { low: number; high
   return info && { low: info.portRangeLow, high: info.portRangeHigh, assumed: info.portRangeAssumed };
 }
 
-/** A namespace table from the wire, by inode. */
-export function namespaceMap(table: readonly NamespaceInfo[]): ReadonlyMap<string, NamespaceInfo> {
-  return new Map(table.map((info) => [info.netns.toString(), info]));
+/**
+ * A node's namespace table from its agent, whole. The agent reports a namespace's listen drop
+ * counters only while one of its listeners has connections waiting; the first value of each
+ * such run is kept as its baseline, so listenOverflowsOf counts the overflows of this backlog.
+ */
+export function applyNamespaceTable(node: NodeState, table: readonly NamespaceInfo[]): void {
+  const namespaces = new Map(table.map((info) => [info.netns.toString(), info]));
+  for (const [netns, info] of namespaces) {
+    const overflows = info.listenDrops?.overflows;
+    if (overflows === undefined) node.listenBaselines.delete(netns);
+    else if (!node.listenBaselines.has(netns)) node.listenBaselines.set(netns, overflows);
+  }
+  for (const netns of node.listenBaselines.keys()) if (!namespaces.has(netns)) node.listenBaselines.delete(netns);
+  node.namespaces = namespaces;
+}
+
+/** Connections the kernel dropped into a full accept queue in this namespace during the current backlog; undefined while none waits. */
+export function listenOverflowsOf(node: NodeState, netns: string): number | undefined {
+  const overflows = node.namespaces.get(netns)?.listenDrops?.overflows;
+  const baseline = node.listenBaselines.get(netns);
+  return overflows === undefined || baseline === undefined ? undefined : Number(overflows - baseline);
 }
 
 export interface NodeStoreOptions {
@@ -80,7 +103,7 @@ export class NodeStore {
     const session = this.nextSession++;
     const now = this.now();
     if (!existing) {
-      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new NodeSockets(), socketsBootId: bootId, synced: false, session, namespaces: new Map() });
+      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new NodeSockets(), socketsBootId: bootId, synced: false, session, namespaces: new Map(), listenBaselines: new Map() });
       this.options.log?.('node connected', { node: name, epoch: String(epoch), session });
       return { accepted: true, session };
     }

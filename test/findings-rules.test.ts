@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { findingId, type Finding } from '../aggregator/findings/index.js';
 import { passOver } from '../aggregator/findings/pass.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { applyNamespaceTable, listenOverflowsOf } from '../aggregator/node-store.js';
 import { FindingsCluster, NETNS, T0, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
 
 /**
@@ -211,6 +212,27 @@ describe('listen queue and SYN_RECV', () => {
     assert.equal(full?.severity, 'critical');
     assert.deepEqual(full?.details, { localPort: 8080, acceptQueue: 4, backlog: 4, oldestSeconds: 30 });
     assert.equal(full?.id, finding!.id);
+  });
+
+  test('the namespace\'s ListenOverflows rising during the backlog: critical, with the drops counted from its start', () => {
+    const cluster = new FindingsCluster(settingsWith({ listenQueue: { afterSeconds: 30 } }));
+    cluster.snapshot('node-a', [listener(3n)]);
+    const node = cluster.store.get('node-a')!;
+    const table = (overflows: bigint | undefined) => [{ netns: NETNS, portRangeLow: 32768, portRangeHigh: 60999, portRangeAssumed: false, ...(overflows !== undefined && { listenDrops: { overflows, drops: overflows } }) }];
+    // The agent reads the counters once a listener has a backlog: the first value is the baseline.
+    applyNamespaceTable(node, table(1_000n));
+    cluster.advance(30);
+    assert.equal(cluster.evaluate()[0]?.severity, 'warning', 'queued, nothing dropped yet');
+    applyNamespaceTable(node, table(1_007n));
+    const [dropping] = cluster.evaluate();
+    assert.equal(dropping?.severity, 'critical');
+    assert.equal(dropping?.details.listenOverflows, 7);
+    assert.match(dropping!.text.summary, /the kernel dropped 7 connection attempts into the full queue meanwhile \(ListenOverflows\)/);
+    // The backlog ends (no counters sent), then a new one starts: counted from its own start.
+    applyNamespaceTable(node, table(undefined));
+    assert.equal(listenOverflowsOf(node, String(NETNS)), undefined);
+    applyNamespaceTable(node, table(1_010n));
+    assert.equal(listenOverflowsOf(node, String(NETNS)), 0);
   });
 
   test('a SYN flood: syn-recv.min-count half-open connections on one port for syn-recv.for', () => {

@@ -116,8 +116,17 @@ export class PortRanges {
     return changed;
   }
 
-  /** The table as the stream sends it, by namespace inode. */
-  table(): NamespaceInfo[] {
-    return [...this.ranges].map(([netns, { range }]) => ({ netns: BigInt(netns), portRangeLow: range.low, portRangeHigh: range.high, portRangeAssumed: range.assumed }));
+  /** The table as the stream sends it, by namespace inode, with each namespace's listen drops where `drops` knows them. */
+  table(drops?: (netns: string) => { overflows: number; drops: number } | undefined): NamespaceInfo[] {
+    return [...this.ranges].map(([netns, { range }]) => {
+      const listen = drops?.(netns);
+      return {
+        netns: BigInt(netns),
+        portRangeLow: range.low,
+        portRangeHigh: range.high,
+        portRangeAssumed: range.assumed,
+        ...(listen && { listenDrops: { overflows: BigInt(listen.overflows), drops: BigInt(listen.drops) } }),
+      };
+    });
   }
 }

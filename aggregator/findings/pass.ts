@@ -1,7 +1,7 @@
 import { TcpState } from '../../agent/model.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
 import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
-import type { NodeState, NodeStore } from '../node-store.js';
+import { listenOverflowsOf, type NodeState, type NodeStore } from '../node-store.js';
 import { inPod, type PodIndex } from '../socket-store.js';
 import { DEFAULT_PORT_RANGE, type FindingsSettings, type PortRange, type PortRangeOf } from './types.js';
 
@@ -57,6 +57,8 @@ export interface PodTally extends PodSample {
    */
   netns: string;
   portRange: PortRange;
+  /** Connections the kernel dropped into a full accept queue in that namespace during the current backlog; undefined while none waits. */
+  listenOverflows: number | undefined;
   /** TCP connections whose local port is in the range: what port pressure could be. */
   ephemeral: number;
 }
@@ -172,6 +174,7 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
       if (tally.netns === '') {
         tally.netns = netnsOf(sockets.bytesOf(slot));
         tally.portRange = (tally.netns && portRangeOf?.(node, tally.netns)) || DEFAULT_PORT_RANGE;
+        tally.listenOverflows = tally.netns ? listenOverflowsOf(node, tally.netns) : undefined;
       }
       const pid = sockets.pid(slot);
       if (pid > 0) {
@@ -249,6 +252,7 @@ function tallyOf(pods: Map<string, PodTally>, pod: PodIndex, node: NodeState): P
       synRecv: undefined,
       netns: '',
       portRange: DEFAULT_PORT_RANGE,
+      listenOverflows: undefined,
       ephemeral: 0,
     };
     pods.set(key, tally);

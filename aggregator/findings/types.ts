@@ -96,6 +96,8 @@ export interface FindingDetails {
   readonly portRange?: Required<PortRange>;
   /** port-pressure: of the ports in use, those in TIME_WAIT. */
   readonly timeWait?: number;
+  /** listen-overflow: connections the kernel dropped into the full accept queue (the namespace's ListenOverflows since the backlog began). */
+  readonly listenOverflows?: number;
 }
 
 export interface FindingProcess {

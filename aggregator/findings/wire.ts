@@ -41,6 +41,7 @@ export function findingMessage(finding: Finding): FindingMessage {
       ...(details.share !== undefined && { share: details.share }),
       portRange: details.portRange && { low: details.portRange.low, high: details.portRange.high, assumed: details.portRange.assumed === true },
       ...(details.timeWait !== undefined && { timeWait: big(details.timeWait) }),
+      ...(details.listenOverflows !== undefined && { listenOverflows: big(details.listenOverflows) }),
     },
     summary: finding.text.summary,
     explanation: finding.text.explanation,

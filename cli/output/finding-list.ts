@@ -98,6 +98,7 @@ export function findingItem(finding: Finding): FindingItem {
     share: details?.share,
     portRange: details?.portRange && { low: details.portRange.low, high: details.portRange.high, assumed: details.portRange.assumed },
     timeWait: number(details?.timeWait),
+    listenOverflows: number(details?.listenOverflows),
   };
   return {
     id: finding.id,

@@ -10,15 +10,17 @@ const tcp = (proto: number): boolean => proto === Proto.PROTO_TCP || proto === P
  * handshake completed and accept() has not taken); its limit, the backlog, is not in /proc
  * (tx_queue is 0 for listeners: reference §1.7; only sock_diag shows it, as ss's Send-Q). So a
  * listener is judged by its queue not draining for listenQueue.afterSeconds — the application
- * is not accepting — and, where the agent reports a backlog (Send-Q > 0), by the queue reaching
- * it, when the kernel is already dropping SYNs (ListenOverflows) and the finding is critical.
+ * is not accepting. It is critical when the queue overflowed: the namespace's TcpExt
+ * ListenOverflows rose during this backlog (the agent reads them while a listener has a
+ * backlog), or, where the agent reports a backlog (Send-Q > 0), the queue reached it.
  */
 export const listenOverflow: Rule = (pass, { nowMs }) => {
   const candidates: Candidate[] = [];
   for (const pod of pass.pods.values()) {
     for (const listener of pod.stuckListeners ?? []) {
       const { port, queue, backlog } = listener;
-      const full = backlog > 0 && queue >= backlog;
+      const dropped = pod.listenOverflows ?? 0;
+      const full = (backlog > 0 && queue >= backlog) || dropped > 0;
       const stuckSeconds = (nowMs - listener.sinceMs) / 1000;
       candidates.push({
         rule: 'listen-overflow',
@@ -27,13 +29,14 @@ export const listenOverflow: Rule = (pass, { nowMs }) => {
         pod,
         sockets: queue,
         trend: null,
-        details: { localPort: port, acceptQueue: queue, ...(backlog > 0 && { backlog }), oldestSeconds: Math.round(stuckSeconds) },
+        details: { localPort: port, acceptQueue: queue, ...(backlog > 0 && { backlog }), ...(pod.listenOverflows !== undefined && { listenOverflows: pod.listenOverflows }), oldestSeconds: Math.round(stuckSeconds) },
         match: (sockets, slot) => tcp(sockets.proto(slot)) && sockets.localPort(slot) === port && (sockets.stateCode(slot) === TcpState.LISTEN || (sockets.stateCode(slot) === TcpState.ESTABLISHED && sockets.pid(slot) === 0)),
         holdMs: 0,
         describe: (evidence) => ({
           summary:
             `The listener on port ${port} in ${podName(pod)}${heldBy(evidence)} has ${plural(queue, 'connection')} waiting to be accepted` +
-            (full ? `, at its backlog of ${backlog}` : '') +
+            (backlog > 0 && queue >= backlog ? `, at its backlog of ${backlog}` : '') +
+            (dropped > 0 ? `; the kernel dropped ${plural(dropped, 'connection attempt')} into the full queue meanwhile (ListenOverflows)` : '') +
             `; the queue has not drained for ${duration(stuckSeconds)}${peersText(evidence)}`,
           explanation:
             'Clients completed the TCP handshake but the application has not called accept() on them. ' +
