@@ -12,6 +12,12 @@ import type { ScanProblems } from './scan/index.js';
 import { AgentStream, type StreamEvent } from './stream/client.js';
 import type { SentListener } from './stream/counting-client.js';
 import { SocketTable } from './stream/socket-table.js';
+import { TokenFile } from './stream/token.js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+
+function tokenReader(file: TokenFile): () => string {
+  return () => file.read();
+}
 
 export interface AgentRunOptions {
   readonly aggregator: string;
@@ -26,6 +32,10 @@ export interface AgentRunOptions {
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
   readonly kubeConfig: KubeConfig | undefined;
   readonly version: string;
+  /** The projected service-account token file sent to the aggregator (agent/stream/token.ts); none when absent. */
+  readonly tokenFile?: string;
+  /** TLS (or mutual TLS) to the aggregator; plain TCP when absent. */
+  readonly credentials?: ChannelCredentials;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   /** For tests and metrics: every scan's figures. */
   readonly onScan?: (figures: ScanFigures) => void;
@@ -82,6 +92,8 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     heartbeatMs: options.heartbeatMs,
     chunkSize: options.chunkSize,
     backoff: options.backoff,
+    ...(options.tokenFile && { token: tokenReader(new TokenFile(options.tokenFile)) }),
+    ...(options.credentials && { credentials: options.credentials }),
     ...(options.onSent && { onSent: options.onSent }),
     onEvent: (event) => {
       options.onStreamEvent?.(event);

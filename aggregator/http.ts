@@ -1,13 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SocketProto } from '../agent/model.js';
 import { ALL_PROTOS } from '../agent/model.js';
-import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
+import { unavailableItems } from '../cli/output/socket-list.js';
 import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from './findings/index.js';
-import { listSockets, listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
+import { sendSocketList } from './http-list.js';
+import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
 import { rankingOf, summarize, topPods, type Grouping } from './summary.js';
 import type { NodeStore } from './node-store.js';
 import { WatchLimitError, type WatchHub } from './watch.js';
 import { isWatch, serveWatch } from './watch-http.js';
+import type { QueryGuard } from './auth/guard.js';
+import { admitHttp } from './auth/http-gate.js';
+import { RateLimitError, type FilterLimits } from './auth/limits.js';
+import { AuthError } from './auth/types.js';
 
 /** What the HTTP face needs of the metrics (aggregator/metrics.ts): timing requests, serving /metrics. */
 export interface HttpMetrics {
@@ -19,18 +24,34 @@ export interface HttpMetrics {
  * The query's HTTP/JSON face, reachable through the API server's service proxy; watches through `watches`, Prometheus' /metrics
  * through `metrics`, leak findings and pod histories through `findings`.
  */
-export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, watches?: WatchHub, metrics?: HttpMetrics, findings?: FindingsApi): Server {
+export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, watches?: WatchHub, metrics?: HttpMetrics, findings?: FindingsApi, gate?: HttpGate): Server {
   return createServer((request, response) => {
     metrics?.observeHttp(request, response);
-    try {
-      route(store, isReady, log, request, response, watches, metrics, findings);
-    } catch (error) {
+    const fail = (error: unknown): void => {
       const [code, reason] =
-        error instanceof QueryError ? [400, 'BadRequest'] : error instanceof WatchLimitError ? [429, 'TooManyRequests'] : error instanceof NotFoundError ? [404, 'NotFound'] : [500, 'InternalError'];
+        error instanceof QueryError ? [400, 'BadRequest'] : error instanceof WatchLimitError || error instanceof RateLimitError ? [429, 'TooManyRequests'] : error instanceof NotFoundError ? [404, 'NotFound'] : error instanceof AuthError ? AUTH_STATUS[error.kind] : [500, 'InternalError'];
+      if (code === 401) response.setHeader('www-authenticate', 'Bearer');
       send(response, code, status(code, reason, error instanceof Error ? error.message : String(error)));
-    }
+    };
+    const answer = (): void => {
+      try {
+        route(store, isReady, log, request, response, watches, metrics, findings);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    if (!gate) return answer();
+    admitHttp(gate.guard, gate.limits, querySpec, request, response).then(answer, fail);
   });
 }
+
+/** Who may ask what, and how much (aggregator/auth): checked before every /api/ route. */
+export interface HttpGate {
+  readonly guard: QueryGuard;
+  readonly limits: FilterLimits;
+}
+
+const AUTH_STATUS: Readonly<Record<AuthError['kind'], [number, string]>> = { unauthenticated: [401, 'Unauthorized'], forbidden: [403, 'Forbidden'], unavailable: [503, 'ServiceUnavailable'] };
 
 function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined, metrics: HttpMetrics | undefined, findings: FindingsApi | undefined): void {
   const url = new URL(request.url ?? '/', 'http://aggregator');
@@ -55,10 +76,7 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
         response.writeHead(200, { 'content-type': PROTOBUF, 'content-length': result.bytes.length });
         return void response.end(result.bytes);
       }
-      const result = listSockets(store, querySpec(url.searchParams));
-      if (result.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
-      const list = socketList(result.items.map(socketItem), unavailableItems(result.unavailable));
-      return send(response, 200, result.continueToken ? { ...list, metadata: { continue: result.continueToken } } : list);
+      return sendSocketList(store, querySpec(url.searchParams), response, log);
     }
     case '/api/v1/summary': {
       const by = (url.searchParams.get('by') ?? 'namespace') as Grouping;

@@ -1,7 +1,11 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { NamespaceInfo, StreamResponse } from '../gen/kubenetstat/v1/agent.js';
 import { applyNamespaceTable, type NodeState, type NodeStore } from './node-store.js';
+import { RemovedKeySet } from './removed-keys.js';
 import { NodeSockets, type PendingSocket } from './socket-store.js';
+import type { AgentAuthenticator, AgentIdentity } from './auth/agent-auth.js';
+import { bearerToken } from './auth/bearer.js';
+import { AuthError } from './auth/types.js';
 import { PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './wire-index.js';
 
 export interface IngestOptions {
@@ -14,6 +18,8 @@ export interface IngestOptions {
   readonly onApplied?: (changes: number) => void;
   /** Every message read, snapshot applied, resync asked and stream rejected, for metrics. */
   readonly onEvent?: (event: IngestEvent) => void;
+  /** Agent authentication (aggregator/auth/agent-auth.ts): the stream may write only the node it names. */
+  readonly authenticate?: Pick<AgentAuthenticator, 'authenticate'>;
 }
 
 /** What ingest reports for metrics; `rejected` names the gRPC status the stream ended with. */
@@ -40,6 +46,9 @@ class StreamRejected extends Error {
 /** Kubernetes node names are DNS subdomains (RFC 1123), at most 253 characters. */
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const ACK_EVERY_DELTAS = 50;
+/** Ingest runs one message at a time: one set serves every connection. */
+const REMOVED = new RemovedKeySet();
+const AUTH_CODES: Readonly<Record<AuthError['kind'], status>> = { unauthenticated: status.UNAUTHENTICATED, forbidden: status.PERMISSION_DENIED, unavailable: status.UNAVAILABLE };
 
 /**
  * AgentService.Stream on the aggregator: one call per agent connection. Malformed, hostile or
@@ -57,13 +66,28 @@ export class IngestService {
 
   readonly stream = (call: Call): void => {
     const connection = new Connection(call, this.store, this.options, this.calls);
-    call.on('data', (request: Buffer) => {
-      try {
-        connection.receive(request);
-      } catch (error) {
-        connection.reject(error instanceof WireFormatError ? new StreamRejected(status.INVALID_ARGUMENT, `malformed message: ${error.message}`) : error);
-      }
-    });
+    const listen = (): void => {
+      call.on('data', (request: Buffer) => {
+        try {
+          connection.receive(request);
+        } catch (error) {
+          connection.reject(error instanceof WireFormatError ? new StreamRejected(status.INVALID_ARGUMENT, `malformed message: ${error.message}`) : error);
+        }
+      });
+    };
+    const auth = this.options.authenticate;
+    if (!auth) listen();
+    else {
+      // Nothing is read (the stream stays paused) until the token says which node this stream may write.
+      const authorization = call.metadata.get('authorization')[0];
+      auth.authenticate(bearerToken(typeof authorization === 'string' ? authorization : undefined)).then(
+        (identity) => {
+          connection.boundTo = identity;
+          listen();
+        },
+        (error: unknown) => connection.reject(error instanceof AuthError ? new StreamRejected(AUTH_CODES[error.kind], error.message) : error),
+      );
+    }
     call.on('end', () => {
       // Half-closed without a goodbye: the node is down; end our side too so the call completes.
       connection.closed('the agent closed the stream');
@@ -92,6 +116,8 @@ class Connection {
   private done = false;
   /** This connection sent a complete snapshot: deltas apply on top of it. */
   private snapshotted = false;
+  /** Who the agent authenticated as; its hello must name this node. */
+  boundTo: AgentIdentity | undefined;
 
   constructor(
     private readonly call: Call,
@@ -141,6 +167,8 @@ class Connection {
 
   private hello(nodeName: string, epoch: bigint, bootId: string): void {
     if (!NODE_NAME.test(nodeName) || nodeName.length > 253) throw new StreamRejected(status.INVALID_ARGUMENT, `invalid node name ${JSON.stringify(nodeName.slice(0, 300))}`);
+    const bound = this.boundTo;
+    if (bound && bound.node !== nodeName) throw new StreamRejected(status.PERMISSION_DENIED, `${bound.username} (pod ${bound.pod}) runs on node ${bound.node} and may not write node ${nodeName}`);
     if (epoch <= 0n) throw new StreamRejected(status.INVALID_ARGUMENT, 'epoch must be positive');
     const claim = this.store.claim(nodeName, epoch, bootId);
     if (!claim.accepted) throw new StreamRejected(status.FAILED_PRECONDITION, claim.reason);
@@ -190,9 +218,18 @@ class Connection {
     if (!this.snapshotted || this.staging) return this.resync(node, 'delta before a complete snapshot');
     if (namespaces) applyNamespaceTable(node, namespaces);
     const now = this.store.now();
-    for (const socket of upserted) this.accept(node, node.sockets, socket, now);
+    // Removals first: the node's table never holds a message's new sockets next to those they
+    // replace (its slots would outgrow a table that is merely full). An upsert of a key the
+    // delta also removes is left out, as applying upserts first and removals after would.
     const { source, bounds } = removed;
-    for (let i = 0; i < bounds.length; i += 2) node.sockets.delete(source, bounds[i]!, bounds[i + 1]!);
+    if (removals > 0) {
+      REMOVED.reset(removed);
+      for (let i = 0; i < removals; i++) node.sockets.delete(source, bounds[2 * i]!, bounds[2 * i + 1]!, REMOVED.hashOf(i));
+    }
+    for (const socket of upserted) {
+      if (removals > 0 && REMOVED.has(socket.source, socket.keyStart, socket.keyEnd, socket.keyHash)) continue;
+      this.accept(node, node.sockets, socket, now);
+    }
     this.options.onApplied?.(upserted.length + removals);
     if (++this.deltas % ACK_EVERY_DELTAS === 0) this.ack(this.expected - 1);
   }

@@ -205,7 +205,7 @@ export function forEachSelected(store: NodeStore, selection: Selection, visit: (
 /** How a listing emits one selected socket; false when its bytes do not decode (left out, counted). */
 type Emit = (sockets: NodeSockets, slot: number, node: string) => boolean;
 
-interface Listing {
+export interface Listing {
   readonly unavailable: UnavailableNode[];
   readonly continueToken: string;
   readonly undecodable: number;
@@ -267,14 +267,22 @@ function sortedList(store: NodeStore, sortBy: string, selection: Selection, limi
   return { unavailable, continueToken: end < entries.length ? encodeToken({ node: '', offset: end, sortBy }) : '', undecodable };
 }
 
-/** The listing as decoded sockets (for JSON answers). */
-export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
-  const items: Socket[] = [];
-  const listing = list(store, spec, (sockets, slot, node) => {
+/**
+ * The listing, one decoded socket at a time, in answer order: a caller that turns each into
+ * text at once (http-list.ts) never holds the whole answer as objects.
+ */
+export function forEachListed(store: NodeStore, spec: QuerySpec, visit: (socket: Socket) => void): Listing {
+  return list(store, spec, (sockets, slot, node) => {
     const decoded = decodeStored(sockets, slot, node, store.peers);
-    if (decoded) items.push(decoded);
+    if (decoded) visit(decoded);
     return decoded !== undefined;
   });
+}
+
+/** The listing as decoded sockets. */
+export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
+  const items: Socket[] = [];
+  const listing = forEachListed(store, spec, (socket) => items.push(socket));
   return { items, ...listing };
 }
 

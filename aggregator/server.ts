@@ -2,7 +2,7 @@ import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnary
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AddressInfo } from 'node:net';
 import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
-import { QueryServiceService, type FindingsRequest, type FindingsResponse, type HistoryRequest, type HistoryResponse, type ListRequest, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
+import { ListRequest, QueryServiceService, type WatchRequest, type FindingsRequest, type FindingsResponse, type HistoryRequest, type HistoryResponse, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { DEFAULTS } from '../cli/defaults.js';
 import { WIRE_TO_PROTO } from '../agent/stream/wire.js';
 import { splitHostPort } from '../agent/listen.js';
@@ -20,6 +20,11 @@ import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
 import { rankingOf, summarize, topPods, type Grouping, type SummaryRow } from './summary.js';
 import { WatchHub } from './watch.js';
 import { watchHandler } from './watch-grpc.js';
+import type { AgentAuthenticator } from './auth/agent-auth.js';
+import { QueryGuard } from './auth/guard.js';
+import { gatedStream, gatedUnary, type GrpcGate, type NamespaceAccess } from './auth/grpc-gate.js';
+import type { FilterLimits } from './auth/limits.js';
+import type { QueryAuthorizer } from './auth/query-auth.js';
 
 export interface AggregatorOptions {
   /** host:port for agents and gRPC queries; port 0 picks one. */
@@ -49,6 +54,16 @@ export interface AggregatorOptions {
   readonly eventsKubeConfig?: KubeConfig;
   /** Each namespace's ephemeral port range; default: as the node's agent reported it (node-store.ts). */
   readonly portRangeOf?: PortRangeOf;
+  /** Agents must authenticate (aggregator/auth/agent-auth.ts); undefined: any agent may write any node. */
+  readonly agentAuth?: AgentAuthenticator;
+  /** Queries must authenticate and see only their namespaces (aggregator/auth/query-auth.ts); undefined: no authentication. */
+  readonly queryAuth?: QueryAuthorizer;
+  /** Queries per second and burst per client; default DEFAULTS.aggregator.queryRate. */
+  readonly queryRate?: { readonly perSecond: number; readonly burst: number };
+  /** Values per filter and text length; default DEFAULTS.aggregator.filterLimits. */
+  readonly filterLimits?: FilterLimits;
+  /** TLS for the gRPC listener (PEM); with clientCa, clients must present a certificate it issued. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
   readonly log: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -107,6 +122,24 @@ function summaryRow(row: SummaryRow, value: number): WireSummaryRow {
   };
 }
 
+/** Where each QueryService request names its namespaces (aggregator/auth/grpc-gate.ts). */
+const LIST_NAMESPACES: NamespaceAccess<ListRequest> = { requested: (request) => request.namespaces, narrowed: (request, namespaces) => ({ ...request, namespaces }), spec: querySpecOf };
+function filterNamespaces<Request extends { filter?: ListRequest | undefined }>(): NamespaceAccess<Request> {
+  return {
+    requested: (request) => request.filter?.namespaces ?? [],
+    narrowed: (request, namespaces) => ({ ...request, filter: { ...(request.filter ?? ListRequest.fromPartial({})), namespaces } }),
+    spec: (request) => querySpecOf(request.filter),
+  };
+}
+const FINDINGS_NAMESPACES: NamespaceAccess<FindingsRequest> = { requested: (request) => request.namespaces, narrowed: (request, namespaces) => ({ ...request, namespaces }), mustName: true };
+const HISTORY_NAMESPACE: NamespaceAccess<HistoryRequest> = { requested: (request) => (request.namespace ? [request.namespace] : []), narrowed: (request) => request, mustName: true };
+
+/** Plain TCP, or TLS from mounted PEM files; with a client CA, clients must present a certificate it issued (mutual TLS). */
+function grpcCredentials(tls: AggregatorOptions['tls']): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
+}
+
 /** A unary handler: QueryError is the caller's mistake (INVALID_ARGUMENT), anything else INTERNAL. */
 function unary<Request, Response>(log: AggregatorOptions['log'], answer: (request: Request) => Response) {
   return (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>): void => {
@@ -140,7 +173,11 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
     log: options.log,
   });
   metrics.add(findingsCollector(findings.api.engine));
-  const ingest = new IngestService(store, { maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log, onApplied: metrics.onApplied, onEvent: metrics.onIngestEvent });
+  const gate: GrpcGate = {
+    guard: new QueryGuard({ authorizer: options.queryAuth, rate: options.queryRate ?? DEFAULTS.aggregator.queryRate, store }),
+    limits: options.filterLimits ?? DEFAULTS.aggregator.filterLimits,
+  };
+  const ingest = new IngestService(store, { ...(options.agentAuth && { authenticate: options.agentAuth }), maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log, onApplied: metrics.onApplied, onEvent: metrics.onIngestEvent });
   const watches = new WatchHub(store, {
     pollMs: options.watchPollMs ?? DEFAULTS.aggregator.watchPollSeconds * 1000,
     maxWatches: options.maxWatches ?? DEFAULTS.aggregator.maxWatches,
@@ -153,30 +190,30 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   // List answers are assembled from the stored bytes (query.ts listSocketsEncoded): already encoded.
   const rawQueryService = { ...QueryServiceService, list: { ...QueryServiceService.list, responseSerialize: (bytes: Buffer): Buffer => bytes } };
   grpc.addService(rawQueryService, {
-    list: unary(options.log, metrics.timed('List', (request: ListRequest): Buffer => {
+    list: gatedUnary(gate, LIST_NAMESPACES, unary(options.log, metrics.timed('List', (request: ListRequest): Buffer => {
       const result = listSocketsEncoded(store, querySpecOf(request));
       if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
       return result.bytes;
-    })),
-    summary: unary(options.log, metrics.timed('Summary', (request: SummaryRequest): SummaryResponse => {
+    })), options.log),
+    summary: gatedUnary(gate, filterNamespaces<SummaryRequest>(), unary(options.log, metrics.timed('Summary', (request: SummaryRequest): SummaryResponse => {
       const result = summarize(store, querySpecOf(request.filter), (request.by || 'namespace') as Grouping);
       return { rows: result.rows.map((row) => summaryRow(row, 0)), unavailableNodes: result.unavailable };
-    })),
-    top: unary(options.log, metrics.timed('Top', (request: TopRequest): TopResponse => {
+    })), options.log),
+    top: gatedUnary(gate, filterNamespaces<TopRequest>(), unary(options.log, metrics.timed('Top', (request: TopRequest): TopResponse => {
       const result = topPods(store, querySpecOf(request.filter), rankingOf(request.by), request.limit || 10);
       return { rows: result.rows.map((row) => summaryRow(row, row.value)), unavailableNodes: result.unavailable };
-    })),
-    watch: watchHandler(watches, (request) => querySpecOf(request.filter), options.log),
-    findings: unary(options.log, metrics.timed('Findings', (request: FindingsRequest): FindingsResponse => findingsResponse(findings.api, findingsQueryOfRequest(request)))),
-    history: unary(options.log, metrics.timed('History', (request: HistoryRequest): HistoryResponse => historyResponse(findings.api, request.namespace, request.pod))),
+    })), options.log),
+    watch: gatedStream(gate, filterNamespaces<WatchRequest>(), watchHandler(watches, (request) => querySpecOf(request.filter), options.log), options.log),
+    findings: gatedUnary(gate, FINDINGS_NAMESPACES, unary(options.log, metrics.timed('Findings', (request: FindingsRequest): FindingsResponse => findingsResponse(findings.api, findingsQueryOfRequest(request)))), options.log),
+    history: gatedUnary(gate, HISTORY_NAMESPACE, unary(options.log, metrics.timed('History', (request: HistoryRequest): HistoryResponse => historyResponse(findings.api, request.namespace, request.pod))), options.log),
   });
   const grpcAddress = splitHostPort(options.grpcListen);
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpc.bindAsync(`${grpcAddress.host.includes(':') ? `[${grpcAddress.host}]` : grpcAddress.host}:${grpcAddress.port}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    grpc.bindAsync(`${grpcAddress.host.includes(':') ? `[${grpcAddress.host}]` : grpcAddress.host}:${grpcAddress.port}`, grpcCredentials(options.tls), (error, port) => (error ? reject(error) : resolve(port))),
   );
 
   let ready = false;
-  const http = createHttpServer(store, () => ready, options.log, watches, metrics, findings.api);
+  const http = createHttpServer(store, () => ready, options.log, watches, metrics, findings.api, gate);
   const httpAddress = splitHostPort(options.httpListen);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -1,18 +1,23 @@
 import type { FilterView } from '../agent/filter.js';
 import { Proto, PodRef } from '../gen/kubenetstat/v1/socket.js';
+import { chunkBytes, sameChunk, SlabAllocator, type SlabStats } from './slab-allocator.js';
 
 /**
  * How the aggregator holds a node's sockets. A million sockets must fit in well under a GiB and
  * take ≥500k changes/s, and a JavaScript object per socket costs both (each one is allocated,
  * promoted and traced by every major GC). So a node's sockets are columns: the agent's protobuf
- * bytes (minus the pod, kept once per pod) in one arena, the fields queries filter on in typed
- * arrays indexed by slot, and an open-addressing hash table from key bytes to slot. Ingest
- * allocates nothing that outlives a message; nothing is decoded until a query answers with it.
+ * bytes (minus the pod, kept once per pod) in a chunk of the shared slab allocator, the fields
+ * queries filter on in typed arrays indexed by slot, and an open-addressing hash table from key
+ * bytes to slot. Ingest allocates nothing that outlives a message; nothing is decoded until a
+ * query answers with it.
  */
 
 /** A pod as the sockets of one agent connection share it: its encoding, and what queries match. */
 export class PodIndex {
   private decoded: PodRef | undefined;
+  /** The bucket of the pod's namespace in the store that last asked (NodeSockets.bucketFor): a store asks for every socket it takes. */
+  bucketStore: NodeSockets | undefined;
+  bucketId = -1;
   constructor(
     readonly namespace: string,
     readonly name: string,
@@ -118,11 +123,40 @@ function writeFirstSeen(buf: Buffer, at: number, ms: number, length: number, tag
   buf[last] = value;
 }
 
-/** FNV-1a over a key's bytes: what the table is keyed by (never 0, which marks a free slot). */
+let viewed: Uint8Array | undefined;
+let viewedAs: DataView = new DataView(new ArrayBuffer(0));
+
+/** A DataView over `buf` (the last one asked for is kept: ingest asks for one message's many times). */
+function viewOf(buf: Uint8Array): DataView {
+  if (buf !== viewed) {
+    viewed = buf;
+    viewedAs = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  return viewedAs;
+}
+
+/**
+ * What the table is keyed by: an FNV-style hash of a key's bytes taken four at a time, with
+ * their number (never 0, which marks a free slot). Reading words instead of bytes halves its cost.
+ */
 export function hashKey(buf: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i]!, 0x01000193);
+  const view = viewOf(buf);
+  let hash = 0x811c9dc5 ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    hash = Math.imul(hash ^ view.getInt32(i), 0x01000193);
+    hash ^= hash >>> 15;
+  }
+  for (; i < end; i++) hash = Math.imul(hash ^ view.getUint8(i), 0x01000193);
   return hash | 1;
+}
+
+/** Whether a[aAt, aAt + length) and b[bAt, bAt + length) hold the same bytes (compared four at a time). */
+function sameBytes(a: DataView, aAt: number, b: DataView, bAt: number, length: number): boolean {
+  let i = 0;
+  for (; i + 4 <= length; i += 4) if (a.getInt32(aAt + i) !== b.getInt32(bAt + i)) return false;
+  for (; i < length; i++) if (a.getUint8(aAt + i) !== b.getUint8(bAt + i)) return false;
+  return true;
 }
 
 /** The pod a socket is in, if any: a pod field without a name (never sent by agents) counts as none. */
@@ -131,28 +165,35 @@ export function inPod(pod: PodIndex | undefined): PodIndex | undefined {
 }
 
 const MIN_SLOTS = 64;
-/** Slots below 2^24 (16M, above the per-node limit); see slotsByOffset. */
-const SLOT_BITS = 24;
-const MIN_ARENA_BYTES = 16 * 1024;
-/** Compact in place while the arena has this much room over the live bytes… */
-const ARENA_SLACK = 1.25;
-/** …else move to an arena this much bigger than the live bytes. */
-const ARENA_GROWTH = 1.6;
-const EMPTY = Buffer.alloc(0);
 const EMPTY_SLOTS = new Int32Array(0);
-/** Hash table cells: 0 empty, -1 deleted, else slot + 1. */
+/**
+ * Hash table cells are pairs: the key's hash, then 0 (empty), -1 (deleted) or slot + 1. With
+ * the hash in the cell a probe reads a slot's record only when the hashes agree: on a table
+ * of a million sockets, each record read is a cache miss.
+ */
 const DELETED = -1;
 
-/**
- * Arena sizes come from a ladder of quarter powers of two (≤19% above what was asked): arenas
- * freed by one node are then the sizes other nodes ask for, and the C heap reuses them instead
- * of fragmenting.
- */
-function arenaSize(bytes: number): number {
-  if (bytes <= MIN_ARENA_BYTES) return MIN_ARENA_BYTES;
-  const step = 2 ** (Math.ceil(4 * Math.log2(bytes)) / 4);
-  return Math.ceil(step / 64) * 64;
+/** Every node's socket bytes, in one allocator: a chunk freed by one node is reused by any other. */
+const SHARED_CHUNKS = new SlabAllocator();
+
+/** What the shared allocator holds, for the bench and metrics. */
+export function socketChunkStats(): SlabStats {
+  return SHARED_CHUNKS.stats();
 }
+
+/**
+ * A store's chunks go back to its allocator when the store is collected (a snapshot replaced
+ * it, its node was evicted, a resync dropped it half-built): what the store's records say it
+ * holds, which its ledger keeps pointing at as they grow.
+ */
+interface Ledger {
+  ints: Int32Array;
+  readonly chunks: SlabAllocator;
+}
+
+const unreachable = new FinalizationRegistry<Ledger>(({ ints, chunks }) => {
+  for (let r = 0; r < ints.length; r += INTS) if (ints[r + LENGTH] !== 0) chunks.release(ints[r + ADDRESS]!, ints[r + LENGTH]!);
+});
 
 function grown<T extends Float64Array | Int32Array>(old: T, size: number, make: (n: number) => T): T {
   const next = make(size);
@@ -171,9 +212,9 @@ class Bucket {
  * A slot's fields, as one record of int32s (one cache line of 64 bytes): looking a
  * key up or storing a socket touches one record instead of a dozen arrays, which on a store of
  * a million sockets is most of the cost. Offsets of the key and addresses are relative to the
- * socket's bytes, so only OFFSET changes when the arena is compacted.
+ * socket's bytes, which are in the chunk at ADDRESS (slab-allocator.ts).
  */
-const OFFSET = 0;
+const ADDRESS = 0;
 const LENGTH = 1;
 const HASH = 2;
 const KEY_AT = 3;
@@ -210,9 +251,8 @@ const FLOATS = 3;
 
 /**
  * One node's sockets. Slots are reused through a free list; a slot is live while its length
- * is non-zero. Replaced or removed sockets leave garbage in the arena until it fills; then the
- * live bytes are compacted (see compact), so an arena holds 1.25–1.6× its live bytes when the
- * node's table is steady (up to 4× after it shrank).
+ * is non-zero. A socket's bytes are in a chunk of `chunks`, rewritten in place when the new
+ * bytes fit its size class, else moved to a new chunk; removing it frees its chunk.
  */
 export class NodeSockets {
   private capacity = 0;
@@ -227,10 +267,15 @@ export class NodeSockets {
   /** Namespace buckets by id (a record's BUCKET); an emptied bucket stays, to keep ids stable. */
   private readonly buckets: Bucket[] = [];
   private readonly bucketIds = new Map<string, number>();
-  private arena: Buffer = EMPTY;
-  private used = 0;
   private live = 0;
+  private held = 0;
   private changes = 0;
+  private readonly ledger: Ledger;
+
+  constructor(private readonly chunks: SlabAllocator = SHARED_CHUNKS) {
+    this.ledger = { ints: this.ints, chunks };
+    unreachable.register(this, this.ledger);
+  }
 
   get size(): number {
     return this.count;
@@ -246,8 +291,9 @@ export class NodeSockets {
     return this.live;
   }
 
-  get arenaBytes(): number {
-    return this.arena.length;
+  /** Bytes of the chunks that hold them (each socket's bytes rounded up to its size class). */
+  get chunkBytes(): number {
+    return this.held;
   }
 
   /**
@@ -262,6 +308,7 @@ export class NodeSockets {
     const { source, start, cutStart, cutEnd, end, keyStart, keyEnd, keyHash } = pending;
     const cut = cutEnd - cutStart;
     let slot = this.lookup(source, keyStart, keyEnd, keyHash);
+    const replaced = slot >= 0;
     const known: NodeSockets | undefined = slot >= 0 ? this : previous;
     const from = slot >= 0 ? slot : (previous?.lookup(source, keyStart, keyEnd, keyHash) ?? -1);
     const now = sinceOf(nowMs);
@@ -282,24 +329,34 @@ export class NodeSockets {
     const rewrite = firstSeenMs !== pending.firstSeenMs;
     const appended = rewrite && pending.firstSeenEnd - pending.firstSeenAt < varintLength(firstSeenMs) ? FIRST_SEEN_TAG.length + varintLength(firstSeenMs) : 0;
     const length = end - start - cut + appended;
+    const chunks = this.chunks;
+    let address: number;
     if (slot >= 0) {
-      // Rewritten in place: its old bytes are garbage from now on (a compaction skips them).
-      this.live -= this.ints[slot * INTS + LENGTH]!;
-      this.unindex(slot);
-      this.ints[slot * INTS + LENGTH] = 0;
+      // Rewritten in place when the new bytes fit its chunk, else moved to a new one.
+      const held = this.ints[slot * INTS + LENGTH]!;
+      this.live -= held;
+      address = this.ints[slot * INTS + ADDRESS]!;
+      if (!sameChunk(held, length)) {
+        chunks.release(address, held);
+        this.held += chunkBytes(length) - chunkBytes(held);
+        address = chunks.allocate(length);
+      }
+    } else {
+      slot = this.allocate(keyHash);
+      address = chunks.allocate(length);
+      this.held += chunkBytes(length);
     }
-    if (this.used + length > this.arena.length) this.compact(length);
-    if (slot < 0) slot = this.allocate(keyHash);
-    const at = this.used;
-    source.copy(this.arena, at, start, cutStart);
-    source.copy(this.arena, at + (cutStart - start), cutEnd, end);
-    if (appended > 0) writeFirstSeen(this.arena, at + length - appended, firstSeenMs, appended, true);
-    else if (rewrite) writeFirstSeen(this.arena, at + pending.firstSeenAt - start - (pending.firstSeenAt < cutStart ? 0 : cut), firstSeenMs, pending.firstSeenEnd - pending.firstSeenAt, false);
-    this.used += length;
+    const buffer = chunks.bufferOf(address);
+    const at = chunks.offsetOf(address);
+    source.copy(buffer, at, start, cutStart);
+    // Sockets whose pod comes by ref (PodDef) have no pod field to cut: one copy.
+    if (cutEnd < end) source.copy(buffer, at + (cutStart - start), cutEnd, end);
+    if (appended > 0) writeFirstSeen(buffer, at + length - appended, firstSeenMs, appended, true);
+    else if (rewrite) writeFirstSeen(buffer, at + pending.firstSeenAt - start - (pending.firstSeenAt < cutStart ? 0 : cut), firstSeenMs, pending.firstSeenEnd - pending.firstSeenAt, false);
     this.live += length;
     const ints = this.ints;
     const r = slot * INTS;
-    ints[r + OFFSET] = at;
+    ints[r + ADDRESS] = address;
     ints[r + LENGTH] = length;
     // Positions within the stored bytes: past the cut pod field they move up by its length
     // (the key and addresses are top-level fields, never inside it).
@@ -318,8 +375,13 @@ export class NodeSockets {
     this.floats[f + RECV_Q] = pending.recvQ;
     this.floats[f + SEND_Q] = pending.sendQ;
     this.floats[f + FIRST_SEEN] = firstSeenMs;
+    // A socket replaced within its namespace keeps its place in the bucket.
+    const bucket = this.bucketFor(pending.pod);
+    if (!replaced || ints[r + BUCKET] !== bucket) {
+      if (replaced) this.unindex(slot);
+      this.index(slot, bucket);
+    }
     this.podOf[slot] = pending.pod;
-    this.index(slot);
     this.changes++;
   }
 
@@ -348,7 +410,10 @@ export class NodeSockets {
 
   /** Every live slot, in slot order (a copy: the node may change while the caller looks). */
   slots(): Int32Array {
-    return this.liveSlots();
+    const live = new Int32Array(this.count);
+    let n = 0;
+    for (let slot = 0; slot < this.high; slot++) if (this.ints[slot * INTS + LENGTH] !== 0) live[n++] = slot;
+    return live.subarray(0, n);
   }
 
   /** The pod namespaces present (sockets outside pods are in none). */
@@ -379,8 +444,9 @@ export class NodeSockets {
 
   /** The socket's bytes without its pod: a view, valid until the next change to this node. */
   bytesOf(slot: number): Buffer {
-    const at = this.ints[slot * INTS + OFFSET]!;
-    return this.arena.subarray(at, at + this.ints[slot * INTS + LENGTH]!);
+    const address = this.ints[slot * INTS + ADDRESS]!;
+    const at = this.chunks.offsetOf(address);
+    return this.chunks.bufferOf(address).subarray(at, at + this.ints[slot * INTS + LENGTH]!);
   }
 
   keyOf(slot: number): string {
@@ -461,8 +527,10 @@ export class NodeSockets {
   }
 
   private text(slot: number, at: number, length: number, encoding: 'utf8' | 'latin1'): string {
-    const from = this.ints[slot * INTS + OFFSET]! + at;
-    return length === 0 ? '' : this.arena.toString(encoding, from, from + length);
+    if (length === 0) return '';
+    const address = this.ints[slot * INTS + ADDRESS]!;
+    const from = this.chunks.offsetOf(address) + at;
+    return this.chunks.bufferOf(address).toString(encoding, from, from + length);
   }
 
   /** A FilterView over this node's slots: point it at a slot, then filter; one object per query. */
@@ -472,20 +540,18 @@ export class NodeSockets {
 
   private lookup(buf: Uint8Array, start: number, end: number, keyHash: number): number {
     if (this.count === 0) return -1;
-    const mask = this.table.length - 1;
+    const table = this.table;
+    const mask = (table.length >>> 1) - 1;
     const length = end - start;
     const ints = this.ints;
     for (let cell = keyHash & mask; ; cell = (cell + 1) & mask) {
-      const entry = this.table[cell]!;
+      const entry = table[2 * cell + 1]!;
       if (entry === 0) return -1;
-      if (entry === DELETED) continue;
+      if (entry === DELETED || table[2 * cell] !== keyHash) continue;
       const r = (entry - 1) * INTS;
-      if (ints[r + HASH] !== keyHash || ints[r + KEY_LENGTH] !== length) continue;
-      const at = ints[r + OFFSET]! + ints[r + KEY_AT]!;
-      const arena = this.arena;
-      let i = 0;
-      while (i < length && arena[at + i] === buf[start + i]) i++;
-      if (i === length) return entry - 1;
+      if (ints[r + KEY_LENGTH] !== length) continue;
+      const address = ints[r + ADDRESS]!;
+      if (sameBytes(this.chunks.viewOf(address), this.chunks.offsetOf(address) + ints[r + KEY_AT]!, viewOf(buf), start, length)) return entry - 1;
     }
   }
 
@@ -498,26 +564,32 @@ export class NodeSockets {
     }
     this.ints[slot * INTS + HASH] = keyHash;
     // Load (live keys and tombstones) stays under 1/2; a rehash leaves it under 1/4.
-    if ((this.tableUsed + 1) * 2 > this.table.length) this.rehash(4 * (this.count + 1));
-    const mask = this.table.length - 1;
+    if ((this.tableUsed + 1) * 4 > this.table.length) this.rehash(4 * (this.count + 1));
+    const table = this.table;
+    const mask = (table.length >>> 1) - 1;
     let cell = keyHash & mask;
-    while (this.table[cell]! > 0) cell = (cell + 1) & mask;
-    if (this.table[cell] === 0) this.tableUsed++;
-    this.table[cell] = slot + 1;
+    while (table[2 * cell + 1]! > 0) cell = (cell + 1) & mask;
+    if (table[2 * cell + 1] === 0) this.tableUsed++;
+    table[2 * cell] = keyHash;
+    table[2 * cell + 1] = slot + 1;
     this.count++;
     return slot;
   }
 
-  /** Frees a slot: its bytes become garbage, its key leaves the table. */
+  /** Frees a slot: its chunk goes back to the allocator, its key leaves the table. */
   private release(slot: number): void {
     const r = slot * INTS;
-    this.live -= this.ints[r + LENGTH]!;
+    const length = this.ints[r + LENGTH]!;
+    this.chunks.release(this.ints[r + ADDRESS]!, length);
+    this.held -= chunkBytes(length);
+    this.live -= length;
     this.unindex(slot);
     this.podOf[slot] = undefined;
-    const mask = this.table.length - 1;
+    const table = this.table;
+    const mask = (table.length >>> 1) - 1;
     let cell = this.ints[r + HASH]! & mask;
-    while (this.table[cell] !== slot + 1) cell = (cell + 1) & mask;
-    this.table[cell] = DELETED;
+    while (table[2 * cell + 1] !== slot + 1) cell = (cell + 1) & mask;
+    table[2 * cell + 1] = DELETED;
     this.ints[r + LENGTH] = 0;
     this.freeList.push(slot);
     this.count--;
@@ -529,17 +601,29 @@ export class NodeSockets {
     return id === undefined ? undefined : this.buckets[id];
   }
 
-  private index(slot: number): void {
+  /** The bucket (id) of a pod's namespace, made on first sight; -1 outside pods. */
+  private bucketFor(pod: PodIndex | undefined): number {
+    if (pod === undefined) return -1;
+    if (pod.bucketStore === this) return pod.bucketId;
+    const namespace = inPod(pod)?.namespace;
+    let id = -1;
+    if (namespace !== undefined) {
+      id = this.bucketIds.get(namespace) ?? -1;
+      if (id < 0) {
+        id = this.buckets.push(new Bucket(namespace)) - 1;
+        this.bucketIds.set(namespace, id);
+      }
+    }
+    pod.bucketStore = this;
+    pod.bucketId = id;
+    return id;
+  }
+
+  private index(slot: number, id: number): void {
     const r = slot * INTS;
-    const namespace = inPod(this.podOf[slot])?.namespace;
-    if (namespace === undefined) {
+    if (id < 0) {
       this.ints[r + BUCKET] = -1;
       return;
-    }
-    let id = this.bucketIds.get(namespace);
-    if (id === undefined) {
-      id = this.buckets.push(new Bucket(namespace)) - 1;
-      this.bucketIds.set(namespace, id);
     }
     const bucket = this.buckets[id]!;
     if (bucket.size === bucket.slots.length) bucket.slots = grown(bucket.slots, bucket.size * 2, (n) => new Int32Array(n));
@@ -562,6 +646,7 @@ export class NodeSockets {
   private grow(): void {
     const size = Math.max(MIN_SLOTS, this.capacity * 2);
     this.ints = grown(this.ints, size * INTS, (n) => new Int32Array(n));
+    this.ledger.ints = this.ints;
     this.floats = grown(this.floats, size * FLOATS, (n) => new Float64Array(n));
     this.capacity = size;
   }
@@ -570,91 +655,22 @@ export class NodeSockets {
   private rehash(minimum: number): void {
     let size = 2 * MIN_SLOTS;
     while (size < minimum) size *= 2;
-    const table = new Int32Array(size);
+    const table = new Int32Array(2 * size);
     const mask = size - 1;
     for (let slot = 0; slot < this.high; slot++) {
       if (this.ints[slot * INTS + LENGTH] === 0) continue;
-      let cell = this.ints[slot * INTS + HASH]! & mask;
-      while (table[cell] !== 0) cell = (cell + 1) & mask;
-      table[cell] = slot + 1;
+      const hash = this.ints[slot * INTS + HASH]!;
+      let cell = hash & mask;
+      while (table[2 * cell + 1] !== 0) cell = (cell + 1) & mask;
+      table[2 * cell] = hash;
+      table[2 * cell + 1] = slot + 1;
     }
     this.table = table;
     this.tableUsed = this.count;
   }
-
-  /**
-   * Makes room for `incoming` bytes. The live bytes slide down within the arena when they fit
-   * with slack to spare; otherwise they move to a bigger (or, after the node shrank, smaller)
-   * arena. Arenas are rarely reallocated: on a churning node the same memory is reused, instead
-   * of freeing and allocating arena-sized blocks that fragment the C heap.
-   */
-  private compact(incoming: number): void {
-    const wanted = this.live + incoming;
-    // In offset order every socket moves down (never past one not yet moved), and neighbours
-    // that were adjacent stay adjacent, so they move in one copy.
-    const live = this.slotsByOffset();
-    const capacity = this.arena.length;
-    const target = wanted * ARENA_SLACK <= capacity && wanted * 4 > capacity ? this.arena : Buffer.allocUnsafeSlow(arenaSize(wanted * ARENA_GROWTH));
-    this.used = this.moveInto(target, live);
-    this.arena = target;
-  }
-
-  /**
-   * The live slots in the order of their bytes in the arena. Sorted as numbers (offset and
-   * slot packed in one float64, exact below 2^53), which the engine sorts natively; a
-   * comparator function costs several times more on every compaction.
-   */
-  private slotsByOffset(): Int32Array {
-    const live = this.liveSlots();
-    if (this.arena.length >= 2 ** (53 - SLOT_BITS) || this.high >= 2 ** SLOT_BITS) {
-      const ints = this.ints;
-      return live.sort((a, b) => ints[a * INTS + OFFSET]! - ints[b * INTS + OFFSET]!);
-    }
-    const keys = new Float64Array(live.length);
-    for (let i = 0; i < live.length; i++) keys[i] = this.ints[live[i]! * INTS + OFFSET]! * 2 ** SLOT_BITS + live[i]!;
-    keys.sort();
-    for (let i = 0; i < keys.length; i++) live[i] = keys[i]! % 2 ** SLOT_BITS;
-    return live;
-  }
-
-  private liveSlots(): Int32Array {
-    const live = new Int32Array(this.count);
-    let n = 0;
-    for (let slot = 0; slot < this.high; slot++) if (this.ints[slot * INTS + LENGTH] !== 0) live[n++] = slot;
-    return live.subarray(0, n);
-  }
-
-  /** Copies the slots' bytes, in the given (offset) order, to the start of `target`; returns the bytes used. */
-  private moveInto(target: Buffer, slots: Int32Array): number {
-    const source = this.arena;
-    const ints = this.ints;
-    let used = 0;
-    let runFrom = 0;
-    let runTo = 0;
-    let runAt = 0;
-    const flush = (): void => {
-      if (runTo === runFrom) return;
-      if (target === source) target.copyWithin(runAt, runFrom, runTo);
-      else source.copy(target, runAt, runFrom, runTo);
-    };
-    for (const slot of slots) {
-      const length = ints[slot * INTS + LENGTH]!;
-      const from = ints[slot * INTS + OFFSET]!;
-      if (from !== runTo) {
-        flush();
-        runFrom = from;
-        runAt = used;
-      }
-      runTo = from + length;
-      ints[slot * INTS + OFFSET] = used;
-      used += length;
-    }
-    flush();
-    return used;
-  }
 }
 
-/** The filter fields of whichever slot `at` points to; addresses are read from the arena when asked. */
+/** The filter fields of whichever slot `at` points to; addresses are read from its bytes when asked. */
 export class SlotView implements FilterView {
   at = 0;
   constructor(private readonly sockets: NodeSockets) {}

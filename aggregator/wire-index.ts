@@ -32,15 +32,18 @@ export interface RemovedKeys {
 
 /** A minimal protobuf reader over one buffer: varints and length-delimited fields. */
 class Reader {
-  pos: number;
-  readonly buf: Buffer;
   constructor(
-    buf: Uint8Array,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    public buf: Buffer,
+    public pos = 0,
+    public end = buf.length,
+  ) {}
+
+  /** The same reader over another range: readSocket reuses one for every socket instead of allocating one each. */
+  reset(buf: Buffer, start: number, end: number): this {
+    this.buf = buf;
     this.pos = start;
+    this.end = end;
+    return this;
   }
 
   get done(): boolean {
@@ -49,21 +52,76 @@ class Reader {
 
   /** An unsigned varint as a number; beyond 2^53 the input is not ours. */
   varint(): number {
-    // Tags, lengths and small numbers: one byte.
-    if (this.pos < this.end && this.buf[this.pos]! < 0x80) return this.buf[this.pos++]!;
-    let value = 0;
-    let scale = 1;
+    // Tags, lengths and small numbers: one byte (kept small enough to be inlined). At or past
+    // the end of the buffer the byte reads as undefined and the checked path throws.
+    const byte = this.buf[this.pos]!;
+    if (byte < 0x80 && this.pos < this.end) {
+      this.pos++;
+      return byte;
+    }
+    return this.longerVarint();
+  }
+
+  /**
+   * Two to four bytes (tags of fields 16 and above, numbers below 2^28) added up as int32;
+   * longer ones, and any near the end of the input, byte by byte with every check.
+   */
+  private longerVarint(): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    if (pos + 4 > this.end) return this.longVarint();
+    let byte = buf[pos++]!;
+    let value = byte & 0x7f;
+    byte = buf[pos++]!;
+    value |= (byte & 0x7f) << 7;
+    if (byte >= 0x80) {
+      byte = buf[pos++]!;
+      value |= (byte & 0x7f) << 14;
+      if (byte >= 0x80) {
+        byte = buf[pos++]!;
+        value |= (byte & 0x7f) << 21;
+        if (byte >= 0x80) return this.longVarint();
+      }
+    }
+    this.pos = pos;
+    return value;
+  }
+
+  /**
+   * varint() for numbers of more than 28 bits (times in ms, namespace inodes), and near the end
+   * of the input: the bits above 28 are gathered as an int of their own (2^53 needs 25 of them).
+   */
+  private longVarint(): number {
+    const buf = this.buf;
+    let low = 0;
+    let high = 0;
+    let beyond = false;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) throw new WireFormatError('truncated varint');
-      const byte = this.buf[this.pos++]!;
-      value += (byte & 0x7f) * scale;
+      const byte = buf[this.pos++]!;
+      const bits = byte & 0x7f;
+      if (i < 4) low |= bits << (7 * i);
+      else if (i < 8) high |= bits << (7 * (i - 4));
+      else if (bits !== 0) beyond = true;
       if (byte < 0x80) {
-        if (value > Number.MAX_SAFE_INTEGER) throw new WireFormatError('varint out of range');
+        const value = low + high * 2 ** 28;
+        if (beyond || value > Number.MAX_SAFE_INTEGER) throw new WireFormatError('varint out of range');
         return value;
       }
-      scale *= 128;
     }
     throw new WireFormatError('varint longer than 10 bytes');
+  }
+
+  /** Moves past a varint: one of up to 7 bytes (below 2^49) without adding it up; a longer one is read, and checked, by varint(). */
+  private skipVarint(): void {
+    const last = Math.min(this.pos + 7, this.end);
+    for (let pos = this.pos; pos < last; pos++) {
+      if (this.buf[pos]! < 0x80) {
+        this.pos = pos + 1;
+        return;
+      }
+    }
+    this.varint();
   }
 
   /** Moves past a length-delimited field and returns where its payload starts (it ends at pos). */
@@ -85,7 +143,7 @@ class Reader {
   skip(wireType: number): void {
     switch (wireType) {
       case 0:
-        this.varint();
+        this.skipVarint();
         return;
       case 1:
         this.pos += 8;
@@ -126,7 +184,8 @@ const MAX_POD_REF = 65_535;
 export class PodCache {
   private last: PodIndex | undefined;
   private readonly byUid = new Map<string, PodIndex>();
-  private readonly byRef = new Map<number, PodIndex>();
+  /** By ref (1–MAX_POD_REF): an array, as every socket sent by ref looks its pod up here. */
+  private readonly byRef: Array<PodIndex | undefined> = [];
 
   get(buf: Buffer, start: number, end: number): PodIndex {
     const last = this.last;
@@ -157,11 +216,11 @@ export class PodCache {
     }
     if (ref < 1 || ref > MAX_POD_REF) throw new WireFormatError(`pod ref ${ref} out of range 1–${MAX_POD_REF}`);
     if (!pod) throw new WireFormatError(`pod ref ${ref} defined without a pod`);
-    this.byRef.set(ref, pod);
+    this.byRef[ref] = pod;
   }
 
   resolve(ref: number): PodIndex {
-    const pod = this.byRef.get(ref);
+    const pod = ref >= 1 && ref <= MAX_POD_REF ? this.byRef[ref] : undefined;
     if (!pod) throw new WireFormatError(`pod ref ${ref} was never defined on this stream`);
     return pod;
   }
@@ -229,6 +288,10 @@ const T = {
   peer: tag(F.peer, 2),
 } as const;
 
+/** Ingest reads one socket at a time: these readers serve every one (readSocket, firstPid). */
+const SOCKET_READER = new Reader(Buffer.alloc(0));
+const PROCESS_READER = new Reader(Buffer.alloc(0));
+
 /** IPv6 text is at most 45 characters (with an IPv4 tail); the store keeps address lengths in a byte. */
 const MAX_ADDRESS_BYTES = 64;
 
@@ -243,7 +306,7 @@ const MAX_DATE_MS = 8.64e15;
  * peer, which would merge with one stored instead of replacing it).
  */
 export function readSocket(buf: Buffer, start: number, end: number, pods: PodCache): PendingSocket {
-  const reader = new Reader(buf, start, end);
+  const reader = SOCKET_READER.reset(buf, start, end);
   let keyStart = 0;
   let keyEnd = 0;
   let proto = 0;
@@ -377,7 +440,7 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
  * socket whose bytes do not decode, query.ts), so neither does this.
  */
 function firstPid(buf: Buffer, start: number, end: number): number {
-  const reader = new Reader(buf, start, end);
+  const reader = PROCESS_READER.reset(buf, start, end);
   try {
     while (!reader.done) {
       const tag = reader.varint();
@@ -449,39 +512,25 @@ function namespaceTable(reader: Reader): NamespaceInfo[] {
   return namespaces;
 }
 
-/** A Socket message nested at the reader's position (a repeated Socket field). */
-function nestedSocket(reader: Reader, pods: PodCache): PendingSocket {
-  const start = reader.delimited();
-  return readSocket(reader.buf, start, reader.pos, pods);
-}
-
 /**
- * Defines the message's PodDefs (field `field`) before its sockets are read: encoders write
- * them after the sockets (field order), but they apply to the whole message.
+ * The Socket messages at `bounds` ([start, end) pairs, flattened), read once the whole message
+ * was walked: its PodDefs, which encoders write after the sockets (field order), apply to all
+ * of them.
  */
-function definePods(buf: Buffer, start: number, end: number, field: number, pods: PodCache): void {
-  const reader = new Reader(buf, start, end);
-  const podTag = (field << 3) | 2;
-  while (!reader.done) {
-    const tag = reader.varint();
-    if (tag !== podTag) {
-      reader.skip(tag & 7);
-      continue;
-    }
-    const defStart = reader.delimited();
-    pods.define(buf, defStart, reader.pos);
-  }
+function socketsAt(buf: Buffer, bounds: readonly number[], pods: PodCache): PendingSocket[] {
+  const sockets: PendingSocket[] = [];
+  for (let i = 0; i < bounds.length; i += 2) sockets.push(readSocket(buf, bounds[i]!, bounds[i + 1]!, pods));
+  return sockets;
 }
 
 function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
-  definePods(buf, start, end, 6, pods);
   const reader = new Reader(buf, start, end);
   let sequence = 0;
   let snapshotId = 0;
   let index = 0;
   let last = false;
   let namespaces: NamespaceInfo[] | undefined;
-  const sockets: PendingSocket[] = [];
+  const sockets: number[] = [];
   while (!reader.done) {
     const tag = reader.varint();
     switch (tag) {
@@ -495,11 +544,16 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
         index = reader.varint();
         break;
       case 34:
-        sockets.push(nestedSocket(reader, pods));
+        sockets.push(reader.delimited(), reader.pos);
         break;
       case 40:
         last = reader.varint() !== 0;
         break;
+      case 50: {
+        const defStart = reader.delimited();
+        pods.define(buf, defStart, reader.pos);
+        break;
+      }
       case 58:
         namespaces = namespaceTable(reader);
         break;
@@ -507,14 +561,13 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'snapshot', sequence, snapshotId, index, sockets, last, namespaces };
+  return { kind: 'snapshot', sequence, snapshotId, index, sockets: socketsAt(buf, sockets, pods), last, namespaces };
 }
 
 function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
-  definePods(buf, start, end, 4, pods);
   const reader = new Reader(buf, start, end);
   let sequence = 0;
-  const upserted: PendingSocket[] = [];
+  const upserted: number[] = [];
   const removed: number[] = [];
   let namespaces: NamespaceInfo[] | undefined;
   while (!reader.done) {
@@ -524,11 +577,16 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Env
         sequence = reader.varint();
         break;
       case 18:
-        upserted.push(nestedSocket(reader, pods));
+        upserted.push(reader.delimited(), reader.pos);
         break;
       case 26:
         removed.push(reader.delimited(), reader.pos);
         break;
+      case 34: {
+        const defStart = reader.delimited();
+        pods.define(buf, defStart, reader.pos);
+        break;
+      }
       case 42:
         namespaces = namespaceTable(reader);
         break;
@@ -536,5 +594,5 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Env
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'delta', sequence, upserted, removed: { source: reader.buf, bounds: removed }, namespaces };
+  return { kind: 'delta', sequence, upserted: socketsAt(buf, upserted, pods), removed: { source: reader.buf, bounds: removed }, namespaces };
 }

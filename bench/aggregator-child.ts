@@ -8,8 +8,10 @@
  * each node's round marker arrived, memory figures, and CPU profiles of chosen phases.
  */
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { createLogger } from '../cli/log.js';
+import { socketChunkStats } from '../aggregator/socket-store.js';
 import { aggregatorSettings, startAggregatorWith } from '../cli/serve.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { notify, serveIpc } from './ipc.js';
@@ -26,6 +28,12 @@ const aggregator = await startAggregatorWith(settings, (message, fields) => {
 
 /** Per node, the key of the marker socket of the current round. */
 let markers = new Map<string, string>();
+/**
+ * Nodes whose marker arrived this round: it stays until the next round's changes, so a node is
+ * looked up until then only (progress is polled every 20 ms, and its lookups are CPU the
+ * aggregator's figures would count).
+ */
+let markedNodes = new Set<string>();
 
 /**
  * Resident memory by kind of mapping (/proc/self/smaps): the C heap ([heap]), anonymous maps
@@ -63,6 +71,28 @@ function memory(): Record<string, unknown> {
   };
 }
 
+/**
+ * What the process held when its RSS was highest (sampled every 100 ms): VmHWM says how high,
+ * this says whether the V8 heap, array buffers or the rest (the C heap) made it so.
+ */
+let atPeak = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+setInterval(() => {
+  const usage = process.memoryUsage();
+  if (usage.rss > atPeak.rss) atPeak = { rss: usage.rss, heapTotal: usage.heapTotal, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers };
+}, 100).unref();
+
+/** Collections by kind (minor, major, incremental, weakcb) since the bench last asked: count and ms. */
+let collections: Record<string, { count: number; ms: number }> = {};
+const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+    const sum = (collections[kind] ??= { count: 0, ms: 0 });
+    sum.count++;
+    sum.ms += entry.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 serveIpc(
   {
     progress: () => {
@@ -74,25 +104,38 @@ serveIpc(
         nodes++;
         if (node.synced && node.status === 'live') synced++;
         sockets += node.sockets.size;
-        const marker = markers.get(node.name);
-        if (marker !== undefined && node.sockets.has(marker)) marked++;
+        if (markedNodes.has(node.name)) marked++;
+        else {
+          const marker = markers.get(node.name);
+          if (marker !== undefined && node.sockets.has(marker)) {
+            markedNodes.add(node.name);
+            marked++;
+          }
+        }
       }
       return { atMs: Date.now(), nodes, synced, sockets, marked };
     },
     setMarkers: (args: { entries: [string, string][] }) => {
       markers = new Map(args.entries);
+      markedNodes = new Set();
     },
     memory,
+    atPeak: () => atPeak,
+    collections: () => {
+      const taken = collections;
+      collections = {};
+      return taken;
+    },
     /** Walks every stored socket: exact bytes held (once, at the end; O(sockets)). */
     storeStats: () => {
       let sockets = 0;
       let wireBytes = 0;
-      let arenaBytes = 0;
+      let chunkBytes = 0;
       let keyChars = 0;
       let withPod = 0;
       const nodes = [...aggregator.store.all()];
       for (const node of nodes) {
-        arenaBytes += node.sockets.arenaBytes;
+        chunkBytes += node.sockets.chunkBytes;
         for (const slot of node.sockets.slots()) {
           sockets++;
           wireBytes += node.sockets.bytesOf(slot).length;
@@ -100,7 +143,7 @@ serveIpc(
           if (node.sockets.pod(slot)?.name) withPod++;
         }
       }
-      return { nodes: nodes.length, sockets, wireBytes, arenaBytes, keyChars, withPod };
+      return { nodes: nodes.length, sockets, wireBytes, chunkBytes, reservedBytes: socketChunkStats().reservedBytes, keyChars, withPod };
     },
     /** Full GC (the child runs with --expose-gc), then memory: what is live, not just allocated. */
     gc: () => {

@@ -64,6 +64,9 @@ export function sampleProc(pid: number): ProcSample {
 export interface ProcDelta {
   readonly seconds: number;
   readonly cpuMs: number;
+  /** Of cpuMs, in user and in kernel mode. */
+  readonly userMs: number;
+  readonly sysMs: number;
   /** CPU time over wall time: 1 = one core busy the whole time. */
   readonly cores: number;
   readonly rcharPerSecond: number;
@@ -76,6 +79,8 @@ export function procDelta(from: ProcSample, to: ProcSample): ProcDelta {
   return {
     seconds,
     cpuMs,
+    userMs: to.userMs - from.userMs,
+    sysMs: to.sysMs - from.sysMs,
     cores: cpuMs / 1000 / seconds,
     rcharPerSecond: (to.rchar - from.rchar) / seconds,
     wcharPerSecond: (to.wchar - from.wchar) / seconds,

@@ -38,6 +38,7 @@ import { runCluster, type ClusterResult } from './stream-cluster.js';
 import { killStreamProcesses } from './stream-procs.js';
 import {
   agentSummaryLines,
+  burstNotes,
   clusterSummaryLines,
   ingestTable,
   memoryNotes,
@@ -422,6 +423,7 @@ if (agentSockets > 0 || streamNodes > 0) {
     out();
     out('Ingest (changes/s = changes ÷ time from the offer until the aggregator has applied every node\'s last change; CPU = utime+stime ÷ wall time, 2 cores shared by both):');
     out(ingestTable(clusterResult));
+    for (const line of burstNotes(clusterResult)) out(line);
     out();
     out(memoryTable(clusterResult));
     for (const line of memoryNotes(clusterResult)) out(line);

@@ -59,6 +59,14 @@ interface Memory {
   readonly spaces: Record<string, { size: number; used: number }>;
 }
 
+export interface PeakMemory {
+  readonly rss: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
 export interface PhaseCpu {
   readonly aggregator: ProcDelta;
   readonly simulator: ProcDelta;
@@ -78,6 +86,8 @@ export interface BurstResult {
   /** Changes per second of aggregator CPU: what it could take with a core to itself. */
   readonly changesPerAggregatorCpuSecond: number;
   readonly profiled: boolean;
+  /** The aggregator's garbage collections during the burst, by kind (count, ms on the main thread). */
+  readonly collections: Record<string, { count: number; ms: number }>;
 }
 
 export interface QueryCase {
@@ -123,7 +133,9 @@ export interface ClusterResult {
     readonly proc: ProcSample;
     readonly process: Memory;
     readonly afterGc: { readonly process: Memory; readonly rssKb: number };
-    readonly store: { nodes: number; sockets: number; wireBytes: number; arenaBytes: number; keyChars: number; withPod: number };
+    /** The process's own figures at its highest sampled RSS. */
+    readonly atPeak: PeakMemory;
+    readonly store: { nodes: number; sockets: number; wireBytes: number; chunkBytes: number; reservedBytes: number; keyChars: number; withPod: number };
     readonly logs: Record<string, number>;
     readonly simulatorEvents: { events: Record<string, number>; errors: string[]; pending: number };
   };
@@ -214,10 +226,12 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
       const changes = prepared.upserted + prepared.removed;
       progress(`burst ${profiled ? '(profiled, not counted)' : `${r + 1}/${options.bursts}`}: ${changes.toLocaleString('en-US')} changes`);
       if (profiled) await Promise.all([aggregator.ipc.call('profileStart'), sim.ipc.call('profileStart')]);
+      await aggregator.ipc.call('collections');
       const [b0, bs0] = both();
       const wrote = sim.ipc.call<{ writtenMs: number }>('go', { timeoutMs: options.phaseTimeoutMs }, options.phaseTimeoutMs + 5_000);
       const done = await pollUntil(aggProgress, (p) => p.marked === nodes, { intervalMs: 20, timeoutMs: options.phaseTimeoutMs, what: `burst ${round}` });
       const [b1, bs1] = both();
+      const collections = await aggregator.ipc.call<Record<string, { count: number; ms: number }>>('collections');
       if (profiled) {
         const file = `${options.profilePrefix}-aggregator-burst.cpuprofile`;
         profiles.burst = { ...(await aggregator.ipc.call<ProfileSummary>('profileStop', { file })), file };
@@ -238,6 +252,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
         cpu,
         changesPerAggregatorCpuSecond: changes / (cpu.aggregator.cpuMs / 1000),
         profiled,
+        collections,
       });
       progress(`  ${(changes / (ms / 1000)).toLocaleString('en-US', { maximumFractionDigits: 0 })} changes/s (aggregator ${(100 * cpu.aggregator.cores).toFixed(0)}% of a core, simulator ${(100 * cpu.simulator.cores).toFixed(0)}%)`);
       await sleep(1_000);
@@ -280,6 +295,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     // 7. Memory at the end, what is live after a full GC, what the store holds, what was logged.
     const endProc = sampleProc(aggregator.pid);
     const endProcess = await aggregator.ipc.call<Memory>('memory');
+    const atPeak = await aggregator.ipc.call<PeakMemory>('atPeak');
     const store = await aggregator.ipc.call<ClusterResult['end']['store']>('storeStats', null, 120_000);
     const afterGcProcess = await aggregator.ipc.call<Memory>('gc', null, 120_000);
     const afterGc = { process: afterGcProcess, rssKb: sampleProc(aggregator.pid).rssKb };
@@ -301,7 +317,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
       bursts,
       steady: steadyResult,
       profiles,
-      end: { proc: endProc, process: endProcess, afterGc, store, logs, simulatorEvents },
+      end: { proc: endProc, process: endProcess, afterGc, atPeak, store, logs, simulatorEvents },
       simulatorPeakRssKb,
       aggregatorPeakRssKbByPhase: peaks.peaksKb,
     };

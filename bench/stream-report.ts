@@ -123,6 +123,17 @@ export function ingestTable(cluster: ClusterResult): string {
   return table(['phase', 'changes', 'seconds', 'changes/s', 'aggregator CPU', 'simulator CPU', 'per aggregator CPU-s', 'sim wrote all (s)'], rows);
 }
 
+/** Where each burst's aggregator CPU went: user and kernel time, and the collections on its main thread. */
+export function burstNotes(cluster: ClusterResult): string[] {
+  return cluster.bursts.map((burst) => {
+    const cpu = burst.cpu.aggregator;
+    const collections = Object.entries(burst.collections)
+      .map(([kind, { count, ms }]) => `${kind} ${count} (${fmt(ms)} ms)`)
+      .join(', ');
+    return `delta burst ${burst.round}: aggregator ${fmt(cpu.userMs)} ms user + ${fmt(cpu.sysMs)} ms system; collections on its main thread: ${collections || 'none'}`;
+  });
+}
+
 export function memoryTable(cluster: ClusterResult): string {
   const row = (label: string, rssBytes: number, m: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }): string[] => [
     label,
@@ -137,6 +148,7 @@ export function memoryTable(cluster: ClusterResult): string {
     row('end of the run (after bursts, churn, queries)', cluster.end.proc.rssKb * 1024, cluster.end.process),
     row('end of the run, after a forced full GC', cluster.end.afterGc.rssKb * 1024, cluster.end.afterGc.process),
     [`peak (VmHWM)`, mib(cluster.end.proc.hwmKb * 1024), '', '', '', ''],
+    row('  at the highest RSS the process sampled itself (100 ms)', cluster.end.atPeak.rss, cluster.end.atPeak),
     ...Object.entries(cluster.aggregatorPeakRssKbByPhase).map(([phase, kb]) => [`  highest RSS sampled while: ${phase}`, mib(kb * 1024), '', '', '', '']),
   ];
   return table(['aggregator memory', 'RSS MiB', 'heap used', 'heap total', 'external', 'arrayBuffers'], rows);
@@ -152,7 +164,7 @@ export function memoryNotes(cluster: ClusterResult): string[] {
   const perSocket = (bytes: number): string => fmt(bytes / Math.max(1, store.sockets));
   return [
     `store at the end: ${fmtInt(store.sockets)} sockets on ${fmtInt(store.nodes)} nodes (${fmtInt(store.withPod)} with a pod); ` +
-      `socket bytes without pods ${mib(store.wireBytes)} MiB (${perSocket(store.wireBytes)} B/socket) in arenas of ${mib(store.arenaBytes)} MiB, keys ${fmtInt(store.keyChars)} chars (${perSocket(store.keyChars)}/socket)`,
+      `socket bytes without pods ${mib(store.wireBytes)} MiB (${perSocket(store.wireBytes)} B/socket) in chunks of ${mib(store.chunkBytes)} MiB (slabs reserved ${mib(store.reservedBytes)} MiB), keys ${fmtInt(store.keyChars)} chars (${perSocket(store.keyChars)}/socket)`,
     `after a full GC: RSS ${mib(cluster.end.afterGc.rssKb * 1024)} MiB = ${perSocket(cluster.end.afterGc.rssKb * 1024)} B/socket; ` +
       `V8 heap used ${mib(live.heapUsed)} MiB (${perSocket(live.heapUsed)} B/socket; ${spaces}), ` +
       `arrayBuffers ${mib(live.arrayBuffers)} MiB (${perSocket(live.arrayBuffers)} B/socket, ${(live.arrayBuffers / Math.max(1, store.wireBytes)).toFixed(1)}× the wire bytes they hold), ` +

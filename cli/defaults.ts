@@ -42,8 +42,33 @@ export const DEFAULTS = {
      * 0.0.0.0:9102. Standalone needs none: its agent's series are on the aggregator's /metrics.
      */
     metricsListen: '',
+    /** The projected service-account token sent to the aggregator (re-read when it changes); empty for none. */
+    tokenFile: '',
   },
   aggregator: {
+    /**
+     * Agent authentication (aggregator/auth/agent-auth.ts): `tokenreview` verifies each agent's
+     * projected token and binds its stream to the node of the token's pod; `none` trusts any
+     * agent; `auto` is tokenreview with cluster credentials, none without.
+     */
+    agentAuth: 'auto',
+    /** The audience agents' tokens must be issued for (the chart's projected token has kube-netstat). */
+    agentAudience: 'kube-netstat',
+    /** `namespace/name` of the agents' service account; empty accepts any service account whose token is bound to a pod on the node. */
+    agentServiceAccount: '',
+    /**
+     * Query authentication (aggregator/auth/query-auth.ts): `tokenreview` requires a bearer token
+     * and answers only namespaces whose pods the caller may list; `none` leaves it to whoever
+     * reaches the port (through the service proxy: the proxy's RBAC). Not `auto` by default: the
+     * service proxy strips the user's token, so tokenreview refuses every proxied query.
+     */
+    queryAuth: 'none',
+    /** Seconds a successful review (TokenReview, SubjectAccessReview) is reused (1–300); agents' never beyond their token's expiry. */
+    authCacheSeconds: 30,
+    /** Queries per second per client (0.1–10000; a user when authenticated, else an address) and the burst (1–100000): beyond, HTTP 429 / RESOURCE_EXHAUSTED. */
+    queryRate: { perSecond: 200, burst: 1_000 },
+    /** Values one filter may list (1–10000: namespaces, states, ports, addresses, label requirements, ...) and characters in one value (16–65536). */
+    filterLimits: { maxValues: 100, maxTextLength: 1024 },
     grpcListen: '0.0.0.0:9100',
     httpListen: '0.0.0.0:9101',
     /** Seconds of silence after which a node is stale (3–600); 3 heartbeats by default. */
@@ -189,10 +214,20 @@ export const agentSettingsSchema = z.object({
   backoffInitialSeconds: z.number().min(0.05).max(5),
   backoffMaxSeconds: z.number().min(1).max(300),
   metricsListen: z.string().regex(/^(.*:\d+)?$/, 'expected host:port, or empty for none'),
+  tokenFile: z.string(),
 });
 export type AgentSettings = z.infer<typeof agentSettingsSchema>;
 
+const authMode = z.enum(['auto', 'tokenreview', 'none']);
+
 export const aggregatorSettingsSchema = z.object({
+  agentAuth: authMode,
+  agentAudience: z.string().min(1).max(253),
+  agentServiceAccount: z.string().regex(/^([a-z0-9][-a-z0-9]*\/[a-z0-9][-.a-z0-9]*)?$/, 'expected NAMESPACE/NAME, or empty for any'),
+  queryAuth: authMode,
+  authCacheSeconds: seconds(1, 300),
+  queryRate: z.object({ perSecond: z.number().min(0.1).max(10_000), burst: count(1, 100_000) }),
+  filterLimits: z.object({ maxValues: count(1, 10_000), maxTextLength: count(16, 65_536) }),
   grpcListen: z.string().regex(/^.*:\d+$/, 'expected host:port'),
   httpListen: z.string().regex(/^.*:\d+$/, 'expected host:port'),
   staleAfterSeconds: z.number().min(3).max(600),

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
+import { credentials } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { startAgentMetricsServer } from '../agent/metrics-server.js';
 import { runAgent } from '../agent/runner.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
+import { startAggregator, type AggregatorOptions, type RunningAggregator } from '../aggregator/server.js';
 import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from './defaults.js';
 import type { CommandIo } from './local/command.js';
 import { createLogger, type LogFn } from './log.js';
@@ -46,10 +48,25 @@ const AGENT_OPTIONS = {
   heartbeat: { type: 'string' },
   kubeconfig: { type: 'string' },
   'metrics-listen': { type: 'string' },
+  'token-file': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const AGGREGATOR_OPTIONS = {
+  'agent-auth': { type: 'string' },
+  'agent-audience': { type: 'string' },
+  'agent-service-account': { type: 'string' },
+  'query-auth': { type: 'string' },
+  'auth-cache': { type: 'string' },
+  'query-rate': { type: 'string' },
+  'query-burst': { type: 'string' },
+  'max-filter-values': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
   'grpc-listen': { type: 'string' },
   'http-listen': { type: 'string' },
   'stale-after': { type: 'string' },
@@ -67,7 +84,31 @@ const AGGREGATOR_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function agentSettings(argv: readonly string[]): AgentSettings & { kubeconfig?: string } {
+/** PEM files for TLS, by flag: read at start-up so a missing file is a usage error. */
+export interface TlsFiles {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+function tlsFiles(values: Record<string, string | boolean | string[] | undefined>, names: { ca: string; cert: string; key: string }, envPrefix: string): TlsFiles | undefined {
+  const ca = pick(values, names.ca, `${envPrefix}_${names.ca.toUpperCase().replace(/-/g, '_')}`);
+  const cert = pick(values, names.cert, `${envPrefix}_${names.cert.toUpperCase().replace(/-/g, '_')}`);
+  const key = pick(values, names.key, `${envPrefix}_${names.key.toUpperCase().replace(/-/g, '_')}`);
+  if (!ca && !cert && !key) return undefined;
+  if (Boolean(cert) !== Boolean(key)) throw new UsageError(`--${names.cert} and --${names.key} go together`);
+  return { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`--${flag} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export function agentSettings(argv: readonly string[]): AgentSettings & { kubeconfig?: string; tls?: TlsFiles } {
   const { values } = parseArgs({ args: [...argv], options: AGENT_OPTIONS, strict: true });
   const a = DEFAULTS.agent;
   const settings = validate(agentSettingsSchema, {
@@ -82,15 +123,24 @@ export function agentSettings(argv: readonly string[]): AgentSettings & { kubeco
     backoffInitialSeconds: a.backoffInitialSeconds,
     backoffMaxSeconds: a.backoffMaxSeconds,
     metricsListen: pick(values, 'metrics-listen', 'KUBE_NETSTAT_METRICS_LISTEN') ?? a.metricsListen,
+    tokenFile: pick(values, 'token-file', 'KUBE_NETSTAT_TOKEN_FILE') ?? a.tokenFile,
   });
   const kubeconfig = pick(values, 'kubeconfig', 'KUBE_NETSTAT_KUBECONFIG');
-  return { ...settings, ...(kubeconfig && { kubeconfig }) };
+  const tls = tlsFiles(values, { ca: 'tls-ca', cert: 'tls-cert', key: 'tls-key' }, 'KUBE_NETSTAT');
+  return { ...settings, ...(kubeconfig && { kubeconfig }), ...(tls && { tls }) };
 }
 
-export function aggregatorSettings(argv: readonly string[]): AggregatorSettings & ClusterAccess {
+export function aggregatorSettings(argv: readonly string[]): AggregatorSettings & ClusterAccess & { tls?: TlsFiles } {
   const { values } = parseArgs({ args: [...argv], options: AGGREGATOR_OPTIONS, strict: true });
   const g = DEFAULTS.aggregator;
   const settings = validate(aggregatorSettingsSchema, {
+    agentAuth: pick(values, 'agent-auth', 'KUBE_NETSTAT_AGENT_AUTH') ?? g.agentAuth,
+    agentAudience: pick(values, 'agent-audience', 'KUBE_NETSTAT_AGENT_AUDIENCE') ?? g.agentAudience,
+    agentServiceAccount: pick(values, 'agent-service-account', 'KUBE_NETSTAT_AGENT_SERVICE_ACCOUNT') ?? g.agentServiceAccount,
+    queryAuth: pick(values, 'query-auth', 'KUBE_NETSTAT_QUERY_AUTH') ?? g.queryAuth,
+    authCacheSeconds: number(pick(values, 'auth-cache', 'KUBE_NETSTAT_AUTH_CACHE'), g.authCacheSeconds),
+    queryRate: { perSecond: number(pick(values, 'query-rate', 'KUBE_NETSTAT_QUERY_RATE'), g.queryRate.perSecond), burst: number(pick(values, 'query-burst', 'KUBE_NETSTAT_QUERY_BURST'), g.queryRate.burst) },
+    filterLimits: { ...g.filterLimits, maxValues: number(pick(values, 'max-filter-values', 'KUBE_NETSTAT_MAX_FILTER_VALUES'), g.filterLimits.maxValues) },
     grpcListen: pick(values, 'grpc-listen', 'KUBE_NETSTAT_GRPC_LISTEN') ?? g.grpcListen,
     httpListen: pick(values, 'http-listen', 'KUBE_NETSTAT_HTTP_LISTEN') ?? g.httpListen,
     staleAfterSeconds: number(pick(values, 'stale-after', 'KUBE_NETSTAT_STALE_AFTER'), g.staleAfterSeconds),
@@ -110,7 +160,9 @@ export function aggregatorSettings(argv: readonly string[]): AggregatorSettings 
     history: { ...g.history, maxPods: number(pick(values, 'history-max-pods', 'KUBE_NETSTAT_HISTORY_MAX_PODS'), g.history.maxPods) },
   });
   const kubeconfig = pick(values, 'kubeconfig', 'KUBE_NETSTAT_KUBECONFIG');
-  return { ...settings, ...(kubeconfig && { kubeconfig }), ...(values.context && { context: values.context }) };
+  const tls = tlsFiles(values, { ca: 'tls-client-ca', cert: 'tls-cert', key: 'tls-key' }, 'KUBE_NETSTAT');
+  if (tls && !tls.cert) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
+  return { ...settings, ...(kubeconfig && { kubeconfig }), ...(values.context && { context: values.context }), ...(tls && { tls }) };
 }
 
 /** --help is answered before the other flags are checked: a required one may not be given yet. */
@@ -118,11 +170,27 @@ function asksForHelp(argv: readonly string[], options: typeof AGENT_OPTIONS | ty
   return parseArgs({ args: [...argv], options, strict: true }).values.help === true;
 }
 
-export async function startAggregatorWith(settings: AggregatorSettings & ClusterAccess, log: LogFn): Promise<RunningAggregator> {
+const AUTH_MODES = { auto: 'auto', tokenreview: 'on', none: 'off' } as const;
+
+export async function startAggregatorWith(settings: AggregatorSettings & ClusterAccess & { tls?: TlsFiles }, log: LogFn): Promise<RunningAggregator> {
   const kubeConfig = await peerNamesKubeConfig(settings, log);
   const eventsKubeConfig = await clusterKubeConfig({ flag: 'events', feature: 'kubernetes events', mode: settings.findings.events }, settings, log, kubeConfig);
+  const agentKubeConfig = await clusterKubeConfig({ flag: 'agent-auth', feature: 'agent authentication (TokenReview)', mode: AUTH_MODES[settings.agentAuth] }, settings, log, kubeConfig ?? eventsKubeConfig);
+  const queryKubeConfig = await clusterKubeConfig({ flag: 'query-auth', feature: 'query authentication (TokenReview, SubjectAccessReview)', mode: AUTH_MODES[settings.queryAuth] }, settings, log, kubeConfig ?? eventsKubeConfig ?? agentKubeConfig);
+  const { agentAuthenticator, queryAuthorizer } = await import('../aggregator/auth/start.js');
+  if (!agentKubeConfig) log('agent authentication off: any agent may write any node', { agentAuth: settings.agentAuth });
+  const tls = settings.tls && {
+    cert: readPem(settings.tls.cert!, 'tls-cert'),
+    key: readPem(settings.tls.key!, 'tls-key'),
+    ...(settings.tls.ca && { clientCa: readPem(settings.tls.ca, 'tls-client-ca') }),
+  };
+  const auth = {
+    ...(agentKubeConfig && { agentAuth: agentAuthenticator(agentKubeConfig, settings) }),
+    ...(queryKubeConfig && { queryAuth: queryAuthorizer(queryKubeConfig, settings) }),
+    ...(tls && { tls }),
+  };
   try {
-    return await startAggregatorOn(settings, kubeConfig, eventsKubeConfig, log);
+    return await startAggregatorOn(settings, kubeConfig, eventsKubeConfig, log, auth);
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? error.code : undefined;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -132,8 +200,11 @@ export async function startAggregatorWith(settings: AggregatorSettings & Cluster
   }
 }
 
-function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig | undefined, eventsKubeConfig: KubeConfig | undefined, log: LogFn): Promise<RunningAggregator> {
+function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig | undefined, eventsKubeConfig: KubeConfig | undefined, log: LogFn, auth: Pick<AggregatorOptions, 'agentAuth' | 'queryAuth' | 'tls'>): Promise<RunningAggregator> {
   return startAggregator({
+    ...auth,
+    queryRate: settings.queryRate,
+    filterLimits: settings.filterLimits,
     grpcListen: settings.grpcListen,
     httpListen: settings.httpListen,
     staleAfterMs: settings.staleAfterSeconds * 1000,
@@ -156,7 +227,7 @@ function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig 
  * Runs the agent until the signal aborts. Its metrics go to `metrics` when given (standalone:
  * the aggregator's registry), else to a listener of their own on --metrics-listen, if set.
  */
-export async function runAgentWith(settings: AgentSettings & { kubeconfig?: string }, log: LogFn, signal: AbortSignal, metrics?: AgentMetrics): Promise<void> {
+export async function runAgentWith(settings: AgentSettings & { kubeconfig?: string; tls?: TlsFiles }, log: LogFn, signal: AbortSignal, metrics?: AgentMetrics): Promise<void> {
   const kubeConfig = await loadKubeConfig(settings.kubeconfig ? { kubeconfig: settings.kubeconfig } : {});
   const served = !metrics && settings.metricsListen ? new AgentMetrics() : undefined;
   // A scan loop silent for 10 intervals (at least a minute: a first scan of a dense node is slow) is stuck.
@@ -181,6 +252,8 @@ export async function runAgentWith(settings: AgentSettings & { kubeconfig?: stri
       backoff: { initialMs: settings.backoffInitialSeconds * 1000, maxMs: settings.backoffMaxSeconds * 1000 },
       kubeConfig,
       version: VERSION,
+      ...(settings.tokenFile && { tokenFile: settings.tokenFile }),
+      ...(settings.tls && { credentials: credentials.createSsl(settings.tls.ca ? readPem(settings.tls.ca, 'tls-ca') : null, settings.tls.key ? readPem(settings.tls.key, 'tls-key') : null, settings.tls.cert ? readPem(settings.tls.cert, 'tls-cert') : null) }),
       log,
       ...(hooks && { onScan: hooks.onScan, onStreamEvent: hooks.onStreamEvent, onSent: hooks.onSent }),
     },
@@ -195,7 +268,8 @@ export async function runAgentWith(settings: AgentSettings & { kubeconfig?: stri
 
 const AGENT_USAGE = `usage: kube-netstat agent --aggregator HOST:PORT --node-name NAME [--interval 1s]
                           [--full-read-every ${DEFAULTS.agent.fullReadEverySeconds}s] [--heartbeat 5s] [--proc-root /host/proc]
-                          [--kubeconfig FILE] [--metrics-listen HOST:PORT]
+                          [--kubeconfig FILE] [--metrics-listen HOST:PORT] [--token-file PATH]
+                          [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
 
 Scans this node's sockets every interval and streams the changes to the aggregator.
 A namespace's tables are read again only when its socket counters (snmp, sockstat) move or
@@ -204,10 +278,15 @@ move no counter show within that time.
 --metrics-listen (default: none) serves the agent's own Prometheus metrics on /metrics there
 (scan duration, sockets, namespaces read and skipped, errors, wire bytes, reconnects) and
 /healthz, which fails while no scan ends for ten intervals (at least a minute).
+--token-file (default: none) sends that projected service-account token to the aggregator
+(authorization: Bearer), read again at every reconnect when the file changed (rotation).
+--tls-ca trusts that CA for the aggregator's gRPC port (TLS); --tls-cert/--tls-key present a
+client certificate (mutual TLS).
 Each flag can come from the environment instead, as a DaemonSet sets them:
 KUBE_NETSTAT_AGGREGATOR, NODE_NAME, KUBE_NETSTAT_INTERVAL, KUBE_NETSTAT_FULL_READ_EVERY,
 KUBE_NETSTAT_HEARTBEAT, KUBE_NETSTAT_PROC_ROOT, KUBE_NETSTAT_KUBECONFIG (default: in-cluster
-credentials), KUBE_NETSTAT_METRICS_LISTEN.
+credentials), KUBE_NETSTAT_METRICS_LISTEN, KUBE_NETSTAT_TOKEN_FILE, KUBE_NETSTAT_TLS_CA,
+KUBE_NETSTAT_TLS_CERT, KUBE_NETSTAT_TLS_KEY.
 `;
 
 const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAULTS.aggregator.grpcListen}] [--http-listen ${DEFAULTS.aggregator.httpListen}]
@@ -217,6 +296,10 @@ const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAUL
                                [--metrics-max-pods ${DEFAULTS.aggregator.metricsMaxPods}]
                                [--evaluate-every ${DEFAULTS.aggregator.findings.evaluateEverySeconds}s] [--rule NAME=VALUE ...] [--events ${DEFAULTS.aggregator.findings.events}|on|off]
                                [--history-max-pods ${DEFAULTS.aggregator.history.maxPods}]
+                               [--agent-auth ${DEFAULTS.aggregator.agentAuth}|tokenreview|none] [--agent-audience ${DEFAULTS.aggregator.agentAudience}] [--agent-service-account NS/NAME]
+                               [--query-auth ${DEFAULTS.aggregator.queryAuth}|tokenreview|auto] [--auth-cache ${DEFAULTS.aggregator.authCacheSeconds}s]
+                               [--query-rate ${DEFAULTS.aggregator.queryRate.perSecond}] [--query-burst ${DEFAULTS.aggregator.queryRate.burst}] [--max-filter-values ${DEFAULTS.aggregator.filterLimits.maxValues}]
+                               [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
 
 Receives agents' streams and answers queries: gRPC QueryService (List, Summary, Top, Watch) and
 HTTP GET /api/v1/sockets (SocketList JSON; with watch=1 the listing, then its changes, as
@@ -242,7 +325,21 @@ Answers name each socket's peer (the pod, Service or node behind its foreign add
 local or external) from cluster-wide informers on pods, services, endpointslices and nodes:
 --peer-names auto does when a kubeconfig or in-cluster credentials are found, on requires
 them, off never asks the API. Until the informers have listed once, peers are null.
-Flags also come from the environment: KUBE_NETSTAT_GRPC_LISTEN, KUBE_NETSTAT_HTTP_LISTEN,
+--agent-auth tokenreview verifies each agent's token (TokenReview, audience --agent-audience),
+requires the service account --agent-service-account (empty: any), and lets the stream write
+only the node its pod runs on (PERMISSION_DENIED otherwise; bad tokens UNAUTHENTICATED); auto
+does when a kubeconfig or in-cluster credentials are found, none trusts every agent.
+--query-auth tokenreview requires a bearer token on queries (HTTP 401 / UNAUTHENTICATED) and
+answers only namespaces whose pods the caller may list (SubjectAccessReview; sockets outside
+pods need list pods and nodes cluster-wide); reviews are reused for --auth-cache seconds.
+The service proxy strips the user's token: behind it, keep none and grant services/proxy.
+Each client (user, else address) gets --query-rate queries per second, bursts of --query-burst
+(beyond: 429 / RESOURCE_EXHAUSTED); a filter lists at most --max-filter-values values (400).
+--tls-cert/--tls-key serve gRPC over TLS; --tls-client-ca requires client certificates.
+Flags also come from the environment: KUBE_NETSTAT_AGENT_AUTH, KUBE_NETSTAT_AGENT_AUDIENCE,
+KUBE_NETSTAT_AGENT_SERVICE_ACCOUNT, KUBE_NETSTAT_QUERY_AUTH, KUBE_NETSTAT_AUTH_CACHE,
+KUBE_NETSTAT_QUERY_RATE, KUBE_NETSTAT_QUERY_BURST, KUBE_NETSTAT_MAX_FILTER_VALUES,
+KUBE_NETSTAT_TLS_CERT, KUBE_NETSTAT_TLS_KEY, KUBE_NETSTAT_TLS_CLIENT_CA, KUBE_NETSTAT_GRPC_LISTEN, KUBE_NETSTAT_HTTP_LISTEN,
 KUBE_NETSTAT_STALE_AFTER, KUBE_NETSTAT_EVICT_AFTER, KUBE_NETSTAT_WATCH_POLL, KUBE_NETSTAT_MAX_WATCHES,
 KUBE_NETSTAT_PEER_NAMES, KUBE_NETSTAT_KUBECONFIG, KUBE_NETSTAT_METRICS_MAX_PODS,
 KUBE_NETSTAT_EVALUATE_EVERY, KUBE_NETSTAT_EVENTS, KUBE_NETSTAT_HISTORY_MAX_PODS.
@@ -290,7 +387,7 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
   // Both halves use the kubeconfig given: the agent for pod names, the aggregator for peer names.
   const kubeconfig = values.kubeconfig ? ['--kubeconfig', values.kubeconfig] : [];
   const aggregator = await startAggregatorWith(
-    { ...aggregatorSettings(kubeconfig), grpcListen: '127.0.0.1:0', httpListen: `127.0.0.1:${httpPort}` },
+    { ...aggregatorSettings(kubeconfig), agentAuth: 'none', grpcListen: '127.0.0.1:0', httpListen: `127.0.0.1:${httpPort}` },
     log,
   );
   // Kubernetes node names are lower-case DNS names; a host name may not be.

@@ -257,12 +257,16 @@ describe('the Helm chart, through the real helm binary', { skip: helmSkipReason(
     const m = manifests('default values');
     const agent = agentSettingsOf(container(agentPod(m), 'agent'));
     const cliAgent = withEnv({ NODE_NAME: 'node-a', KUBE_NETSTAT_AGGREGATOR: agent.aggregator }, () => agentSettings([]));
-    assert.deepEqual({ ...agent, procRoot: cliAgent.procRoot, metricsListen: cliAgent.metricsListen }, cliAgent);
+    // The chart mounts a projected token for the aggregator's TokenReview; the CLI sends none unless told.
+    assert.equal(agent.tokenFile, '/var/run/secrets/kube-netstat/token');
+    assert.deepEqual({ ...agent, procRoot: cliAgent.procRoot, metricsListen: cliAgent.metricsListen, tokenFile: cliAgent.tokenFile }, cliAgent);
     const aggregator = aggregatorSettingsOf(container(aggregatorPod(m), 'aggregator'));
     const cliAggregator = withEnv({}, () => aggregatorSettings([]));
     // Events: the chart grants the RBAC, so it asks for them outright (`on`) rather than `auto`.
     assert.equal(aggregator.findings.events, 'on');
-    assert.deepEqual({ ...aggregator, findings: { ...aggregator.findings, events: cliAggregator.findings.events } }, cliAggregator);
+    // Only the chart's agents may write node state: their service account, not any pod's.
+    assert.equal(aggregator.agentServiceAccount, 'kube-netstat/kube-netstat-agent');
+    assert.deepEqual({ ...aggregator, agentServiceAccount: cliAggregator.agentServiceAccount, findings: { ...aggregator.findings, events: cliAggregator.findings.events } }, cliAggregator);
   });
 
   test('default values: the Service is where the plugin looks by default, and no optional object is rendered', () => {

@@ -8,6 +8,7 @@ import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js'
 import { summarize, topPods } from '../aggregator/summary.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
 import { ListRequest, QueryServiceClient, type ListResponse, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { settle } from './helpers/grpc.js';
@@ -142,6 +143,51 @@ describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
       assert.equal(response.status, 400, query);
       assert.match(body.message, message, query);
     }
+  });
+});
+
+describe('query service over HTTP: /api/v1/sockets as JSON, written while the store is walked', () => {
+  /** node-a as in cluster(), a node of 600 sockets (an answer of several writes), and a node still sending its first snapshot. */
+  const store = cluster();
+  const many = Array.from({ length: 600 }, (_, i) => socket(i % 3 === 0 ? 'close-wait' : 'estab', { pod: i % 2 ? web : cart, processes: [{ pid: 100 + i, name: 'nginx', comm: 'nginx', fds: [i] }] }));
+  const { session } = store.claim('node-c', 1n, 'boot');
+  store.replaceSockets(store.owned('node-c', session!)!, storedSockets(many));
+  store.claim('node-d', 1n, 'boot');
+  const server = createHttpServer(store, () => true, () => undefined);
+  let base = '';
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  /** The answer as it was made before it was streamed: the whole list, then JSON.stringify. */
+  const whole = (spec: QuerySpec): string => {
+    const result = listSockets(store, spec);
+    const list = socketList(result.items.map(socketItem), unavailableItems(result.unavailable));
+    return `${JSON.stringify(result.continueToken ? { ...list, metadata: { continue: result.continueToken } } : list)}\n`;
+  };
+
+  const cases: Array<{ name: string; query: string; spec: QuerySpec }> = [
+    { name: 'every socket (hundreds of KiB, many writes)', query: '', spec: {} },
+    { name: 'a filter matching a few', query: '?namespace=payments', spec: { namespaces: ['payments'] } },
+    { name: 'a filter matching none', query: '?port=1', spec: { ports: [1] } },
+    { name: 'a page cut by a limit, with its continue token', query: '?limit=250', spec: { limit: 250 } },
+    { name: 'a sorted page', query: '?sortBy=-recvQ&limit=5', spec: { sortBy: '-recvQ', limit: 5 } },
+  ];
+  for (const { name, query, spec } of cases) {
+    test(`the text is exactly the whole SocketList's JSON: ${name}`, async () => {
+      const response = await fetch(`${base}/api/v1/sockets${query}`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'application/json');
+      assert.equal(await response.text(), whole(spec));
+    });
+  }
+
+  test('a query that cannot run is still a 400 Status, not a cut answer', async () => {
+    const response = await fetch(`${base}/api/v1/sockets?continue=not-a-token`);
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { message: string }).message, /invalid continue token/);
   });
 });
 

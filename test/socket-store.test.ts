@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { NodeSockets } from '../aggregator/socket-store.js';
+import { SlabAllocator } from '../aggregator/slab-allocator.js';
 import { PodCache, readEnvelope, readSocket } from '../aggregator/wire-index.js';
 import { decodeStored } from '../aggregator/query.js';
 import { PodDictionary } from '../agent/stream/pod-dictionary.js';
@@ -24,6 +27,10 @@ const pod = (namespace: string, name: string, labels: Record<string, string> = {
 const socket = (key: string, fields: Partial<Socket> = {}): Socket =>
   Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '10.0.0.1', localPort: 40000, foreignAddress: '10.0.0.2', foreignPort: 5432, inode: 77n, firstSeenUnixMs: 1000n, ...fields });
 
+
+/** A full collection, without starting node with --expose-gc. */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /** What a query answers for a key: the agent's socket, with the node the aggregator labels it with. */
 function answer(store: NodeSockets, key: string): Socket | undefined {
@@ -113,18 +120,21 @@ describe('NodeSockets: one node as columns and an arena', () => {
     assert.equal(answer(store, 'k1')?.recvQ, 42n);
   });
 
-  test('any sequence of upserts and removals leaves exactly what a map would hold (through compactions and rehashes)', () => {
+  test('any sequence of upserts and removals, on two nodes sharing chunks, leaves exactly what a map would hold', () => {
     const namespaces = ['shop', 'payments', 'kube-system'];
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('put' as const), key: fc.integer({ min: 0, max: 300 }), ns: fc.integer({ min: -1, max: 2 }), pad: fc.integer({ min: 0, max: 600 }), recvQ: fc.bigInt({ min: 0n, max: 1n << 40n }) }),
-      fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 300 }) }),
+      fc.record({ kind: fc.constant('put' as const), node: fc.integer({ min: 0, max: 1 }), key: fc.integer({ min: 0, max: 300 }), ns: fc.integer({ min: -1, max: 2 }), pad: fc.integer({ min: 0, max: 600 }), recvQ: fc.bigInt({ min: 0n, max: 1n << 40n }) }),
+      fc.record({ kind: fc.constant('delete' as const), node: fc.integer({ min: 0, max: 1 }), key: fc.integer({ min: 0, max: 300 }) }),
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 1500 }), (ops) => {
-        const store = new NodeSockets();
+        const chunks = new SlabAllocator();
+        const stores = [new NodeSockets(chunks), new NodeSockets(chunks)];
         const pods = new PodCache();
-        const model = new Map<string, Socket>();
+        const models = [new Map<string, Socket>(), new Map<string, Socket>()];
         for (const step of ops) {
+          const store = stores[step.node]!;
+          const model = models[step.node]!;
           const key = `4026532200/tcp/${step.key}/10.0.0.1:${step.key}>10.0.0.2:80`;
           if (step.kind === 'delete') {
             const bytes = Buffer.from(key, 'latin1');
@@ -142,22 +152,51 @@ describe('NodeSockets: one node as columns and an arena', () => {
             model.set(key, value);
           }
         }
-        assert.equal(store.size, model.size);
-        for (const [key, value] of model) {
-          assert.deepEqual(answer(store, key), { ...value, node: 'node-a' });
-          // What filters see, read from the arena without decoding.
-          const view = store.view();
-          view.at = store.find(key);
-          assert.deepEqual([view.localAddress, view.localPort, view.foreignAddress, view.foreignPort, view.stateCode, view.unix], [value.localAddress, value.localPort, value.foreignAddress, value.foreignPort, value.stateCode, false]);
-        }
-        for (const namespace of namespaces) {
-          const expected = [...model.values()].filter((value) => value.pod?.namespace === namespace).map((value) => value.key).sort();
-          assert.deepEqual([...store.slotsIn(namespace)].map((slot) => store.keyOf(slot)).sort(), expected);
-        }
-        assert.equal(store.slots().length, model.size);
+        stores.forEach((store, node) => {
+          const model = models[node]!;
+          assert.equal(store.size, model.size);
+          for (const [key, value] of model) {
+            assert.deepEqual(answer(store, key), { ...value, node: 'node-a' });
+            // What filters see, read from the stored bytes without decoding.
+            const view = store.view();
+            view.at = store.find(key);
+            assert.deepEqual([view.localAddress, view.localPort, view.foreignAddress, view.foreignPort, view.stateCode, view.unix], [value.localAddress, value.localPort, value.foreignAddress, value.foreignPort, value.stateCode, false]);
+          }
+          for (const namespace of namespaces) {
+            const expected = [...model.values()].filter((value) => value.pod?.namespace === namespace).map((value) => value.key).sort();
+            assert.deepEqual([...store.slotsIn(namespace)].map((slot) => store.keyOf(slot)).sort(), expected);
+          }
+          assert.equal(store.slots().length, model.size);
+          assert.equal(store.liveBytes, [...store.slots()].reduce((sum, slot) => sum + store.bytesOf(slot).length, 0));
+        });
+        // The chunks the stores hold are all the allocator hands out; removing everything gives them all back.
+        assert.equal(chunks.stats().chunkBytes, stores[0]!.chunkBytes + stores[1]!.chunkBytes);
+        stores.forEach((store, node) => {
+          for (const key of models[node]!.keys()) {
+            const bytes = Buffer.from(key, 'latin1');
+            store.delete(bytes, 0, bytes.length);
+          }
+        });
+        assert.deepEqual([chunks.stats().chunkBytes, chunks.stats().slabsInUse], [0, 0]);
       }),
       { numRuns: 60 },
     );
+  });
+
+  test('a store nobody holds any more gives its chunks back when it is collected', async () => {
+    const chunks = new SlabAllocator();
+    const fill = (): void => {
+      const store = new NodeSockets(chunks);
+      const pods = new PodCache();
+      for (let i = 0; i < 100; i++) putSocket(store, pods, socket(`k${i}`));
+    };
+    fill();
+    assert.ok(chunks.stats().chunkBytes > 0);
+    for (let round = 0; round < 50 && chunks.stats().chunkBytes > 0; round++) {
+      collectGarbage();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(chunks.stats().chunkBytes, 0);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentServiceClient, NamespaceInfo, StreamRequest, StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
@@ -22,6 +22,8 @@ export interface AgentStreamOptions {
   readonly chunkSize?: number;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly credentials?: ChannelCredentials;
+  /** The bearer token each connection sends (`authorization` metadata), asked for anew at every (re)connect; none when absent. */
+  readonly token?: () => string;
   readonly random?: () => number;
   readonly onEvent?: (event: StreamEvent) => void;
   /** Every message sent, by kind, with its encoded size (for metrics). */
@@ -129,7 +131,10 @@ export class AgentStream {
   }
 
   private async session(signal: AbortSignal, onEstablished: () => void): Promise<void> {
-    const call = this.client.stream();
+    const metadata = new Metadata();
+    const token = this.options.token?.();
+    if (token) metadata.set('authorization', `Bearer ${token}`);
+    const call = this.client.stream(metadata);
     this.sequence = 0n;
     this.pods.reset();
     let ended: Error | undefined;

@@ -111,11 +111,18 @@ function unixPath(path: Uint8Array): Pick<SocketItem, 'path' | 'pathBase64'> {
 
 const orNull = (text: string | undefined): string | null => (text ? text : null);
 
-/** The JSON item of a wire socket; the same contract from `local` and from the aggregator. */
+/**
+ * The JSON item of a wire socket; the same contract from `local` and from the aggregator. One
+ * object literal in the contract's key order: spreading a common part into a bigger object
+ * took ~10 µs per item (most of a listing's time) and left garbage the young generation
+ * promoted. Unix sockets add their fields after (rare, and a cheap transition).
+ */
 export function socketItem(socket: Socket): SocketItem {
   const proto = WIRE_TO_PROTO.get(socket.proto) ?? 'tcp';
   const pod = socket.pod;
-  const common = {
+  const unix = proto === 'unix';
+  const timer = unix ? undefined : socket.timer;
+  const item = {
     node: socket.node,
     namespace: orNull(pod?.namespace),
     pod: orNull(pod?.name),
@@ -133,38 +140,18 @@ export function socketItem(socket: Socket): SocketItem {
     inode: socket.inode.toString(),
     processes: socket.processes.map((process) => ({ pid: process.pid, name: displayBytes(process.name), comm: displayBytes(process.comm), fds: [...process.fds] })),
     firstSeen: new Date(Number(socket.firstSeenUnixMs)).toISOString(),
-  };
-  if (proto === 'unix') {
-    return {
-      ...common,
-      localAddress: null,
-      localPort: null,
-      foreignAddress: null,
-      foreignPort: null,
-      peer: null,
-      recvQ: null,
-      sendQ: null,
-      uid: null,
-      timer: null,
-      ...unixPath(socket.unix?.path ?? new Uint8Array()),
-      type: unixTypeName(socket.unix?.type ?? 0),
-      flags: socket.unix?.flags ?? 0,
-      refCnt: socket.refCount,
-    };
-  }
-  const timer = socket.timer;
-  return {
-    ...common,
-    localAddress: socket.localAddress,
-    localPort: socket.localPort === 0 ? null : socket.localPort,
-    foreignAddress: socket.foreignAddress,
-    foreignPort: socket.foreignPort === 0 ? null : socket.foreignPort,
-    peer: peerItem(socket.peer),
-    recvQ: Number(socket.recvQ),
-    sendQ: Number(socket.sendQ),
-    uid: socket.uid,
+    localAddress: unix ? null : socket.localAddress,
+    localPort: unix || socket.localPort === 0 ? null : socket.localPort,
+    foreignAddress: unix ? null : socket.foreignAddress,
+    foreignPort: unix || socket.foreignPort === 0 ? null : socket.foreignPort,
+    peer: unix ? null : peerItem(socket.peer),
+    recvQ: unix ? null : Number(socket.recvQ),
+    sendQ: unix ? null : Number(socket.sendQ),
+    uid: unix ? null : socket.uid,
     timer: timer ? { kind: timer.kind, seconds: Number(timer.ticks) / CLOCK_TICKS_PER_SECOND, retransmits: timer.retransmits, probes: timer.probes } : null,
   };
+  if (!unix) return item;
+  return Object.assign(item, unixPath(socket.unix?.path ?? new Uint8Array()), { type: unixTypeName(socket.unix?.type ?? 0), flags: socket.unix?.flags ?? 0, refCnt: socket.refCount });
 }
 
 /** The JSON of the nodes an answer cannot vouch for. */

@@ -76,9 +76,29 @@ export async function fetchOk(endpoint: AggregatorEndpoint, path: string, params
   throw explainFailure(endpoint, response.statusCode ?? 0, await readBody(response));
 }
 
+/**
+ * What an aggregator that authorises queries left out of an answer, as its x-kube-netstat-*
+ * headers say (aggregator/auth/guard.ts); '' when nothing was.
+ */
+export function hiddenWarning(response: IncomingMessage): string {
+  const header = (name: string): string | undefined => {
+    const value = response.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const parts: string[] = [];
+  const hidden = Number(header('x-kube-netstat-hidden-namespaces') ?? 0);
+  if (hidden > 0) parts.push(`${hidden} ${hidden === 1 ? 'namespace' : 'namespaces'} whose pods you may not list`);
+  const forbidden = header('x-kube-netstat-forbidden-namespaces');
+  if (forbidden) parts.push(`namespaces you asked for but may not list (${forbidden})`);
+  if (header('x-kube-netstat-host-sockets') === 'hidden') parts.push('the nodes\' own sockets (they need list on pods and nodes cluster-wide)');
+  return parts.length === 0 ? '' : `Warning: your credentials do not cover everything: left out are ${parts.join('; ')}.\n`;
+}
+
 export interface SocketPage {
   readonly sockets: Socket[];
   readonly unavailable: UnavailableNode[];
+  /** What the aggregator's authorisation left out (hiddenWarning), '' when nothing. */
+  readonly hidden: string;
 }
 
 /**
@@ -88,12 +108,15 @@ export interface SocketPage {
 export async function listAll(endpoint: AggregatorEndpoint, params: URLSearchParams, chunkSize: number, signal?: AbortSignal, firstPageOnly = false): Promise<SocketPage> {
   const sockets: Socket[] = [];
   let unavailable: UnavailableNode[];
+  let hidden: string;
   let token = '';
   do {
     const page = new URLSearchParams(params);
     if (chunkSize > 0) page.set('limit', String(chunkSize));
     if (token) page.set('continue', token);
-    const body = await readBody(await fetchOk(endpoint, '/api/v1/sockets', page, PROTOBUF, signal));
+    const response = await fetchOk(endpoint, '/api/v1/sockets', page, PROTOBUF, signal);
+    hidden = hiddenWarning(response);
+    const body = await readBody(response);
     let answer: ListResponse;
     try {
       answer = ListResponse.decode(body);
@@ -105,7 +128,7 @@ export async function listAll(endpoint: AggregatorEndpoint, params: URLSearchPar
     unavailable = answer.unavailableNodes;
     token = firstPageOnly ? '' : answer.continueToken;
   } while (token);
-  return { sockets, unavailable };
+  return { sockets, unavailable, hidden };
 }
 
 /** A JSON answer (summary, top). */

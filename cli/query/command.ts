@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ALL_PROTOS } from '../../agent/model.js';
 import type { NameResolver } from '../netstat/names.js';
 import type { CommandIo } from '../local/command.js';
 import { UsageError } from '../usage-error.js';
@@ -26,7 +27,8 @@ export function queryParams(flags: QueryFlags, endpoint: AggregatorEndpoint): UR
   if (flags.kube.selector) params.set('labelSelector', flags.kube.selector);
   if (flags.kube.pod) params.set('pod', flags.kube.pod);
   if (flags.kube.node) params.set('node', flags.kube.node);
-  add('proto', [...flags.protos]);
+  // Every table is no filter at all (and costs no filter value against the aggregator's limits).
+  if (flags.protos.size < ALL_PROTOS.length) add('proto', [...flags.protos]);
   add('state', flags.states);
   add('port', flags.ports);
   add('address', flags.addresses);
@@ -59,10 +61,10 @@ async function structuredPrinter(flags: QueryFlags): Promise<Printer | undefined
 async function listOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, names: NameResolver, printer: Printer | undefined): Promise<void> {
   const params = queryParams(flags, endpoint);
   const chunk = flags.limit !== undefined ? flags.limit : flags.chunkSize;
-  const { sockets, unavailable } = await listAll(endpoint, params, chunk, io.signal, flags.limit !== undefined);
+  const { sockets, unavailable, hidden } = await listAll(endpoint, params, chunk, io.signal, flags.limit !== undefined);
   if (printer) io.stdout(structuredListing(sockets, unavailable, printer), 'utf8');
   else io.stdout(renderListing(sockets, flags, names), 'latin1');
-  io.stderr(partialWarning(unavailableItems(unavailable)));
+  io.stderr(partialWarning(unavailableItems(unavailable)) + hidden);
 }
 
 async function summaryOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, printer: Printer | undefined): Promise<void> {

@@ -14,6 +14,8 @@ export interface QueryFlags extends CommonFlags {
   readonly args: readonly string[];
   /** --server URL: the aggregator's HTTP address, bypassing the API server. */
   readonly server: string | undefined;
+  /** --token: the bearer token sent with --server (else the kubeconfig's, if it has one). */
+  readonly token: string | undefined;
   readonly aggregatorNamespace: string;
   readonly aggregatorService: string;
   /** The Service port's name or number (--aggregator-service NAME:PORT). */
@@ -56,6 +58,7 @@ export interface QueryFlags extends CommonFlags {
 interface QueryExtra {
   command: QueryCommand | undefined;
   server: string | undefined;
+  token: string | undefined;
   aggregatorNamespace: string;
   aggregatorService: string;
   aggregatorPort: string;
@@ -114,6 +117,7 @@ const QUERY: FlagExtension<QueryExtra> = {
   initial: () => ({
     command: undefined,
     server: undefined,
+    token: undefined,
     aggregatorNamespace: DEFAULT_AGGREGATOR.namespace,
     aggregatorService: DEFAULT_AGGREGATOR.service,
     aggregatorPort: DEFAULT_AGGREGATOR.port,
@@ -157,6 +161,7 @@ const QUERY: FlagExtension<QueryExtra> = {
   },
   values: {
     server: (e, value) => (e.server = serverUrl(value)),
+    token: (e, value) => (e.token = value),
     'aggregator-namespace': (e, value) => (e.aggregatorNamespace = value),
     'aggregator-service': (e, value) => {
       const [name, servicePort] = value.split(':', 2);

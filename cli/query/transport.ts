@@ -52,15 +52,25 @@ function send(url: URL, options: RequestOptions, signal: AbortSignal | undefined
   });
 }
 
-/** `--server URL`: straight to the aggregator's HTTP port (port-forward, standalone, in-cluster). */
-export function directEndpoint(server: string, access: ApiAccess | undefined, timeoutMs = 0): AggregatorEndpoint {
+/**
+ * `--server URL`: straight to the aggregator's HTTP port (port-forward, standalone, in-cluster).
+ * An aggregator that authorises queries (--query-auth tokenreview) is sent a bearer token, as
+ * kubectl sends its credentials to its --server: `--token`, else the kubeconfig user's.
+ */
+export function directEndpoint(server: string, access: ApiAccess | undefined, timeoutMs = 0, token?: string): AggregatorEndpoint {
+  let authorization: Promise<string | undefined> | undefined;
+  const bearer = (): Promise<string | undefined> => {
+    authorization ??= token !== undefined ? Promise.resolve(`Bearer ${token}`) : (access?.requestOptions().then((options) => (options.headers as Record<string, string> | undefined)?.Authorization, () => undefined) ?? Promise.resolve(undefined));
+    return authorization;
+  };
   return {
     description: server,
     defaultNamespace: access?.namespace ?? 'default',
     access,
-    get(path, params, accept, signal) {
+    async get(path, params, accept, signal) {
       const url = new URL(`${server}${path}?${params}`);
-      return send(url, { headers: { accept } }, signal, timeoutMs, (error) => {
+      const auth = await bearer();
+      return send(url, { headers: { accept, ...(auth && { authorization: auth }) } }, signal, timeoutMs, (error) => {
         const hint = error.code === 'ECONNREFUSED' ? ': is the aggregator running and listening there? (`kube-netstat standalone` serves http://127.0.0.1:9101; in a cluster, `kubectl port-forward -n kube-netstat svc/kube-netstat 9101`)' : '';
         return `cannot reach the aggregator at ${server} (${error.code ?? error.message})${hint}`;
       });
@@ -105,7 +115,7 @@ export async function openEndpoint(flags: QueryFlags): Promise<AggregatorEndpoin
     if (error instanceof KubeConfigError) throw new UsageError(error.message);
     throw error;
   }
-  if (flags.server) return directEndpoint(flags.server, access, flags.requestTimeoutSeconds * 1000);
+  if (flags.server) return directEndpoint(flags.server, access, flags.requestTimeoutSeconds * 1000, flags.token);
   if (!access) {
     throw new QueryFailure(
       'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster: pass --kubeconfig FILE or --context NAME, or reach the aggregator directly with --server URL (kube-netstat standalone serves http://127.0.0.1:9101)',

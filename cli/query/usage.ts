@@ -66,6 +66,7 @@ Reaching the aggregator (kubectl's kubeconfig rules: --kubeconfig, $KUBECONFIG, 
       --aggregator-service NAME[:PORT] default kube-netstat:http, reached through the
                                        API server's service proxy with your credentials
       --server URL         the aggregator's HTTP address instead (port-forward, standalone)
+      --token TOKEN        the bearer token sent with --server (default: the kubeconfig's)
       --chunk-size N       sockets per request (default 20000; 0 for one request)
       --request-timeout DURATION
 

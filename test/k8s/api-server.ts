@@ -23,6 +23,7 @@ import { makeServingCertificate } from './tls.js';
 import type { FailureRule, RecordedRequest, ResourceType, Verb } from './types.js';
 import { CREATABLE, createObject, readBody } from './create.js';
 import { proxyToService } from './service-proxy.js';
+import { ACCESS_REVIEWS_PATH, Reviews, TOKEN_REVIEWS_PATH } from './reviews.js';
 import { serveWatch } from './watch.js';
 import type { WatchStream } from './watch.js';
 
@@ -43,6 +44,8 @@ interface OpenWatch {
 export class TestApiServer {
   /** Every request, in arrival order. */
   readonly requests: RecordedRequest[] = [];
+  /** TokenReview and SubjectAccessReview: tests register tokens and access rules here. */
+  readonly reviews = new Reviews();
   private readonly failures: { rule: FailureRule; left: number }[] = [];
   /** Keyed by response: a stream leaves the set when its response closes. */
   private readonly watches = new Map<ServerResponse, OpenWatch>();
@@ -160,6 +163,14 @@ export class TestApiServer {
     try {
       if (this.token !== undefined && request.headers.authorization !== `Bearer ${this.token}`) throw unauthorized();
       this.injectedFailure(recorded);
+      if (request.method === 'POST' && (url.pathname === TOKEN_REVIEWS_PATH || url.pathname === ACCESS_REVIEWS_PATH)) {
+        const review = url.pathname === TOKEN_REVIEWS_PATH ? (text: string) => this.reviews.tokenReview(text) : (text: string) => this.reviews.accessReview(text);
+        readBody(request)
+          .then((text) => sendJson(response, 201, review(text)))
+          .catch((error: unknown) => this.fail(response, error))
+          .finally(() => (recorded.statusCode = response.statusCode));
+        return;
+      }
       switch (route.kind) {
         case 'version':
           return sendJson(response, 200, versionInfo());

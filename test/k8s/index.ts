@@ -23,3 +23,5 @@ export type { ContainerPortFixture, EndpointFixture, EndpointSliceFixture, NodeA
 export type { FailureRule, KubeObject, ObjectMeta, ObjectRef, RecordedRequest, Status, Verb, WatchEvent } from './types.js';
 export { RawWatch, rawRequest } from './raw-client.js';
 export type { RawResponse, RawTarget } from './raw-client.js';
+export { Reviews, API_AUDIENCE } from './reviews.js';
+export type { AccessRule, RegisteredToken } from './reviews.js';

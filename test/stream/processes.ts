@@ -136,7 +136,8 @@ export async function startAggregatorProcess(
     '--http-listen', `127.0.0.1:${options.httpPort ?? 0}`,
     '--stale-after', options.staleAfter,
     '--evict-after', options.evictAfter,
-    ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
+    // Test agents carry no service-account token: with a kubeconfig, auto would ask TokenReview and refuse them.
+    ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig, '--agent-auth', 'none'] : []),
     ...(options.extraArgs ?? []),
   ]);
   const listening = await started.waitForLog((line) => line.msg === 'aggregator listening', 'aggregator listening', { timeoutMs: 20_000 });
