@@ -25,7 +25,8 @@ export interface HttpMetrics {
  * through `metrics`, leak findings and pod histories through `findings`.
  */
 export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, watches?: WatchHub, metrics?: HttpMetrics, findings?: FindingsApi, gate?: HttpGate): Server {
-  return createServer((request, response) => {
+  // Room above the gate's 16 KiB URL limit (auth/http-gate.ts), so that a long URL is answered with its 400 Status, not Node's bare 431.
+  return createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => {
     metrics?.observeHttp(request, response);
     const fail = (error: unknown): void => {
       const [code, reason] =
@@ -33,14 +34,15 @@ export function createHttpServer(store: NodeStore, isReady: () => boolean, log: 
       if (code === 401) response.setHeader('www-authenticate', 'Bearer');
       send(response, code, status(code, reason, error instanceof Error ? error.message : String(error)));
     };
-    const answer = (): void => {
+    const byAddress = `address ${request.socket.remoteAddress ?? 'unknown'}`;
+    const answer = (client: string | undefined): void => {
       try {
-        route(store, isReady, log, request, response, watches, metrics, findings);
+        route(store, isReady, log, request, response, watches, metrics, findings, client ?? byAddress);
       } catch (error) {
         fail(error);
       }
     };
-    if (!gate) return answer();
+    if (!gate) return answer(byAddress);
     admitHttp(gate.guard, gate.limits, querySpec, request, response).then(answer, fail);
   });
 }
@@ -53,7 +55,8 @@ export interface HttpGate {
 
 const AUTH_STATUS: Readonly<Record<AuthError['kind'], [number, string]>> = { unauthenticated: [401, 'Unauthorized'], forbidden: [403, 'Forbidden'], unavailable: [503, 'ServiceUnavailable'] };
 
-function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined, metrics: HttpMetrics | undefined, findings: FindingsApi | undefined): void {
+/** `client`: who the caller counts as for per-client limits (aggregator/auth/guard.ts Admission.client). */
+function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined, metrics: HttpMetrics | undefined, findings: FindingsApi | undefined, client: string): void {
   const url = new URL(request.url ?? '/', 'http://aggregator');
   if (request.method !== 'GET') return send(response, 405, status(405, 'MethodNotAllowed', `${request.method} is not supported`));
   switch (url.pathname) {
@@ -67,7 +70,7 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
     case '/api/v1/sockets': {
       if (isWatch(url.searchParams)) {
         if (!watches) return send(response, 404, status(404, 'NotFound', 'this server does not serve watches'));
-        return serveWatch(watches, querySpec(url.searchParams), acceptsProtobuf(request), response);
+        return serveWatch(watches, querySpec(url.searchParams), acceptsProtobuf(request), response, client);
       }
       if (acceptsProtobuf(request)) {
         // The plugin's format: the gRPC ListResponse, assembled from the stored bytes.
@@ -103,6 +106,8 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
 }
 
 const API_VERSION = 'kubenetstat.io/v1';
+/** A request's line and headers together; beyond, Node answers 431 itself. */
+const MAX_HEADER_BYTES = 64 * 1024;
 const PROTOBUF = 'application/x-protobuf';
 
 /** Content negotiation as the API server does it: protobuf when the client lists it in Accept. */

@@ -83,6 +83,7 @@ export class IngestService {
       auth.authenticate(bearerToken(typeof authorization === 'string' ? authorization : undefined)).then(
         (identity) => {
           connection.boundTo = identity;
+          endAtExpiry(call, connection, identity);
           listen();
         },
         (error: unknown) => connection.reject(error instanceof AuthError ? new StreamRejected(AUTH_CODES[error.kind], error.message) : error),
@@ -102,6 +103,24 @@ export class IngestService {
     for (const call of this.calls.values()) call.emit('error', { code: status.UNAVAILABLE, details: reason });
     this.calls.clear();
   }
+}
+
+/**
+ * A stream lives no longer than the token it was opened with: at its expiry the stream ends
+ * (UNAUTHENTICATED) and the agent reconnects with its rotated token, reviewed anew.
+ */
+function endAtExpiry(call: Call, connection: Connection, identity: AgentIdentity): void {
+  const expiresAtMs = identity.expiresAtMs;
+  if (expiresAtMs === undefined) return;
+  // setTimeout's longest delay is 2^31-1 ms (~24.8 days): a longer-lived token's stream ends then, and is reviewed anew.
+  const expired = (): void => connection.reject(new StreamRejected(status.UNAUTHENTICATED, `the agent's token expired at ${new Date(expiresAtMs).toISOString()}: reconnect with the rotated token`));
+  const timer = setTimeout(expired, Math.min(Math.max(0, expiresAtMs - Date.now()), 2 ** 31 - 1));
+  timer.unref();
+  const clear = (): void => clearTimeout(timer);
+  call.once('error', clear);
+  call.once('end', clear);
+  call.once('cancelled', clear);
+  call.once('close', clear);
 }
 
 class Connection {

@@ -40,6 +40,8 @@ export interface AggregatorOptions {
   readonly watchPollMs?: number;
   /** Watches open at once; default DEFAULTS.aggregator.maxWatches. */
   readonly maxWatches?: number;
+  /** Watches one client (authenticated user, else remote address) may hold open; default DEFAULTS.aggregator.maxWatchesPerClient. */
+  readonly maxWatchesPerClient?: number;
   /** Cluster access for peer names (aggregator/peers); answers name no peers without it. */
   readonly kubeConfig?: KubeConfig;
   /** Pods with socket series of their own on /metrics; default DEFAULTS.aggregator.metricsMaxPods. */
@@ -181,6 +183,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   const watches = new WatchHub(store, {
     pollMs: options.watchPollMs ?? DEFAULTS.aggregator.watchPollSeconds * 1000,
     maxWatches: options.maxWatches ?? DEFAULTS.aggregator.maxWatches,
+    maxWatchesPerClient: options.maxWatchesPerClient ?? DEFAULTS.aggregator.maxWatchesPerClient,
     log: options.log,
   });
   const grpc = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });

@@ -8,16 +8,17 @@ type Call = ServerWritableStream<WatchRequest, WatchEvent>;
 /**
  * QueryService.Watch: events as the call can take them (a write that returns false pauses the
  * watch until 'drain'), until the client cancels or the aggregator shuts down (UNAVAILABLE:
- * watch again elsewhere). A bad filter is INVALID_ARGUMENT, one watch too many RESOURCE_EXHAUSTED.
+ * watch again elsewhere). A bad filter is INVALID_ARGUMENT, one watch too many (in all, or of
+ * this `client`'s) RESOURCE_EXHAUSTED.
  */
 export function watchHandler(hub: WatchHub, specOf: (request: WatchRequest) => QuerySpec, log: (message: string, fields: Record<string, unknown>) => void) {
-  return (call: Call): void => {
+  return (call: Call, client: string): void => {
     let watch: Watch;
     try {
       watch = hub.open(specOf(call.request), {
         send: (event) => call.write(event),
         end: (cause, message) => call.emit('error', { code: cause === 'shutdown' ? status.UNAVAILABLE : status.INTERNAL, details: message }),
-      });
+      }, client);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const code = error instanceof QueryError ? status.INVALID_ARGUMENT : error instanceof WatchLimitError ? status.RESOURCE_EXHAUSTED : status.INTERNAL;

@@ -42,13 +42,13 @@ export function delimitedWatchEvent(event: WatchEvent): Uint8Array {
  * Answers `GET /api/v1/sockets?watch=1&...`: a chunked stream of events, newline-delimited
  * JSON or (`protobuf`) delimited WatchEvent messages, until the client goes away or the
  * aggregator shuts down. Throws before anything is written when the watch cannot open
- * (QueryError, WatchLimitError), for the caller to answer with a Status.
+ * (QueryError, WatchLimitError: in all, or of this `client`'s), for the caller to answer with a Status.
  */
-export function serveWatch(hub: WatchHub, spec: QuerySpec, protobuf: boolean, response: ServerResponse<IncomingMessage>): void {
+export function serveWatch(hub: WatchHub, spec: QuerySpec, protobuf: boolean, response: ServerResponse<IncomingMessage>, client: string): void {
   const watch = hub.open(spec, {
     send: (event) => response.write(protobuf ? delimitedWatchEvent(event) : jsonWatchLine(event)),
     end: () => response.end(),
-  });
+  }, client);
   response.writeHead(200, { 'content-type': protobuf ? 'application/x-protobuf' : 'application/json', 'cache-control': 'no-store' });
   // The client knows the watch is open before the first event (a long wait on an empty cluster).
   response.flushHeaders();

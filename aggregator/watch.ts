@@ -178,6 +178,8 @@ export interface WatchHubOptions {
   readonly pollMs: number;
   /** Watches open at once; one more is refused (WatchLimitError). */
   readonly maxWatches: number;
+  /** Watches one client (an authenticated user, else a remote address) may hold open; default: maxWatches. */
+  readonly maxWatchesPerClient?: number;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   readonly now?: () => number;
 }
@@ -192,7 +194,9 @@ export interface Watch {
 
 /** Every open watch, polled by one timer. */
 export class WatchHub {
-  private readonly watchers = new Map<Watcher, WatchSink>();
+  private readonly watchers = new Map<Watcher, { readonly sink: WatchSink; readonly client: string }>();
+  /** Open watches by client, for --max-watches-per-client. */
+  private readonly perClient = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -207,14 +211,21 @@ export class WatchHub {
   /**
    * Opens a watch; its first pass (the initial listing) runs on the next turn of the event loop,
    * after the caller has answered with its headers. Throws QueryError for a bad filter and
-   * WatchLimitError when maxWatches are open.
+   * WatchLimitError when maxWatches are open, or maxWatchesPerClient of `client`'s (`user NAME`
+   * or `address IP`, as the query gate names callers).
    */
-  open(spec: QuerySpec, sink: WatchSink): Watch {
+  open(spec: QuerySpec, sink: WatchSink, client = 'unknown client'): Watch {
     if (this.watchers.size >= this.options.maxWatches) {
       throw new WatchLimitError(`${this.watchers.size} watches are open, as many as this aggregator serves (--max-watches); retry later`);
     }
+    const perClient = this.options.maxWatchesPerClient ?? this.options.maxWatches;
+    const held = this.perClient.get(client) ?? 0;
+    if (held >= perClient) {
+      throw new WatchLimitError(`${client} has ${held} watches open, as many as one client may (--max-watches-per-client ${perClient}); close one, or retry later`);
+    }
     const watcher = new Watcher(this.store, spec, sink, this.options.now);
-    this.watchers.set(watcher, sink);
+    this.watchers.set(watcher, { sink, client });
+    this.perClient.set(client, held + 1);
     this.timer ??= setInterval(() => this.pollAll(), this.options.pollMs).unref();
     setImmediate(() => this.poll(watcher));
     return {
@@ -229,7 +240,7 @@ export class WatchHub {
 
   /** Ends every watch (the aggregator is shutting down). */
   close(message: string): void {
-    for (const [watcher, sink] of [...this.watchers]) {
+    for (const [watcher, { sink }] of [...this.watchers]) {
       this.remove(watcher);
       sink.end('shutdown', message);
     }
@@ -240,7 +251,7 @@ export class WatchHub {
   }
 
   private poll(watcher: Watcher): void {
-    const sink = this.watchers.get(watcher);
+    const sink = this.watchers.get(watcher)?.sink;
     if (!sink) return;
     try {
       watcher.poll();
@@ -258,7 +269,12 @@ export class WatchHub {
   }
 
   private remove(watcher: Watcher): void {
+    const open = this.watchers.get(watcher);
+    if (!open) return;
     this.watchers.delete(watcher);
+    const held = (this.perClient.get(open.client) ?? 1) - 1;
+    if (held > 0) this.perClient.set(open.client, held);
+    else this.perClient.delete(open.client);
     if (this.watchers.size > 0 || !this.timer) return;
     clearInterval(this.timer);
     this.timer = undefined;

@@ -95,6 +95,12 @@ export const DEFAULTS = {
     /** Watches open at once (1–10000); one more is refused (HTTP 429, gRPC RESOURCE_EXHAUSTED). */
     maxWatches: 100,
     /**
+     * Watches one client may hold open (1–10000): an authenticated user (--query-auth), else a
+     * remote address. Behind the API server's service proxy every client has the proxy's
+     * address, so there this bounds the proxied watches of all users together.
+     */
+    maxWatchesPerClient: 10,
+    /**
      * Pods with socket series of their own on /metrics (0–100000): the cardinality cap. Beyond
      * it, the pods with the fewest CLOSE-WAIT and sockets are summed per namespace into
      * pod="<other>" (kubenetstat_metrics_folded_pods counts them). A pod makes a series per
@@ -238,6 +244,7 @@ export const aggregatorSettingsSchema = z.object({
   maxSocketsPerNode: z.number().int().min(1_000).max(10_000_000),
   watchPollSeconds: z.number().min(0.05).max(10),
   maxWatches: z.number().int().min(1).max(10_000),
+  maxWatchesPerClient: z.number().int().min(1).max(10_000),
   metricsMaxPods: z.number().int().min(0).max(100_000),
   findings: findingsSettingsSchema,
   history: historySettingsSchema,

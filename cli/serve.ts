@@ -76,6 +76,7 @@ const AGGREGATOR_OPTIONS = {
   'peer-names': { type: 'string' },
   'watch-poll': { type: 'string' },
   'max-watches': { type: 'string' },
+  'max-watches-per-client': { type: 'string' },
   'metrics-max-pods': { type: 'string' },
   'evaluate-every': { type: 'string' },
   events: { type: 'string' },
@@ -151,6 +152,7 @@ export function aggregatorSettings(argv: readonly string[]): AggregatorSettings 
     maxSocketsPerNode: g.maxSocketsPerNode,
     watchPollSeconds: number(pick(values, 'watch-poll', 'KUBE_NETSTAT_WATCH_POLL'), g.watchPollSeconds),
     maxWatches: number(pick(values, 'max-watches', 'KUBE_NETSTAT_MAX_WATCHES'), g.maxWatches),
+    maxWatchesPerClient: number(pick(values, 'max-watches-per-client', 'KUBE_NETSTAT_MAX_WATCHES_PER_CLIENT'), g.maxWatchesPerClient),
     metricsMaxPods: number(pick(values, 'metrics-max-pods', 'KUBE_NETSTAT_METRICS_MAX_PODS'), g.metricsMaxPods),
     findings: {
       ...applyRules([...(process.env.KUBE_NETSTAT_RULES ?? '').split(',').filter((rule) => rule.trim()), ...(values.rule ?? [])]),
@@ -214,6 +216,7 @@ function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig 
     maxSocketsPerNode: settings.maxSocketsPerNode,
     watchPollMs: settings.watchPollSeconds * 1000,
     maxWatches: settings.maxWatches,
+    maxWatchesPerClient: settings.maxWatchesPerClient,
     metricsMaxPods: settings.metricsMaxPods,
     findings: settings.findings,
     history: settings.history,
@@ -291,7 +294,7 @@ KUBE_NETSTAT_TLS_CERT, KUBE_NETSTAT_TLS_KEY.
 
 const AGGREGATOR_USAGE = `usage: kube-netstat aggregator [--grpc-listen ${DEFAULTS.aggregator.grpcListen}] [--http-listen ${DEFAULTS.aggregator.httpListen}]
                                [--stale-after ${DEFAULTS.aggregator.staleAfterSeconds}s] [--evict-after ${DEFAULTS.aggregator.evictAfterSeconds}s]
-                               [--watch-poll ${DEFAULTS.aggregator.watchPollSeconds}s] [--max-watches ${DEFAULTS.aggregator.maxWatches}]
+                               [--watch-poll ${DEFAULTS.aggregator.watchPollSeconds}s] [--max-watches ${DEFAULTS.aggregator.maxWatches}] [--max-watches-per-client ${DEFAULTS.aggregator.maxWatchesPerClient}]
                                [--peer-names ${DEFAULTS.aggregator.peerNames}|on|off] [--kubeconfig FILE] [--context NAME]
                                [--metrics-max-pods ${DEFAULTS.aggregator.metricsMaxPods}]
                                [--evaluate-every ${DEFAULTS.aggregator.findings.evaluateEverySeconds}s] [--rule NAME=VALUE ...] [--events ${DEFAULTS.aggregator.findings.events}|on|off]
@@ -309,7 +312,8 @@ socket counts by state per pod (kubenetstat_sockets), per namespace and for node
 sockets, and the aggregator's health (nodes, ingest, query latency, watches). At most
 --metrics-max-pods pods get series of their own, those with the most CLOSE-WAIT and sockets
 first; the others are summed per namespace under pod="<other>".
-Open watches look for changes every --watch-poll seconds; at most --max-watches are open.
+Open watches look for changes every --watch-poll seconds; at most --max-watches are open,
+at most --max-watches-per-client of one client (an authenticated user, else an address).
 Every --evaluate-every seconds the leak rules look at every socket: GET /api/v1/findings
 (FindingList: CLOSE_WAIT leaks, stuck queues, listen-queue overflow, SYN floods, socket
 growth, lingering FIN_WAIT2/LAST_ACK, ephemeral-port pressure; ?namespace=&pod=&rule=
@@ -341,7 +345,7 @@ KUBE_NETSTAT_AGENT_SERVICE_ACCOUNT, KUBE_NETSTAT_QUERY_AUTH, KUBE_NETSTAT_AUTH_C
 KUBE_NETSTAT_QUERY_RATE, KUBE_NETSTAT_QUERY_BURST, KUBE_NETSTAT_MAX_FILTER_VALUES,
 KUBE_NETSTAT_TLS_CERT, KUBE_NETSTAT_TLS_KEY, KUBE_NETSTAT_TLS_CLIENT_CA, KUBE_NETSTAT_GRPC_LISTEN, KUBE_NETSTAT_HTTP_LISTEN,
 KUBE_NETSTAT_STALE_AFTER, KUBE_NETSTAT_EVICT_AFTER, KUBE_NETSTAT_WATCH_POLL, KUBE_NETSTAT_MAX_WATCHES,
-KUBE_NETSTAT_PEER_NAMES, KUBE_NETSTAT_KUBECONFIG, KUBE_NETSTAT_METRICS_MAX_PODS,
+KUBE_NETSTAT_MAX_WATCHES_PER_CLIENT, KUBE_NETSTAT_PEER_NAMES, KUBE_NETSTAT_KUBECONFIG, KUBE_NETSTAT_METRICS_MAX_PODS,
 KUBE_NETSTAT_EVALUATE_EVERY, KUBE_NETSTAT_EVENTS, KUBE_NETSTAT_HISTORY_MAX_PODS.
 `;
 

@@ -381,6 +381,7 @@ describe('the Helm chart, through the real helm binary', { skip: helmSkipReason(
         ['aggregator', 'evictAfterSeconds', g.evictAfterSeconds],
         ['aggregator', 'watchPollSeconds', g.watchPollSeconds],
         ['aggregator', 'maxWatches', g.maxWatches],
+        ['aggregator', 'maxWatchesPerClient', g.maxWatchesPerClient],
         ['aggregator', 'metricsMaxPods', g.metricsMaxPods],
         ['aggregator', 'evaluateEverySeconds', g.findings.shape.evaluateEverySeconds],
         ['aggregator', 'historyMaxPods', g.history.shape.maxPods],

@@ -11,6 +11,7 @@ import { SocketTable } from '../agent/stream/socket-table.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import type { SocketList } from '../cli/output/socket-list.js';
 import { AgentServiceClient, StreamRequest, type PodDef, type StreamResponse } from '../gen/kubenetstat/v1/agent.js';
+import { ListRequest, QueryServiceClient } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { exactView, getJson, getText, nodeView, waitConverged } from './stream/converge.js';
 import { NodeTree } from './stream/node-tree.js';
@@ -136,6 +137,25 @@ const messageArb: fc.Arbitrary<StreamRequest> = fc.oneof(
   fc.constant(EMPTY),
 );
 
+/** Fixed seeds: a failure is replayed exactly, and every run of the suite tries the same cases. */
+const FUZZ = { numRuns: 200 } as const;
+/** A valid conversation of a node, encoded; mutations garble one of its messages. */
+const VALID_CONVERSATION = (): Buffer[] => [hello('fuzz-mutated'), chunk(1n, sockets('m', 3), { pods: [{ ref: 1, pod: podRef('shop') }] }), delta(2n, [wireSocket('m/9', { podRef: 1 })], ['m/0'])].map(encoded);
+type Mutation = { readonly kind: 'flip' | 'set' | 'insert' | 'delete' | 'truncate'; readonly at: number; readonly byte: number };
+const mutationArb: fc.Arbitrary<Mutation> = fc.record({ kind: fc.constantFrom('flip', 'set', 'insert', 'delete', 'truncate'), at: fc.nat(), byte: fc.nat(255) });
+function mutate(bytes: Buffer, mutations: readonly Mutation[]): Buffer {
+  let out = Buffer.from(bytes);
+  for (const { kind, at, byte } of mutations) {
+    const i = out.length === 0 ? 0 : at % out.length;
+    if (kind === 'flip' && out.length > 0) out[i] = out[i]! ^ (1 << (byte % 8));
+    else if (kind === 'set' && out.length > 0) out[i] = byte;
+    else if (kind === 'insert') out = Buffer.concat([out.subarray(0, i), Buffer.from([byte]), out.subarray(i)]);
+    else if (kind === 'delete') out = Buffer.concat([out.subarray(0, i), out.subarray(i + 1)]);
+    else if (kind === 'truncate') out = out.subarray(0, i);
+  }
+  return out;
+}
+
 describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
   const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
   let aggregator: RunningAggregator;
@@ -145,10 +165,20 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
   const healthy = new AbortController();
   let healthyRun: Promise<void> | undefined;
   let baseline: Awaited<ReturnType<typeof exactView>>;
+  let query: QueryServiceClient;
+  let listBaseline: string[];
 
-  /** The healthy node is served exactly as before, and the aggregator answers health checks. */
+  /** The healthy node's sockets as a gRPC List answers them: each one's bytes, in a canonical order. */
+  function listed(): Promise<string[]> {
+    return new Promise((resolve, reject) =>
+      query.list(ListRequest.fromPartial({ nodes: [HEALTHY] }), (error, response) => (error ? reject(error) : resolve(response.items.map((item) => Buffer.from(Socket.encode(item).finish()).toString('base64')).sort()))),
+    );
+  }
+
+  /** The healthy node is served exactly as before (HTTP and a gRPC List), and the aggregator answers health checks. */
   async function assertHealthyUnchanged(what: string): Promise<void> {
     assert.deepEqual(await exactView(aggregator.httpPort, HEALTHY), baseline, `the healthy node's answer changed after ${what}`);
+    assert.deepEqual(await listed(), listBaseline, `the healthy node's List changed after ${what}`);
     assert.deepEqual(await getText(aggregator.httpPort, '/healthz'), { status: 200, text: 'ok\n' });
   }
 
@@ -169,11 +199,15 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
     await waitConverged(aggregator.httpPort, HEALTHY, tree.root);
     baseline = await exactView(aggregator.httpPort, HEALTHY);
     client = new AgentServiceClient(`127.0.0.1:${aggregator.grpcPort}`, credentials.createInsecure());
+    query = new QueryServiceClient(`127.0.0.1:${aggregator.grpcPort}`, credentials.createInsecure());
+    listBaseline = await listed();
+    assert.equal(listBaseline.length, baseline.items.length, 'List and HTTP agree on the healthy node');
     session = await rawSession(aggregator.grpcPort);
   });
 
   after(async () => {
     client?.close();
+    query?.close();
     session?.destroy();
     healthy.abort();
     await healthyRun;
@@ -244,6 +278,15 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
     await assertHealthyUnchanged('an impostor socket');
   });
 
+  it('a delta that upserts and removes the same key leaves the key removed', async () => {
+    const node = 'hostile-both-ways';
+    const snapshot = chunk(1n, [wireSocket('a', { localPort: 1 }), wireSocket('b', { localPort: 2 })]);
+    const both = delta(2n, [wireSocket('a', { localPort: 11 }), wireSocket('c', { localPort: 3 }), wireSocket('d', { localPort: 4 })], ['a', 'c']);
+    const { status: ended } = await converse(client, [hello(node), snapshot, both, EMPTY]);
+    assert.equal(statusName(ended?.code), 'INVALID_ARGUMENT');
+    assert.deepEqual((await nodeView(aggregator.httpPort, node)).items.map((item) => item.localPort).sort(), [2, 4]);
+  });
+
   it('a node whose call failed in the gRPC layer is not vouched for afterwards', async () => {
     const node = 'hostile-dropped';
     const live = () => waitFor(async () => (await nodeView(aggregator.httpPort, node)).unavailable === undefined, { timeoutMs: 5_000, what: `${node} live` });
@@ -293,7 +336,7 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
         assert.notEqual(ended, undefined, 'the call ended');
         await assertHealthyUnchanged(`${messages.length} random messages`);
       }),
-      { numRuns: 200 },
+      { ...FUZZ, seed: 0x1a9e57 },
     );
   });
 
@@ -308,8 +351,28 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
         assert.notEqual(outcome.code, undefined, 'the call ended with a grpc-status');
         await assertHealthyUnchanged(`${bytes.length} random bytes`);
       }),
-      { numRuns: 200 },
+      { ...FUZZ, seed: 0x5eed },
     );
+  });
+
+  it('fuzz: a valid conversation with one message mutated (bit flips, bytes set, inserted, deleted, truncated) ends its own call and changes nothing else (200 runs)', async () => {
+    const codes = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(fc.nat(2), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), async (which, mutations) => {
+        const messages = VALID_CONVERSATION();
+        messages[which] = mutate(messages[which]!, mutations);
+        // A trailing empty message ends any call the mutation left open.
+        const outcome = await rawStreamCall(session, Buffer.concat([...messages.map((message) => grpcFrame(message)), grpcFrame(Buffer.alloc(0))]));
+        assert.notEqual(outcome.code, undefined, 'the call ended with a grpc-status');
+        const name = statusName(outcome.code);
+        codes.set(name, (codes.get(name) ?? 0) + 1);
+        assert.ok(['INVALID_ARGUMENT', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION'].includes(name), `${name}: ${outcome.message}`);
+        assert.ok(outcome.message.length > 0, 'the status says why');
+        await assertHealthyUnchanged(`message ${which} mutated by ${JSON.stringify(mutations)}`);
+      }),
+      { ...FUZZ, seed: 0xb17f11b },
+    );
+    assert.ok((codes.get('INVALID_ARGUMENT') ?? 0) > 0, `statuses seen: ${JSON.stringify([...codes])}`);
   });
 
   it('after all of it, a new agent still connects and is served', async () => {

@@ -19,6 +19,8 @@ export interface AgentIdentity {
   readonly username: string;
   readonly pod: string;
   readonly node: string;
+  /** When the token expires (its `exp`, ms since the epoch); the stream it opened ends then. Undefined: no `exp`. */
+  readonly expiresAtMs?: number;
 }
 
 const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
@@ -62,8 +64,8 @@ export class AgentAuthenticator {
     const podUid = user.extra[POD_UID_EXTRA]?.[0];
     if (!podName || !podUid) throw new AuthError('forbidden', `the token of ${user.username} is not bound to a pod: mount a projected service-account token`);
     const node = user.extra[NODE_NAME_EXTRA]?.[0] ?? (await this.nodeOfPod(namespace, podName, podUid));
-    const identity: AgentIdentity = { username: user.username, pod: `${namespace}/${podName}`, node };
     const expiry = tokenExpiryMs(token);
+    const identity: AgentIdentity = { username: user.username, pod: `${namespace}/${podName}`, node, ...(expiry !== undefined && { expiresAtMs: expiry }) };
     this.cache.set(key, identity, Math.min(this.options.cacheMs, expiry === undefined ? Infinity : expiry - this.now()));
     return identity;
   }

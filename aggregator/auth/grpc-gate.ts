@@ -29,17 +29,22 @@ export function gateStatus(error: unknown): { code: status; details: string } | 
   return undefined;
 }
 
-/** The request as the caller may ask it, and what was left out (as metadata); throws what gateStatus maps. */
-async function admit<Request>(gate: GrpcGate, access: NamespaceAccess<Request>, metadata: Metadata, peer: string, request: Request): Promise<{ request: Request; said: Record<string, string> }> {
+/** A server-streaming handler told who the caller counts as for per-client limits (Admission.client). */
+export type ClientStreamHandler<Request, Response> = (call: ServerWritableStream<Request, Response>, client: string) => void;
+
+/** The peer is "ipv4:127.0.0.1:5555" or "ipv6:[::1]:5555": the client is its address, not its port. */
+const addressOf = (peer: string): string => peer.replace(/:\d+$/, '');
+
+/** The request as the caller may ask it, what was left out (as metadata), and who the caller is; throws what gateStatus maps. */
+async function admit<Request>(gate: GrpcGate, access: NamespaceAccess<Request>, metadata: Metadata, peer: string, request: Request): Promise<{ request: Request; said: Record<string, string>; client: string }> {
   if (access.spec) checkFilterLimits(access.spec(request), gate.limits);
   const requested = access.requested(request);
   const authorization = metadata.get('authorization')[0];
-  // The peer is "ipv4:127.0.0.1:5555" or "ipv6:[::1]:5555": the client is its address, not its port.
-  const address = peer.replace(/:\d+$/, '');
-  const admission = await gate.guard.admit({ address, authorization: typeof authorization === 'string' ? authorization : undefined }, requested);
-  if (admission.namespaces === undefined) return { request, said: admissionHeaders(admission) };
+  const admission = await gate.guard.admit({ address: addressOf(peer), authorization: typeof authorization === 'string' ? authorization : undefined }, requested);
+  const { client } = admission;
+  if (admission.namespaces === undefined) return { request, said: admissionHeaders(admission), client };
   if (access.mustName && requested.length === 0) throw new AuthError('forbidden', `${admission.user ?? 'you'} may not list pods in every namespace: name the namespace`);
-  return { request: access.narrowed(request, admission.namespaces), said: admissionHeaders(admission) };
+  return { request: access.narrowed(request, admission.namespaces), said: admissionHeaders(admission), client };
 }
 
 function refuse(error: unknown, fallback: (error: unknown) => void): { code: status; details: string } | undefined {
@@ -64,14 +69,14 @@ export function gatedUnary<Request, Response>(gate: GrpcGate | undefined, access
 }
 
 /** A server-streaming handler (Watch) behind the gate. */
-export function gatedStream<Request, Response>(gate: GrpcGate | undefined, access: NamespaceAccess<Request>, handler: handleServerStreamingCall<Request, Response>, log: (message: string, fields: Record<string, unknown>) => void): handleServerStreamingCall<Request, Response> {
-  if (!gate) return handler;
+export function gatedStream<Request, Response>(gate: GrpcGate | undefined, access: NamespaceAccess<Request>, handler: ClientStreamHandler<Request, Response>, log: (message: string, fields: Record<string, unknown>) => void): handleServerStreamingCall<Request, Response> {
+  if (!gate) return (call: ServerWritableStream<Request, Response>) => handler(call, `address ${addressOf(call.getPeer())}`);
   return (call: ServerWritableStream<Request, Response>) => {
     admit(gate, access, call.metadata, call.getPeer(), call.request).then(
-      ({ request, said }) => {
+      ({ request, said, client }) => {
         call.request = request;
         if (Object.keys(said).length > 0) call.sendMetadata(metadataOf(said));
-        handler(call);
+        handler(call, client);
       },
       (error: unknown) => call.emit('error', refuse(error, (other) => log('query admission failed', { error: String(other) })) ?? { code: status.INTERNAL, details: String(error) }),
     );

@@ -26,6 +26,8 @@ export interface QueryCaller {
  */
 export interface Admission {
   readonly user: string | undefined;
+  /** Who the caller counts as for per-client limits (rate, watches): `user NAME` when authenticated, else `address IP`. */
+  readonly client: string;
   readonly namespaces: string[] | undefined;
   readonly forbiddenNamespaces: readonly string[];
   readonly hiddenNamespaces: number;
@@ -64,7 +66,7 @@ export class QueryGuard {
     const authorizer = this.options.authorizer;
     if (!authorizer) {
       this.limiter.take(`address ${caller.address}`);
-      return { user: undefined, namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
+      return { user: undefined, client: `address ${caller.address}`, namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
     }
     this.failures.check(`address ${caller.address}`);
     let scope;
@@ -74,13 +76,15 @@ export class QueryGuard {
       if (error instanceof AuthError && error.kind === 'unauthenticated') this.failures.spend(`address ${caller.address}`);
       throw error;
     }
-    this.limiter.take(`user ${scope.user}`);
-    if (scope.allNamespaces && scope.hostSockets) return { user: scope.user, namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
+    const client = `user ${scope.user}`;
+    this.limiter.take(client);
+    if (scope.allNamespaces && scope.hostSockets) return { user: scope.user, client, namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
     const candidates = requested.length > 0 ? [...new Set(requested)] : this.presentNamespaces();
     const { allowed, forbidden } = await partitionNamespaces(scope, candidates);
     if (requested.length > 0 && allowed.length === 0) throw new AuthError('forbidden', `${scope.user} may not list pods in namespace ${forbidden.join(', ')}`);
     return {
       user: scope.user,
+      client,
       namespaces: allowed.length > 0 ? allowed : [NO_NAMESPACE],
       forbiddenNamespaces: requested.length > 0 ? forbidden : [],
       hiddenNamespaces: requested.length > 0 ? 0 : forbidden.length,

@@ -43,6 +43,11 @@ export class Reviews {
     this.tokens.set(token, entry);
   }
 
+  /** The token is no longer valid (its pod was deleted, its secret revoked): TokenReview says invalid. */
+  revokeToken(token: string): void {
+    this.tokens.delete(token);
+  }
+
   allow(rule: AccessRule): void {
     this.rules.push(rule);
   }
