@@ -2,7 +2,7 @@ import { fromWireSocket } from '../../agent/stream/wire.js';
 import type { UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { ColumnLayout, POD_TITLES, shortContainer } from '../local/columns.js';
-import { formatNetstat, programLabel, type NetstatOptions } from '../netstat/format.js';
+import { formatNetstat, programLabel, type LeadingColumns, type NetstatOptions } from '../netstat/format.js';
 import { FileNameResolver, type NameResolver } from '../netstat/names.js';
 import { peerItem, peerText } from '../output/peer-text.js';
 import { socketItem, socketList, type UnavailableNode as UnavailableItem } from '../output/socket-list.js';
@@ -54,15 +54,18 @@ export function listingOptions(flags: QueryFlags): NetstatOptions {
  */
 export function renderListing(sockets: readonly Socket[], flags: QueryFlags, names: NameResolver): string {
   const wide = flags.output === 'wide';
-  const options = listingOptions(flags);
-  const records = sockets.map(fromWireSocket);
   const cells = sockets.map((socket) => socketPodCells(socket, wide));
   const layout = new ColumnLayout(wide ? QUERY_WIDE_TITLES : POD_TITLES, cells);
+  return formatSockets(sockets, flags, names, layout.leading((index) => cells[index]!), !flags.noHeaders);
+}
+
+/** Wire sockets in netstat's format, each row led by `leading`'s cells; PID/Program name is each socket's first holder. */
+export function formatSockets(sockets: readonly Socket[], flags: QueryFlags, names: NameResolver, leading: LeadingColumns, headers: boolean): string {
   const program = (_inode: string, index: number): string | undefined => {
     const first = sockets[index]?.processes[0];
     return first && programLabel(first.pid, first.name);
   };
-  return formatNetstat({ protos: flags.protos, sockets: records, headers: !flags.noHeaders }, options, names, program, layout.leading((index) => cells[index]!));
+  return formatNetstat({ protos: flags.protos, sockets: sockets.map(fromWireSocket), headers }, listingOptions(flags), names, program, leading);
 }
 
 /** The `-o json|yaml` SocketList of an answer. */

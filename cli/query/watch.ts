@@ -1,15 +1,13 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { fromWireSocket } from '../../agent/stream/wire.js';
 import { WatchEvent, WatchEventType } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { ColumnLayout, POD_TITLES } from '../local/columns.js';
 import type { CommandIo } from '../local/command.js';
-import { formatNetstat, programLabel } from '../netstat/format.js';
 import { socketItem } from '../output/socket-list.js';
 import { PROTOBUF, fetchOk } from './client.js';
 import { queryParams } from './command.js';
 import type { QueryFlags } from './flags.js';
-import { listingOptions, partialWarning, QUERY_WIDE_TITLES, QueryNames, socketPodCells, unavailableItems } from './render.js';
+import { formatSockets, partialWarning, QUERY_WIDE_TITLES, QueryNames, socketPodCells, unavailableItems } from './render.js';
 import { QueryFailure, type AggregatorEndpoint } from './transport.js';
 
 const EVENT_NAMES: Readonly<Record<number, string>> = {
@@ -119,12 +117,7 @@ class WatchPrinter {
   }
 
   private netstat(sockets: readonly Socket[], cellsOf: (index: number) => readonly string[], headers: boolean): string {
-    const program = (_inode: string, index: number): string | undefined => {
-      const first = sockets[index]?.processes[0];
-      return first && programLabel(first.pid, first.name);
-    };
-    const records = sockets.map(fromWireSocket);
-    return formatNetstat({ protos: this.flags.protos, sockets: records, headers }, listingOptions(this.flags), this.names, program, this.layout!.leading(cellsOf));
+    return formatSockets(sockets, this.flags, this.names, this.layout!.leading(cellsOf), headers);
   }
 
   private printStructured(type: string, socket: Socket): void {
