@@ -17,15 +17,21 @@ export function invokedAs(): string {
   return /kubectl-netstat(\.[jt]s)?$/.test(process.argv[1] ?? '') ? 'kubectl netstat' : 'kube-netstat query';
 }
 
+/** Which namespace (kubectl's rule: -n, else the context's; none with -A) and pod a query is about. */
+function scopeParams(flags: QueryFlags, endpoint: AggregatorEndpoint): URLSearchParams {
+  const params = new URLSearchParams();
+  if (!flags.kube.allNamespaces) params.set('namespace', flags.kube.namespace ?? endpoint.defaultNamespace);
+  if (flags.kube.pod) params.set('pod', flags.kube.pod);
+  return params;
+}
+
 /** The aggregator's query parameters for the flags (the same names as `/api/v1/sockets` takes). */
 export function queryParams(flags: QueryFlags, endpoint: AggregatorEndpoint): URLSearchParams {
-  const params = new URLSearchParams();
+  const params = scopeParams(flags, endpoint);
   const add = (name: string, values: readonly (string | number)[]): void => {
     for (const value of values) params.append(name, String(value));
   };
-  if (!flags.kube.allNamespaces) params.set('namespace', flags.kube.namespace ?? endpoint.defaultNamespace);
   if (flags.kube.selector) params.set('labelSelector', flags.kube.selector);
-  if (flags.kube.pod) params.set('pod', flags.kube.pod);
   if (flags.kube.node) params.set('node', flags.kube.node);
   // Every table is no filter at all (and costs no filter value against the aggregator's limits).
   if (flags.protos.size < ALL_PROTOS.length) add('proto', [...flags.protos]);
@@ -81,9 +87,7 @@ async function summaryOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: 
 
 /** `leaks`: the aggregator's findings for the namespace (or -A), newest first. */
 async function leaksOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, printer: Printer | undefined): Promise<void> {
-  const params = new URLSearchParams();
-  if (!flags.kube.allNamespaces) params.set('namespace', flags.kube.namespace ?? endpoint.defaultNamespace);
-  if (flags.kube.pod) params.set('pod', flags.kube.pod);
+  const params = scopeParams(flags, endpoint);
   for (const rule of flags.rules) params.append('rule', rule);
   if (flags.severity) params.set('severity', flags.severity);
   // netstat's -a (all): resolved findings too.
