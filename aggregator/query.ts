@@ -1,4 +1,3 @@
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../agent/filter.js';
 import { labelsMatch, parseLabelSelector } from '../agent/kube/label-selector.js';
 import type { SocketProto } from '../agent/model.js';
@@ -8,6 +7,7 @@ import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeState, NodeStore } from './node-store.js';
 import type { PeerResolver } from './peers/types.js';
 import { inPod, type NodeSockets, type PodIndex, type SlotView } from './socket-store.js';
+import { varintLength, writeVarint } from './varint.js';
 import { SORT_FIELDS, sortEntries, sortOrder, type SortEntry } from './sort.js';
 
 export interface QuerySpec extends SocketFilterSpec {
@@ -286,37 +286,87 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
   return { items, ...listing };
 }
 
-/** Field tags an answer adds to a stored socket's bytes (socket.proto), and ListResponse.items. */
-const NODE_TAG = (1 << 3) | 2;
-const POD_TAG = (3 << 3) | 2;
-const POD_REF_TAG = (27 << 3) | 0;
-const PEER_TAG = (28 << 3) | 2;
+/** Field tags an answer adds to a stored socket's bytes (socket.proto), and ListResponse.items, as their varints. */
+const NODE_TAG = Uint8Array.of((1 << 3) | 2);
+const POD_TAG = Uint8Array.of((3 << 3) | 2);
+/** pod_ref (27, varint) with the value 0. */
+const POD_REF_ZERO = Uint8Array.of(0xd8, 0x01, 0x00);
+const PEER_TAG = Uint8Array.of(0xe2, 0x01);
 const LIST_ITEMS_TAG = (1 << 3) | 2;
+
+/** Bytes a length-delimited field takes: its tag, its length's varint, its payload. */
+function fieldLength(tag: Uint8Array, payload: number): number {
+  return tag.length + varintLength(payload) + payload;
+}
+
+/** A node's listed sockets: its store and name, and where its items start in the answer's order. */
+interface Run {
+  readonly sockets: NodeSockets;
+  readonly node: Buffer;
+  readonly from: number;
+}
 
 /**
  * The listing as an encoded ListResponse, built from the stored bytes without decoding them:
  * each item is the agent's encoding followed by the fields an answer sets — its pod, pod_ref 0,
  * its node (a later occurrence of a field wins in protobuf) and its peer (which agents cannot
  * send: wire-index.ts rejects it, so it is never merged with one). A socket's bytes are decoded
- * once, the first time an answer copies them, to keep undecodable input out of answers.
+ * once, the first time an answer copies them, to keep undecodable input out of answers. The
+ * answer is one buffer of the exact size, written after the walk measured every item: a
+ * protobuf writer's fork and join made several small buffers per item, tens of thousands of
+ * them for a large answer, each for the collector to free.
  */
 export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: Buffer; undecodable: number } {
-  const writer = new BinaryWriter();
+  // Measured as the walk goes (numbers only: objects per item would outlive young collections), written after.
+  const runs: Run[] = [];
+  const slots: number[] = [];
+  const lengths: number[] = [];
+  const peers = new Map<number, Uint8Array>();
+  let size = 0;
   const listing = list(store, spec, (sockets, slot, node) => {
     if (!sockets.isValidated(slot)) {
       if (!decodeStored(sockets, slot, node)) return false;
       sockets.markValidated(slot);
     }
-    writer.uint32(LIST_ITEMS_TAG).fork().raw(sockets.bytesOf(slot));
+    let run = runs[runs.length - 1];
+    if (run?.sockets !== sockets) runs.push((run = { sockets, node: Buffer.from(node, 'utf8'), from: slots.length }));
     const pod = sockets.pod(slot);
-    if (pod) writer.uint32(POD_TAG).bytes(pod.bytes);
     // The foreign address is read from where the store keeps its text: nothing is decoded.
-    const peer = store.peers?.peerOf(sockets.foreignAddress(slot), sockets.foreignPort(slot));
-    if (peer) writer.uint32(PEER_TAG).bytes(peer.bytes);
-    writer.uint32(POD_REF_TAG).uint32(0).uint32(NODE_TAG).string(node).join();
+    const peer = store.peers?.peerOf(sockets.foreignAddress(slot), sockets.foreignPort(slot))?.bytes;
+    if (peer) peers.set(slots.length, peer);
+    const length = sockets.bytesOf(slot).length + (pod ? fieldLength(POD_TAG, pod.bytes.length) : 0) + (peer ? fieldLength(PEER_TAG, peer.length) : 0) + POD_REF_ZERO.length + fieldLength(NODE_TAG, run.node.length);
+    slots.push(slot);
+    lengths.push(length);
+    size += 1 + varintLength(length) + length;
     return true;
   });
-  ListResponse.encode({ items: [], unavailableNodes: listing.unavailable, continueToken: listing.continueToken }, writer);
-  const bytes = writer.finish();
-  return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), undecodable: listing.undecodable };
+  const tail = ListResponse.encode({ items: [], unavailableNodes: listing.unavailable, continueToken: listing.continueToken }).finish();
+  const bytes = Buffer.allocUnsafe(size + tail.length);
+  let at = 0;
+  const field = (tag: Uint8Array, payload: Uint8Array): void => {
+    bytes.set(tag, at);
+    at = writeVarint(bytes, at + tag.length, payload.length);
+    bytes.set(payload, at);
+    at += payload.length;
+  };
+  runs.forEach(({ sockets, node, from }, r) => {
+    const to = runs[r + 1]?.from ?? slots.length;
+    for (let i = from; i < to; i++) {
+      const slot = slots[i]!;
+      bytes[at++] = LIST_ITEMS_TAG;
+      at = writeVarint(bytes, at, lengths[i]!);
+      const stored = sockets.bytesOf(slot);
+      bytes.set(stored, at);
+      at += stored.length;
+      const pod = sockets.pod(slot);
+      if (pod) field(POD_TAG, pod.bytes);
+      const peer = peers.get(i);
+      if (peer) field(PEER_TAG, peer);
+      bytes.set(POD_REF_ZERO, at);
+      at += POD_REF_ZERO.length;
+      field(NODE_TAG, node);
+    }
+  });
+  bytes.set(tail, at);
+  return { bytes, undecodable: listing.undecodable };
 }

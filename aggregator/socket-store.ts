@@ -1,6 +1,7 @@
 import type { FilterView } from '../agent/filter.js';
 import { Proto, PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { chunkBytes, sameChunk, SlabAllocator, type SlabStats } from './slab-allocator.js';
+import { varintLength } from './varint.js';
 
 /**
  * How the aggregator holds a node's sockets. A million sockets must fit in well under a GiB and
@@ -93,15 +94,6 @@ function queueSince(bytes: number, before: number, since: number, now: number): 
 
 /** Socket.first_seen_unix_ms's tag (field 22, varint: 22 << 3 = 176) as a varint. */
 const FIRST_SEEN_TAG = Uint8Array.of(0xb0, 0x01);
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
 
 /**
  * Writes firstSeen (with its tag when `tagged`) at `at`, its varint spread over exactly
@@ -651,11 +643,15 @@ export class NodeSockets {
     this.capacity = size;
   }
 
-  /** A fresh table of at least `minimum` cells (a power of two) holding every live key. */
+  /**
+   * A table of at least `minimum` cells (a power of two) holding every live key, without the
+   * tombstones. Keys are re-entered from the slots' records, so a table of the same size is
+   * cleared and reused (a churning node rehashes every thousand changes or so).
+   */
   private rehash(minimum: number): void {
     let size = 2 * MIN_SLOTS;
     while (size < minimum) size *= 2;
-    const table = new Int32Array(2 * size);
+    const table = this.table.length === 2 * size ? this.table.fill(0) : new Int32Array(2 * size);
     const mask = size - 1;
     for (let slot = 0; slot < this.high; slot++) {
       if (this.ints[slot * INTS + LENGTH] === 0) continue;

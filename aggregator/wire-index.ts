@@ -513,15 +513,39 @@ function namespaceTable(reader: Reader): NamespaceInfo[] {
 }
 
 /**
- * The Socket messages at `bounds` ([start, end) pairs, flattened), read once the whole message
- * was walked: its PodDefs, which encoders write after the sockets (field order), apply to all
- * of them.
+ * Where a message's sockets are ([start, end) pairs), gathered while it is walked and read once
+ * the whole message was: its PodDefs, which encoders write after the sockets (field order),
+ * apply to all of them. Messages are read one at a time, so one set of pairs serves them all.
  */
-function socketsAt(buf: Buffer, bounds: readonly number[], pods: PodCache): PendingSocket[] {
-  const sockets: PendingSocket[] = [];
-  for (let i = 0; i < bounds.length; i += 2) sockets.push(readSocket(buf, bounds[i]!, bounds[i + 1]!, pods));
-  return sockets;
+class SocketBounds {
+  private pairs = new Int32Array(1024);
+  private count = 0;
+
+  reset(): this {
+    this.count = 0;
+    return this;
+  }
+
+  add(start: number, end: number): void {
+    if (2 * this.count + 2 > this.pairs.length) {
+      const pairs = new Int32Array(2 * this.pairs.length);
+      pairs.set(this.pairs);
+      this.pairs = pairs;
+    }
+    this.pairs[2 * this.count] = start;
+    this.pairs[2 * this.count + 1] = end;
+    this.count++;
+  }
+
+  /** The sockets, read. */
+  read(buf: Buffer, pods: PodCache): PendingSocket[] {
+    const sockets: PendingSocket[] = [];
+    for (let i = 0; i < this.count; i++) sockets.push(readSocket(buf, this.pairs[2 * i]!, this.pairs[2 * i + 1]!, pods));
+    return sockets;
+  }
 }
+
+const SOCKET_BOUNDS = new SocketBounds();
 
 function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
   const reader = new Reader(buf, start, end);
@@ -530,7 +554,7 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
   let index = 0;
   let last = false;
   let namespaces: NamespaceInfo[] | undefined;
-  const sockets: number[] = [];
+  const sockets = SOCKET_BOUNDS.reset();
   while (!reader.done) {
     const tag = reader.varint();
     switch (tag) {
@@ -544,7 +568,7 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
         index = reader.varint();
         break;
       case 34:
-        sockets.push(reader.delimited(), reader.pos);
+        sockets.add(reader.delimited(), reader.pos);
         break;
       case 40:
         last = reader.varint() !== 0;
@@ -561,13 +585,13 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache): 
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'snapshot', sequence, snapshotId, index, sockets: socketsAt(buf, sockets, pods), last, namespaces };
+  return { kind: 'snapshot', sequence, snapshotId, index, sockets: sockets.read(buf, pods), last, namespaces };
 }
 
 function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Envelope {
   const reader = new Reader(buf, start, end);
   let sequence = 0;
-  const upserted: number[] = [];
+  const upserted = SOCKET_BOUNDS.reset();
   const removed: number[] = [];
   let namespaces: NamespaceInfo[] | undefined;
   while (!reader.done) {
@@ -577,7 +601,7 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Env
         sequence = reader.varint();
         break;
       case 18:
-        upserted.push(reader.delimited(), reader.pos);
+        upserted.add(reader.delimited(), reader.pos);
         break;
       case 26:
         removed.push(reader.delimited(), reader.pos);
@@ -594,5 +618,5 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache): Env
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'delta', sequence, upserted: socketsAt(buf, upserted, pods), removed: { source: reader.buf, bounds: removed }, namespaces };
+  return { kind: 'delta', sequence, upserted: upserted.read(buf, pods), removed: { source: reader.buf, bounds: removed }, namespaces };
 }

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { createLogger } from '../cli/log.js';
-import { socketChunkStats } from '../aggregator/socket-store.js';
+import { socketChunkStats, type NodeSockets } from '../aggregator/socket-store.js';
 import { aggregatorSettings, startAggregatorWith } from '../cli/serve.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { notify, serveIpc } from './ipc.js';
@@ -26,14 +26,15 @@ const aggregator = await startAggregatorWith(settings, (message, fields) => {
   log(message, fields);
 });
 
-/** Per node, the key of the marker socket of the current round. */
-let markers = new Map<string, string>();
+/** Per node, the key (as bytes) of the marker socket of the current round. */
+let markers = new Map<string, Buffer>();
 /**
- * Nodes whose marker arrived this round: it stays until the next round's changes, so a node is
- * looked up until then only (progress is polled every 20 ms, and its lookups are CPU the
- * aggregator's figures would count).
+ * Whether each node's marker arrived, and as of which store and version that was looked up.
+ * progress is polled every 20 ms and its lookups are CPU the aggregator's figures count, so a
+ * node is looked up again only when its store changed (a marker, once there, stays until the
+ * next round's changes).
  */
-let markedNodes = new Set<string>();
+let looked = new Map<string, { sockets: NodeSockets; version: number; marked: boolean }>();
 
 /**
  * Resident memory by kind of mapping (/proc/self/smaps): the C heap ([heap]), anonymous maps
@@ -104,20 +105,20 @@ serveIpc(
         nodes++;
         if (node.synced && node.status === 'live') synced++;
         sockets += node.sockets.size;
-        if (markedNodes.has(node.name)) marked++;
-        else {
-          const marker = markers.get(node.name);
-          if (marker !== undefined && node.sockets.has(marker)) {
-            markedNodes.add(node.name);
-            marked++;
-          }
+        const marker = markers.get(node.name);
+        if (marker === undefined) continue;
+        let last = looked.get(node.name);
+        if (!last?.marked && (last?.sockets !== node.sockets || last.version !== node.sockets.version)) {
+          last = { sockets: node.sockets, version: node.sockets.version, marked: node.sockets.hasKeyBytes(marker, 0, marker.length) };
+          looked.set(node.name, last);
         }
+        if (last?.marked) marked++;
       }
       return { atMs: Date.now(), nodes, synced, sockets, marked };
     },
     setMarkers: (args: { entries: [string, string][] }) => {
-      markers = new Map(args.entries);
-      markedNodes = new Set();
+      markers = new Map(args.entries.map(([node, key]) => [node, Buffer.from(key, 'latin1')]));
+      looked = new Map();
     },
     memory,
     atPeak: () => atPeak,

@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createHttpServer } from '../aggregator/http.js';
 import { NodeStore } from '../aggregator/node-store.js';
-import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js';
+import { listSockets, listSocketsEncoded, QueryError, type QuerySpec } from '../aggregator/query.js';
 import { summarize, topPods } from '../aggregator/summary.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
 import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
-import { ListRequest, QueryServiceClient, type ListResponse, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
+import { ListRequest, ListResponse, QueryServiceClient, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { settle } from './helpers/grpc.js';
 import { storedSockets } from './helpers/stored.js';
@@ -181,6 +181,13 @@ describe('query service over HTTP: /api/v1/sockets as JSON, written while the st
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-type'), 'application/json');
       assert.equal(await response.text(), whole(spec));
+    });
+  }
+
+  for (const { name, spec } of cases) {
+    test(`the protobuf answer (gRPC List, Accept: application/x-protobuf) decodes to the same listing: ${name}`, () => {
+      const listed = listSockets(store, spec);
+      assert.deepEqual(ListResponse.decode(listSocketsEncoded(store, spec).bytes), { items: listed.items, unavailableNodes: listed.unavailable, continueToken: listed.continueToken });
     });
   }
 

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { NodeSockets } from '../aggregator/socket-store.js';
+import { RemovedKeySet } from '../aggregator/removed-keys.js';
+import { hashKey, NodeSockets } from '../aggregator/socket-store.js';
 import { SlabAllocator } from '../aggregator/slab-allocator.js';
 import { PodCache, readEnvelope, readSocket } from '../aggregator/wire-index.js';
 import { decodeStored } from '../aggregator/query.js';
@@ -197,6 +198,31 @@ describe('NodeSockets: one node as columns and an arena', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.equal(chunks.stats().chunkBytes, 0);
+  });
+});
+
+describe('RemovedKeySet: the keys one delta removes', () => {
+  const removedOf = (keys: string[]) => {
+    const message = Buffer.from(keys.join(''), 'latin1');
+    const bounds: number[] = [];
+    let at = 0;
+    for (const key of keys) bounds.push(at, (at += key.length));
+    return { source: message, bounds };
+  };
+  const has = (set: RemovedKeySet, key: string): boolean => {
+    const bytes = Buffer.from(key, 'latin1');
+    return set.has(bytes, 0, bytes.length, hashKey(bytes, 0, bytes.length));
+  };
+
+  test('a key is removed when the delta names it, and only then; the next delta starts afresh', () => {
+    const set = new RemovedKeySet();
+    set.reset(removedOf(['4026532200/tcp/1/a', '4026532200/tcp/2/b']));
+    assert.deepEqual(['4026532200/tcp/1/a', '4026532200/tcp/2/b', '4026532200/tcp/3/c', '4026532200/tcp/1/'].map((key) => has(set, key)), [true, true, false, false]);
+    const many = Array.from({ length: 3_000 }, (_, i) => `k${i}`);
+    set.reset(removedOf(many));
+    assert.ok(many.every((key) => has(set, key)));
+    assert.equal(has(set, '4026532200/tcp/1/a'), false);
+    assert.equal(set.hashOf(2), hashKey(Buffer.from('k2'), 0, 2));
   });
 });
 

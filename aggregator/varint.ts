@@ -1,0 +1,21 @@
+/** Protobuf varints of numbers below 2^53, for answers assembled from stored bytes (query.ts) and times rewritten in them (socket-store.ts). */
+
+/** Bytes the varint of `value` takes. */
+export function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
+/** Writes the varint of `value` at `at`; returns where it ends. */
+export function writeVarint(buf: Uint8Array, at: number, value: number): number {
+  while (value >= 128) {
+    buf[at++] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  buf[at++] = value;
+  return at;
+}
