@@ -16,6 +16,7 @@ import { varintLength } from './varint.js';
 /** A pod as the sockets of one agent connection share it: its encoding, and what queries match. */
 export class PodIndex {
   private decoded: PodRef | undefined;
+  private keyText: string | undefined;
   /** The bucket of the pod's namespace in the store that last asked (NodeSockets.bucketFor): a store asks for every socket it takes. */
   bucketStore: NodeSockets | undefined;
   bucketId = -1;
@@ -30,6 +31,11 @@ export class PodIndex {
     /** The PodRef message exactly as the agent encoded it. */
     readonly bytes: Buffer,
   ) {}
+
+  /** `namespace/name`: the pod's identity across its containers and streams (made once, on first use). */
+  get key(): string {
+    return (this.keyText ??= `${this.namespace}/${this.name}`);
+  }
 
   /** The decoded PodRef, shared by every answer that carries this pod: callers must not mutate it. */
   ref(): PodRef {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { HistoryStore } from '../history/history-store.js';
 import type { NodeStore } from '../node-store.js';
 import { collectEvidence } from './evidence.js';
-import { passOver } from './pass.js';
+import { PassMemory, passOver } from './pass.js';
 import { closeWaitLeak } from './rules/close-wait.js';
 import { finWait2Lingering, lastAckLingering } from './rules/lingering.js';
 import { listenOverflow, synFlood } from './rules/listen-queue.js';
@@ -10,7 +10,7 @@ import { portPressure } from './rules/port-pressure.js';
 import { socketGrowth } from './rules/socket-growth.js';
 import { stuckRecvQueue, stuckSendQueue } from './rules/stuck-queues.js';
 import { FloorTrends } from './trend.js';
-import type { Candidate, Finding, FindingsSettings, PortRangeOf, Rule, RuleContext } from './types.js';
+import type { Candidate, Evidence, Finding, FindingsSettings, FindingText, PortRangeOf, Rule, RuleContext } from './types.js';
 
 /** Every rule, in the order their findings are made: when maxFindings are kept, the later ones are left out first. */
 const ALL_RULES: readonly Rule[] = [closeWaitLeak, portPressure, stuckRecvQueue, stuckSendQueue, listenOverflow, synFlood, socketGrowth, finWait2Lingering, lastAckLingering];
@@ -35,6 +35,13 @@ export interface FindingsEngineOptions {
   readonly log: (message: string, fields: Record<string, unknown>) => void;
   /** A finding opened (not one reopening while still listed as resolved): Kubernetes Events. */
   readonly onOpened?: (finding: Finding) => void;
+  /**
+   * How often the engine is evaluated (ms), when on a timer: open findings' evidence is then
+   * gathered again a share at a time, so that each evaluation refreshes about as many as
+   * fall due per interval instead of all those opened together at once. Without it, every
+   * finding whose evidence is due is refreshed in the evaluation that finds it due.
+   */
+  readonly evaluateEveryMs?: number;
 }
 
 /** What the last evaluation cost and found. */
@@ -51,6 +58,16 @@ export interface EvaluationStats {
 /** `<rule>-<16 hex>`: the same rule and subject always make the same id. */
 export function findingId(candidate: Pick<Candidate, 'rule' | 'subject'>): string {
   return `${candidate.rule}-${createHash('sha256').update(candidate.subject).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The finding with its text written when first read: an open finding is made again on every
+ * evaluation, and its text (three sentences) is read only when it is served, logged or posted.
+ * `describe` must close over values, not over tallies a later pass changes.
+ */
+function withText(finding: Omit<Finding, 'text'>, describe: (evidence: Evidence) => FindingText): Finding {
+  let text: FindingText | undefined;
+  return Object.defineProperty(finding, 'text', { enumerable: true, get: () => (text ??= describe(finding.evidence)) }) as Finding;
 }
 
 /**
@@ -72,6 +89,10 @@ export class FindingsEngine {
   private evaluating = false;
   /** The last evaluation left candidates out: maxFindings findings were kept already. */
   private overCap = false;
+  /** The pass's tallies, kept from one evaluation to the next (pass.ts). */
+  private readonly memory = new PassMemory();
+  /** Finding ids by rule and subject, for the findings kept and pending: hashed once, not on every evaluation. */
+  private readonly ids = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly store: NodeStore,
@@ -127,7 +148,7 @@ export class FindingsEngine {
     const started = performance.now();
     const { settings } = this.options;
     const nowMs = this.now();
-    const pass = yield* passOver(this.store, settings, nowMs, this.options.portRangeOf, sliceMs);
+    const pass = yield* passOver(this.store, settings, nowMs, this.options.portRangeOf, sliceMs, this.memory);
     let sliceStart = performance.now();
     this.options.history.record(nowMs, pass.pods.values());
     const context: RuleContext = { settings, nowMs, trends: this.trends };
@@ -140,12 +161,13 @@ export class FindingsEngine {
     const seen = new Set<string>();
     let evictable: Finding[] | undefined;
     let left = 0;
+    const refresh = this.evidenceRefresh(nowMs);
     for (const candidate of candidates) {
       if (performance.now() - sliceStart >= sliceMs) {
         yield;
         sliceStart = performance.now();
       }
-      const id = findingId(candidate);
+      const id = this.idOf(candidate);
       if (seen.has(id)) continue;
       seen.add(id);
       // A node that cannot be vouched for ages its last known sockets: nothing is judged on them.
@@ -166,30 +188,68 @@ export class FindingsEngine {
         }
         this.findings.delete(gone.id);
       }
-      this.open(id, candidate, existing, nowMs);
+      this.open(id, candidate, existing, nowMs, refresh);
     }
     if ((left > 0) !== this.overCap) this.options.log(left > 0 ? 'findings left out: max-findings are kept already (--rule max-findings)' : 'findings no longer left out', { left, kept: this.findings.size });
     this.overCap = left > 0;
     for (const id of this.pending.keys()) if (!seen.has(id)) this.pending.delete(id);
-    for (const [id, finding] of this.findings) {
+    for (const finding of this.findings.values()) {
+      const { id } = finding;
       if (finding.state === 'open' && !seen.has(id) && !pass.unavailable.has(finding.node)) {
         this.findings.set(id, { ...finding, state: 'resolved', resolvedMs: nowMs });
         this.options.log('finding resolved', { id, rule: finding.rule, namespace: finding.namespace, pod: finding.pod });
       }
     }
     this.prune(nowMs);
+    this.forgetIds();
     let open = 0;
     for (const finding of this.findings.values()) if (finding.state === 'open') open++;
     this.stats = { atMs: nowMs, durationMs: performance.now() - started, sockets: pass.sockets, pods: pass.pods.size, processes: pass.processes.length, open, resolved: this.findings.size - open };
     return this.stats;
   }
 
-  private open(id: string, candidate: Candidate, existing: Finding | undefined, nowMs: number): void {
+  private idOf(candidate: Candidate): string {
+    let byRule = this.ids.get(candidate.rule);
+    if (!byRule) this.ids.set(candidate.rule, (byRule = new Map()));
+    let id = byRule.get(candidate.subject);
+    if (id === undefined) byRule.set(candidate.subject, (id = findingId(candidate)));
+    return id;
+  }
+
+  /** Keeps the ids of findings kept and pending only. */
+  private forgetIds(): void {
+    for (const byRule of this.ids.values()) {
+      byRule.forEach((id, subject) => {
+        if (!this.findings.has(id) && !this.pending.has(id)) byRule.delete(subject);
+      });
+    }
+  }
+
+  /**
+   * Which open findings' evidence this evaluation gathers again: those whose evidence is older
+   * than evidenceRefreshSeconds, and on a timer (evaluateEveryMs) at most the share of open
+   * findings that falls due per interval (oldest evidence first), so that findings opened
+   * together do not all decode their sockets again in one evaluation.
+   */
+  private evidenceRefresh(nowMs: number): (finding: Finding) => boolean {
+    const refreshMs = this.options.settings.evidenceRefreshSeconds * 1000;
+    const due = (finding: Finding): boolean => nowMs - finding.evidence.collectedMs >= refreshMs;
+    const everyMs = this.options.evaluateEveryMs;
+    if (everyMs === undefined) return due;
+    const open = [...this.findings.values()].filter((finding) => finding.state === 'open');
+    const budget = Math.ceil((open.length * everyMs) / refreshMs);
+    const dueFindings = open.filter(due);
+    if (dueFindings.length <= budget) return due;
+    const chosen = new Set(dueFindings.sort((a, b) => a.evidence.collectedMs - b.evidence.collectedMs).slice(0, budget));
+    return (finding) => chosen.has(finding);
+  }
+
+  private open(id: string, candidate: Candidate, existing: Finding | undefined, nowMs: number, refresh: (finding: Finding) => boolean): void {
     const { settings } = this.options;
-    const fresh = existing?.state === 'open' && nowMs - existing.evidence.collectedMs < settings.evidenceRefreshSeconds * 1000;
+    const fresh = existing?.state === 'open' && !refresh(existing);
     const evidence = fresh ? existing.evidence : collectEvidence(candidate.pod, candidate.match, { decodeLimit: settings.evidenceSockets, nowMs, peers: this.store.peers });
     const { pod } = candidate;
-    const finding: Finding = {
+    const finding = withText({
       id,
       rule: candidate.rule,
       severity: candidate.severity,
@@ -203,11 +263,10 @@ export class FindingsEngine {
       trend: candidate.trend,
       details: candidate.details,
       evidence,
-      text: candidate.describe(evidence),
       firstSeenMs: existing?.firstSeenMs ?? nowMs,
       lastSeenMs: nowMs,
       resolvedMs: null,
-    };
+    }, candidate.describe);
     this.findings.set(id, finding);
     if (existing?.state === 'open') return;
     this.options.log(existing ? 'finding reopened' : 'finding opened', { id, rule: finding.rule, severity: finding.severity, namespace: finding.namespace, pod: finding.pod, summary: finding.text.summary });
@@ -217,7 +276,7 @@ export class FindingsEngine {
   /** Forgets resolved findings past their retention. */
   private prune(nowMs: number): void {
     const retentionMs = this.options.settings.resolvedRetentionSeconds * 1000;
-    for (const [id, finding] of this.findings) if (finding.resolvedMs !== null && nowMs - finding.resolvedMs > retentionMs) this.findings.delete(id);
+    for (const finding of this.findings.values()) if (finding.resolvedMs !== null && nowMs - finding.resolvedMs > retentionMs) this.findings.delete(finding.id);
   }
 
   /** Every finding kept, newest (first seen) first. */

@@ -74,16 +74,13 @@ export function collectEvidence(pod: PodTally, match: SocketMatch, options: { re
   };
 }
 
-/** The pod's sockets, node by node (a pod's PodIndexes sit on the node that sent them): its namespace bucket, filtered. */
+/** The pod's sockets, node by node (those of the pass's nodes holding the pod): its namespace bucket, filtered by pod name. */
 export function podSlots(pod: PodTally): Array<[NodeState, number[]]> {
   const found: Array<[NodeState, number[]]> = [];
-  for (const node of new Set(pod.podIndexes.values())) {
+  for (const node of [pod.nodeState, ...(pod.moreNodes ?? [])]) {
     const sockets = node.sockets;
     const slots: number[] = [];
-    for (const slot of sockets.bucketView(pod.namespace)) {
-      const index = sockets.pod(slot);
-      if (index !== undefined && pod.podIndexes.get(index) === node) slots.push(slot);
-    }
+    for (const slot of sockets.bucketView(pod.namespace)) if (sockets.pod(slot)?.key === pod.key) slots.push(slot);
     found.push([node, slots]);
   }
   return found;

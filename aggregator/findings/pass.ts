@@ -35,11 +35,18 @@ export interface QueueTally extends Aged {
 export interface PodTally extends PodSample {
   /** `namespace/name`. */
   readonly key: string;
-  readonly nodeState: NodeState;
-  readonly workload: { readonly kind: string; readonly name: string } | null;
-  /** The pod's PodIndex objects (one per container, per stream) and the node holding them: which stored sockets are its. */
-  readonly podIndexes: Map<PodIndex, NodeState>;
-  readonly counts: Int32Array;
+  uid: string;
+  node: string;
+  nodeState: NodeState;
+  workload: { readonly kind: string; readonly name: string } | null;
+  /**
+   * Other nodes than nodeState holding sockets of a pod of this name (a name reused while the
+   * old pod's node still reports it); undefined in the usual case of one. A stored socket is
+   * the pod's when its PodIndex has the pod's key (evidence.ts).
+   */
+  moreNodes: NodeState[] | undefined;
+  /** Sockets by series (history/types.ts). A plain array: ~50 bytes where an Int32Array takes ~280, for every pod kept between passes. */
+  readonly counts: number[];
   /** When its oldest CLOSE_WAIT socket entered the state (ms); Infinity for none. */
   closeWaitOldestMs: number;
   readonly stuckRecv: QueueTally;
@@ -61,12 +68,16 @@ export interface PodTally extends PodSample {
   listenOverflows: number | undefined;
   /** TCP connections whose local port is in the range: what port pressure could be. */
   ephemeral: number;
+  /** The pass (PassMemory) that last reset this tally. */
+  pass: number;
 }
 
 export interface ProcessTally {
   readonly node: NodeState;
   readonly pid: number;
-  readonly pod: PodTally;
+  /** `node/pid`: the process's subject in trends. */
+  readonly subject: string;
+  pod: PodTally;
   sockets: number;
 }
 
@@ -80,6 +91,14 @@ export interface Pass {
 }
 
 const aged = (): Aged => ({ sockets: 0, oldestMs: Infinity });
+/** A literal, not `{ ...aged(), bytes: 0 }`: an object spread makes a ~270-byte object of a 50-byte one. */
+const queueTally = (): QueueTally => ({ sockets: 0, oldestMs: Infinity, bytes: 0 });
+const NO_COUNTS: readonly number[] = new Array<number>(SERIES_COUNT).fill(0);
+
+function resetAged(tally: Aged): void {
+  tally.sockets = 0;
+  tally.oldestMs = Infinity;
+}
 
 function count(tally: Aged, sinceMs: number): void {
   tally.sockets++;
@@ -88,36 +107,30 @@ function count(tally: Aged, sinceMs: number): void {
 
 const NETNS_TAG = (2 << 3) | 0;
 
-/** Socket.netns (field 2) of a stored socket's bytes, as decimal text; '' when absent. */
+/** Socket.netns (field 2) of a stored socket's bytes, as decimal text; '' when absent or not readable. */
 export function netnsOf(bytes: Uint8Array): string {
-  let pos = 0;
-  const varint = (): bigint => {
-    let value = 0n;
-    for (let shift = 0n; pos < bytes.length && shift < 70n; shift += 7n) {
-      const byte = bytes[pos++]!;
-      value |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) break;
+  const reader = { pos: 0 };
+  while (reader.pos < bytes.length) {
+    const tag = varintAt(bytes, reader);
+    if (tag === NETNS_TAG) {
+      const inode = varintAt(bytes, reader);
+      return Number.isSafeInteger(inode) ? String(inode) : '';
     }
-    return value;
-  };
-  while (pos < bytes.length) {
-    const tag = Number(varint());
-    if (tag === NETNS_TAG) return varint().toString();
-    switch (tag & 7) {
+    switch (tag % 8) {
       case 0:
-        varint();
+        varintAt(bytes, reader);
         break;
       case 1:
-        pos += 8;
+        reader.pos += 8;
         break;
       case 2: {
-        // Read first: `pos += varint()` would add to pos as it was before the length was read.
-        const length = Number(varint());
-        pos += length;
+        // Read first: `reader.pos += varintAt(...)` would add to pos as it was before the length was read.
+        const length = varintAt(bytes, reader);
+        reader.pos += length;
         break;
       }
       case 5:
-        pos += 4;
+        reader.pos += 4;
         break;
       default:
         return '';
@@ -127,20 +140,151 @@ export function netnsOf(bytes: Uint8Array): string {
 }
 
 /**
+ * The varint at `reader.pos`, moving past it, as a number: exact below 2^53 (an inode is a u64
+ * the kernel hands out from 1 up, in practice far below that), inexact beyond, which netnsOf
+ * refuses. Numbers, not BigInt: this runs for every pod on every pass.
+ */
+function varintAt(bytes: Uint8Array, reader: { pos: number }): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10 && reader.pos < bytes.length; i++) {
+    const byte = bytes[reader.pos++]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) break;
+    scale *= 128;
+  }
+  return value;
+}
+
+/**
+ * What passes keep between them, so that a pass allocates next to nothing: every pod's and
+ * process's tally, reset when a pass first meets it and dropped by a pass that did not. Made
+ * afresh per pass, the tallies of 30,000 pods and their processes were ~25 MB of short-lived
+ * objects every 10 s (V8's sampling heap profiler), which the aggregator's peak memory paid
+ * for while it took bursts of changes. One engine owns one; its passes never overlap.
+ */
+export class PassMemory {
+  /** Pods by `namespace/name`: the pass's `pods` once the pass is over. */
+  readonly pods = new Map<string, PodTally>();
+  /** Processes by node and pid, with the pass that last met each node. */
+  private readonly nodes = new Map<NodeState, { pass: number; readonly byPid: Map<number, ProcessTally> }>();
+  /** The processes the pass met: its `processes`. */
+  readonly processes: ProcessTally[] = [];
+  readonly unavailable = new Set<string>();
+  /** A node's pods met so far in the node's walk (one node at a time). */
+  readonly podsOfNode = new Map<PodIndex, PodTally>();
+  /** The current pass's number; a tally met in it carries it. */
+  private pass = 0;
+
+  begin(): void {
+    this.pass++;
+    this.processes.length = 0;
+    this.unavailable.clear();
+  }
+
+  /** The tally of a pod (found by name: a pod's containers and streams have a PodIndex each), reset when this pass first meets it. */
+  podTally(pod: PodIndex, node: NodeState): PodTally {
+    let tally = this.pods.get(pod.key);
+    if (!tally) {
+      tally = {
+        key: pod.key,
+        namespace: pod.namespace,
+        name: pod.name,
+        uid: '',
+        node: '',
+        nodeState: node,
+        workload: null,
+        moreNodes: undefined,
+        // A copy of a packed array: exactly SERIES_COUNT small integers.
+        counts: NO_COUNTS.slice(),
+        closeWaitOldestMs: Infinity,
+        stuckRecv: queueTally(),
+        stuckSend: queueTally(),
+        finWait2: aged(),
+        lastAck: aged(),
+        stuckListeners: undefined,
+        synRecv: undefined,
+        netns: '',
+        portRange: DEFAULT_PORT_RANGE,
+        listenOverflows: undefined,
+        ephemeral: 0,
+        pass: -1,
+      };
+      this.pods.set(pod.key, tally);
+    }
+    if (tally.pass !== this.pass) resetTally(tally, pod, node, this.pass);
+    else if (node !== tally.nodeState && !tally.moreNodes?.includes(node)) (tally.moreNodes ??= []).push(node);
+    return tally;
+  }
+
+  /** Starts a node's walk: its processes by pid, their counts at 0; endNode() keeps those the walk met. */
+  beginNode(node: NodeState): Map<number, ProcessTally> {
+    let entry = this.nodes.get(node);
+    if (!entry) this.nodes.set(node, (entry = { pass: this.pass, byPid: new Map() }));
+    entry.pass = this.pass;
+    for (const process of entry.byPid.values()) process.sockets = 0;
+    this.podsOfNode.clear();
+    return entry.byPid;
+  }
+
+  /** Ends a node's walk: processes without sockets now are forgotten, the others listed. */
+  endNode(byPid: Map<number, ProcessTally>): void {
+    // forEach, here and below: a for-of over entries makes an array per entry, every pass.
+    byPid.forEach((process, pid) => {
+      if (process.sockets === 0) byPid.delete(pid);
+      else this.processes.push(process);
+    });
+  }
+
+  /** Ends the pass: pods and nodes it did not meet are forgotten. */
+  end(): void {
+    this.pods.forEach((tally, key) => {
+      if (tally.pass !== this.pass) this.pods.delete(key);
+    });
+    this.nodes.forEach((entry, node) => {
+      if (entry.pass !== this.pass) this.nodes.delete(node);
+    });
+    this.podsOfNode.clear();
+  }
+}
+
+function resetTally(tally: PodTally, pod: PodIndex, node: NodeState, pass: number): void {
+  tally.pass = pass;
+  tally.uid = pod.uid;
+  tally.node = node.name;
+  tally.nodeState = node;
+  if (tally.workload?.kind !== pod.workloadKind || tally.workload.name !== pod.workloadName) tally.workload = pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : null;
+  tally.moreNodes = undefined;
+  tally.counts.fill(0);
+  tally.closeWaitOldestMs = Infinity;
+  resetAged(tally.stuckRecv);
+  tally.stuckRecv.bytes = 0;
+  resetAged(tally.stuckSend);
+  tally.stuckSend.bytes = 0;
+  resetAged(tally.finWait2);
+  resetAged(tally.lastAck);
+  tally.stuckListeners = undefined;
+  tally.synRecv = undefined;
+  tally.netns = '';
+  tally.portRange = DEFAULT_PORT_RANGE;
+  tally.listenOverflows = undefined;
+  tally.ephemeral = 0;
+}
+
+/**
  * Tallies every socket of every node; `portRangeOf` gives each pod's namespace's range. Yields
  * between nodes once `sliceMs` went by since it started or last yielded, so that a caller can
  * let queries and ingest run meanwhile (a million sockets take ~0.2 s); each node is tallied
- * whole, as it was at that moment.
+ * whole, as it was at that moment. The pass's pods and processes are `memory`'s tallies: they
+ * hold until the next pass with the same memory begins.
  */
-export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: number, portRangeOf?: PortRangeOf, sliceMs = Infinity): Generator<void, Pass> {
+export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: number, portRangeOf?: PortRangeOf, sliceMs = Infinity, memory = new PassMemory()): Generator<void, Pass> {
   const stuckBefore = nowMs - settings.stuckQueue.afterSeconds * 1000;
   const listenBefore = nowMs - settings.listenQueue.afterSeconds * 1000;
   const finWait2Before = nowMs - settings.lingering.finWait2Seconds * 1000;
   const lastAckBefore = nowMs - settings.lingering.lastAckSeconds * 1000;
   const minBytes = settings.stuckQueue.minBytes;
-  const pods = new Map<string, PodTally>();
-  const processes: ProcessTally[] = [];
-  const unavailable = new Set<string>();
+  memory.begin();
   let total = 0;
   let sliceStart = performance.now();
   for (const node of [...store.all()]) {
@@ -148,10 +292,10 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
       yield;
       sliceStart = performance.now();
     }
-    if (store.unavailableCause(node) !== undefined) unavailable.add(node.name);
+    if (store.unavailableCause(node) !== undefined) memory.unavailable.add(node.name);
     const sockets = node.sockets;
-    const tallies = new Map<PodIndex, PodTally>();
-    const byPid = new Map<number, ProcessTally>();
+    const byPid = memory.beginNode(node);
+    const tallies = memory.podsOfNode;
     let lastPod: PodIndex | undefined;
     let tally: PodTally | undefined;
     const limit = sockets.slotLimit;
@@ -163,7 +307,7 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
         lastPod = pod;
         tally = pod === undefined ? undefined : tallies.get(pod);
         const named = inPod(pod);
-        if (!tally && named) tallies.set(named, (tally = tallyOf(pods, named, node)));
+        if (!tally && named) tallies.set(named, (tally = memory.podTally(named, node)));
       }
       if (!tally) continue;
       const proto = sockets.proto(slot);
@@ -179,7 +323,9 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
       const pid = sockets.pid(slot);
       if (pid > 0) {
         let process = byPid.get(pid);
-        if (!process) byPid.set(pid, (process = { node, pid, pod: tally, sockets: 0 }));
+        if (!process) byPid.set(pid, (process = { node, pid, subject: `${node.name}/${pid}`, pod: tally, sockets: 0 }));
+        // A pid is one process of its node, in one pod: the pod of its first socket in this walk.
+        if (process.sockets === 0) process.pod = tally;
         process.sockets++;
       }
       const tcp = proto === Proto.PROTO_TCP || proto === Proto.PROTO_TCP6;
@@ -218,45 +364,13 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
       }
       if (localPort >= tally.portRange.low && localPort <= tally.portRange.high && sockets.foreignPort(slot) !== 0) tally.ephemeral++;
     }
-    for (const process of byPid.values()) processes.push(process);
+    memory.endNode(byPid);
   }
-  return { nowMs, pods, processes, sockets: total, unavailable };
+  memory.end();
+  return { nowMs, pods: memory.pods, processes: memory.processes, sockets: total, unavailable: memory.unavailable };
 }
 
 function countQueue(tally: QueueTally, sinceMs: number, bytes: number): void {
   count(tally, sinceMs);
   tally.bytes += bytes;
-}
-
-/** The tally of a pod (found by name: a pod's containers and streams have a PodIndex each), made on first sight. */
-function tallyOf(pods: Map<string, PodTally>, pod: PodIndex, node: NodeState): PodTally {
-  const key = `${pod.namespace}/${pod.name}`;
-  let tally = pods.get(key);
-  if (!tally) {
-    tally = {
-      key,
-      namespace: pod.namespace,
-      name: pod.name,
-      uid: pod.uid,
-      node: node.name,
-      nodeState: node,
-      workload: pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : null,
-      podIndexes: new Map(),
-      counts: new Int32Array(SERIES_COUNT),
-      closeWaitOldestMs: Infinity,
-      stuckRecv: { ...aged(), bytes: 0 },
-      stuckSend: { ...aged(), bytes: 0 },
-      finWait2: aged(),
-      lastAck: aged(),
-      stuckListeners: undefined,
-      synRecv: undefined,
-      netns: '',
-      portRange: DEFAULT_PORT_RANGE,
-      listenOverflows: undefined,
-      ephemeral: 0,
-    };
-    pods.set(key, tally);
-  }
-  tally.podIndexes.set(pod, node);
-  return tally;
 }

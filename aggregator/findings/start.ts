@@ -26,16 +26,18 @@ export async function createFindings(store: NodeStore, options: FindingsOptions)
   // The Events module (and the client library) loads only with cluster access.
   const events = options.eventsKubeConfig ? new (await import('./events.js')).FindingEvents(options.eventsKubeConfig, options.log) : undefined;
   const history = new HistoryStore(options.history);
+  const everyMs = options.settings.evaluateEverySeconds * 1000;
   const engine = new FindingsEngine(store, {
     settings: options.settings,
     history,
+    evaluateEveryMs: everyMs,
     portRangeOf: options.portRangeOf,
     log: options.log,
     ...(events && { onOpened: (finding) => void events.post(finding) }),
   });
   return {
     api: { engine, history, store },
-    start: () => engine.start(options.settings.evaluateEverySeconds * 1000),
+    start: () => engine.start(everyMs),
     stop: () => engine.stop(),
   };
 }

@@ -72,7 +72,10 @@ export class FloorTrends {
   }
 
   endPass(): void {
-    for (const [subject, floors] of this.floors) if (floors.pass !== this.pass) this.floors.delete(subject);
+    // forEach: a for-of over entries makes an array per subject, every pass.
+    this.floors.forEach((floors, subject) => {
+      if (floors.pass !== this.pass) this.floors.delete(subject);
+    });
   }
 
   /** How the floor moved over the window; undefined until the subject was observed for (nearly) a whole window. */

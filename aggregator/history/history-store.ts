@@ -117,7 +117,7 @@ export class HistoryStore {
     const coarseCell = this.fine.length + this.coarse.cell(this.coarse.seq);
     let evictable: PodHistory[] | undefined;
     for (const sample of present) {
-      const key = `${sample.namespace}/${sample.name}`;
+      const key = sample.key ?? `${sample.namespace}/${sample.name}`;
       let pod = this.pods.get(key);
       if (!pod) {
         if (this.pods.size >= this.settings.maxPods) {
@@ -143,15 +143,16 @@ export class HistoryStore {
       }
     }
     const forgetBefore = nowMs - this.settings.coarseRetentionSeconds * 1000 - this.coarseMs;
-    for (const [key, pod] of this.pods) {
-      if (pod.sampledSeq === fineSeq) continue;
+    // forEach: a for-of over entries makes an array per pod, every sample.
+    this.pods.forEach((pod, key) => {
+      if (pod.sampledSeq === fineSeq) return;
       if (pod.lastPresentMs < forgetBefore) {
         this.pods.delete(key);
-        continue;
+        return;
       }
       pod.sampledSeq = fineSeq;
       for (let state = 0; state < SERIES_COUNT; state++) if (pod.series[state]) this.write(pod, state, 0, nowMs, fineCell, coarseCell, newBucket);
-    }
+    });
     return true;
   }
 

@@ -36,6 +36,8 @@ export interface HistorySettings {
 export interface PodSample {
   readonly namespace: string;
   readonly name: string;
+  /** `namespace/name`, when the caller has it made already (the findings pass does). */
+  readonly key?: string;
   readonly uid: string;
   readonly node: string;
   readonly counts: ArrayLike<number>;

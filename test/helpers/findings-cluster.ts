@@ -70,13 +70,14 @@ export class FindingsCluster {
   readonly logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
   private readonly podCaches = new Map<string, PodCache>();
 
-  constructor(settings: FindingsSettings = settingsWith(), options: { portRangeOf?: PortRangeOf; staleAfterMs?: number } = {}) {
+  constructor(settings: FindingsSettings = settingsWith(), options: { portRangeOf?: PortRangeOf; staleAfterMs?: number; evaluateEveryMs?: number } = {}) {
     this.store = new NodeStore({ staleAfterMs: options.staleAfterMs ?? 86_400_000, evictAfterMs: 86_400_000, now: this.now });
     this.history = new HistoryStore(DEFAULTS.aggregator.history);
     this.engine = new FindingsEngine(this.store, {
       settings,
       history: this.history,
       ...(options.portRangeOf && { portRangeOf: options.portRangeOf }),
+      ...(options.evaluateEveryMs !== undefined && { evaluateEveryMs: options.evaluateEveryMs }),
       log: (message, fields) => this.logs.push({ message, fields }),
       onOpened: (finding) => this.opened.push(finding),
     });

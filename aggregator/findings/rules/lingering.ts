@@ -36,20 +36,21 @@ function lingering(
   const before = nowMs - thresholdSeconds * 1000;
   const candidates: Candidate[] = [];
   for (const pod of pods) {
-    const tally = tallyOf(pod);
-    if (tally.sockets === 0) continue;
-    const oldestSeconds = (nowMs - tally.oldestMs) / 1000;
+    // Read now: the tally is the pass's, and the text may be written after the next pass.
+    const { sockets: count, oldestMs } = tallyOf(pod);
+    if (count === 0) continue;
+    const oldestSeconds = (nowMs - oldestMs) / 1000;
     candidates.push({
       rule,
       subject: pod.key,
       severity: 'info',
       pod,
-      sockets: tally.sockets,
+      sockets: count,
       trend: null,
       details: { oldestSeconds: Math.round(oldestSeconds) },
       match: (sockets, slot) => sockets.stateCode(slot) === state && sockets.stateSinceMs(slot) <= before,
       holdMs: 0,
-      describe: (evidence) => text(pod, tally.sockets, thresholdSeconds, oldestSeconds, evidence),
+      describe: (evidence) => text(pod, count, thresholdSeconds, oldestSeconds, evidence),
     });
   }
   return candidates;

@@ -11,7 +11,7 @@ export const socketGrowth: Rule = (pass, { settings, nowMs, trends }) => {
   const { windowSeconds, minGrowth, minSockets } = settings.socketGrowth;
   const candidates: Candidate[] = [];
   for (const process of pass.processes) {
-    const subject = `${process.node.name}/${process.pid}`;
+    const { subject } = process;
     trends.processSockets.observe(subject, nowMs, process.sockets);
     if (process.sockets < minSockets) continue;
     const rise = trends.processSockets.rise(subject, nowMs);
