@@ -6,7 +6,7 @@ import { NodeSockets, type PendingSocket } from './socket-store.js';
 import type { AgentAuthenticator, AgentIdentity } from './auth/agent-auth.js';
 import { bearerToken } from './auth/bearer.js';
 import { AuthError } from './auth/types.js';
-import { PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './wire-index.js';
+import { PendingPool, PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './wire-index.js';
 
 export interface IngestOptions {
   /** Sockets one snapshot chunk or delta may carry. */
@@ -123,6 +123,9 @@ function endAtExpiry(call: Call, connection: Connection, identity: AgentIdentity
   call.once('close', clear);
 }
 
+/** Every connection's sockets are read into one pool: a message is applied before receive() returns, and the next one is read. */
+const PENDING = new PendingPool();
+
 class Connection {
   private node: string | undefined;
   private session = 0;
@@ -147,7 +150,7 @@ class Connection {
 
   receive(request: Buffer): void {
     if (this.done) return;
-    const message = readEnvelope(request, this.pods);
+    const message = readEnvelope(request, this.pods, PENDING);
     this.options.onEvent?.({ kind: 'message', message: message.kind });
     if (this.node === undefined) {
       if (message.kind !== 'hello') throw new StreamRejected(status.INVALID_ARGUMENT, `the first message must be hello, got ${message.kind}`);

@@ -17,6 +17,12 @@ import { varintLength } from './varint.js';
 export class PodIndex {
   private decoded: PodRef | undefined;
   private keyText: string | undefined;
+  /**
+   * For one walk over the stores at a time (the findings pass): the walk's number and what it
+   * keeps for this pod, so that a walk finds it without a Map lookup per socket.
+   */
+  walk = 0;
+  walkValue: unknown = undefined;
   /** The bucket of the pod's namespace in the store that last asked (NodeSockets.bucketFor): a store asks for every socket it takes. */
   bucketStore: NodeSockets | undefined;
   bucketId = -1;

@@ -439,6 +439,10 @@ if (agentSockets > 0 || streamNodes > 0) {
   out();
   out('Wire bytes (real agent: bytes through the proxy, changes read from its DATA frames; simulated cluster: the simulator process\'s wchar/rchar, i.e. every agent together; CPU: the agent, or the aggregator):');
   out(wireTable(clusterResult, agentResult));
+  if (clusterResult?.profiles.idle) {
+    out();
+    out(profileTables('Aggregator CPU profile, one extra idle window (heartbeats only)', clusterResult.profiles.idle));
+  }
   if (clusterResult?.profiles.burst) {
     out();
     out(profileTables('Aggregator CPU profile, one extra delta burst', clusterResult.profiles.burst));

@@ -99,6 +99,8 @@ export interface QueryCase {
 
 type Profile = ProfileSummary & { file: string };
 export interface Profiles {
+  /** One extra idle window (not counted): what the aggregator spends with nothing changing. */
+  idle?: Profile;
   burst?: Profile;
   simulatorBurst?: Profile;
   query?: Profile;
@@ -190,6 +192,13 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     const [i0, is0] = both();
     await sleep(options.idleSeconds * 1000);
     const [i1, is1] = both();
+    // One more idle window, under the profiler (not counted): heartbeats, timers, the leak rules' pass.
+    const profiles: Profiles = {};
+    progress(`profiled idle window ${options.idleSeconds} s (not counted)`);
+    await aggregator.ipc.call('profileStart');
+    await sleep(options.idleSeconds * 1000);
+    const idleFile = `${options.profilePrefix}-aggregator-idle.cpuprofile`;
+    profiles.idle = { ...(await aggregator.ipc.call<ProfileSummary>('profileStop', { file: idleFile })), file: idleFile };
 
     // 3. Queries at rest.
     peaks.phase('queries');
@@ -216,7 +225,6 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     //    round marker (its last upsert, in its last message) is in the aggregator.
     const bursts: BurstResult[] = [];
     let round = 0;
-    const profiles: Profiles = {};
     peaks.phase('bursts');
     for (let r = 0; r < options.bursts + 1; r++) {
       const profiled = r === options.bursts;

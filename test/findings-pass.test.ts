@@ -65,13 +65,16 @@ describe('PassMemory: tallies kept between passes', () => {
     assert.deepEqual(second.processes.map((p) => [p.pid, p.sockets]).sort(), [[10, 1], [11, 1]], 'pid 20 is gone');
   });
 
-  test('a pod of the same name on two nodes is one tally that knows both nodes; the next pass forgets the node that let it go', () => {
+  test('a pod of the same name on two nodes is one tally that knows both nodes, their processes apart; the next pass forgets the node that let it go', () => {
     const cluster = new FindingsCluster();
-    cluster.snapshot('node-a', [tcp('a1', 'close-wait', { pod: CART })]);
-    cluster.snapshot('node-b', [tcp('b1', 'close-wait', { pod: CART, node: 'node-b' })]);
+    // The same pid on both nodes: two processes (pids are per node).
+    cluster.snapshot('node-a', [tcp('a1', 'close-wait', { pod: CART, processes: [process(10, 'cart')] })]);
+    cluster.snapshot('node-b', [tcp('b1', 'close-wait', { pod: CART, node: 'node-b', processes: [process(10, 'cart')] }), tcp('b2', 'estab', { pod: CART, node: 'node-b', processes: [process(10, 'cart')] })]);
     const memory = new PassMemory();
-    const tally = run(cluster, memory).pods.get('shop/cart-0')!;
+    const first = run(cluster, memory);
+    const tally = first.pods.get('shop/cart-0')!;
     assert.deepEqual([tally.counts[CLOSE_WAIT], [tally.nodeState, ...(tally.moreNodes ?? [])].map((node) => node.name).sort()], [2, ['node-a', 'node-b']]);
+    assert.deepEqual(first.processes.map((p) => [p.node.name, p.pid, p.sockets]).sort(), [['node-a', 10, 1], ['node-b', 10, 2]]);
     cluster.remove('node-a', 'a1');
     run(cluster, memory);
     assert.deepEqual([tally.counts[CLOSE_WAIT], tally.node, tally.moreNodes], [1, 'node-b', undefined]);

@@ -70,6 +70,8 @@ export interface PodTally extends PodSample {
   ephemeral: number;
   /** The pass (PassMemory) that last reset this tally. */
   pass: number;
+  /** The process of the pod's last socket with a holder, in this node's walk: consecutive sockets are mostly one process's. */
+  lastProcess: ProcessTally | undefined;
 }
 
 export interface ProcessTally {
@@ -156,6 +158,9 @@ function varintAt(bytes: Uint8Array, reader: { pos: number }): number {
   return value;
 }
 
+/** Node walks by every PassMemory so far. */
+let walks = 0;
+
 /**
  * What passes keep between them, so that a pass allocates next to nothing: every pod's and
  * process's tally, reset when a pass first meets it and dropped by a pass that did not. Made
@@ -171,10 +176,10 @@ export class PassMemory {
   /** The processes the pass met: its `processes`. */
   readonly processes: ProcessTally[] = [];
   readonly unavailable = new Set<string>();
-  /** A node's pods met so far in the node's walk (one node at a time). */
-  readonly podsOfNode = new Map<PodIndex, PodTally>();
   /** The current pass's number; a tally met in it carries it. */
   private pass = 0;
+  /** The current node walk's number: a PodIndex met in it carries the number and its tally (PodIndex.walk). */
+  private walk = 0;
 
   begin(): void {
     this.pass++;
@@ -209,6 +214,7 @@ export class PassMemory {
         listenOverflows: undefined,
         ephemeral: 0,
         pass: -1,
+        lastProcess: undefined,
       };
       this.pods.set(pod.key, tally);
     }
@@ -223,8 +229,20 @@ export class PassMemory {
     if (!entry) this.nodes.set(node, (entry = { pass: this.pass, byPid: new Map() }));
     entry.pass = this.pass;
     for (const process of entry.byPid.values()) process.sockets = 0;
-    this.podsOfNode.clear();
+    // Numbered across every memory: two engines over one store never take each other's marks.
+    this.walk = ++walks;
     return entry.byPid;
+  }
+
+  /** The tally of a socket's pod in the current node walk; undefined outside pods. */
+  tallyOf(pod: PodIndex | undefined, node: NodeState): PodTally | undefined {
+    if (pod === undefined) return undefined;
+    if (pod.walk === this.walk) return pod.walkValue as PodTally | undefined;
+    const named = inPod(pod);
+    const tally = named && this.podTally(named, node);
+    pod.walk = this.walk;
+    pod.walkValue = tally;
+    return tally;
   }
 
   /** Ends a node's walk: processes without sockets now are forgotten, the others listed. */
@@ -244,7 +262,6 @@ export class PassMemory {
     this.nodes.forEach((entry, node) => {
       if (entry.pass !== this.pass) this.nodes.delete(node);
     });
-    this.podsOfNode.clear();
   }
 }
 
@@ -269,6 +286,7 @@ function resetTally(tally: PodTally, pod: PodIndex, node: NodeState, pass: numbe
   tally.portRange = DEFAULT_PORT_RANGE;
   tally.listenOverflows = undefined;
   tally.ephemeral = 0;
+  tally.lastProcess = undefined;
 }
 
 /**
@@ -295,20 +313,11 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
     if (store.unavailableCause(node) !== undefined) memory.unavailable.add(node.name);
     const sockets = node.sockets;
     const byPid = memory.beginNode(node);
-    const tallies = memory.podsOfNode;
-    let lastPod: PodIndex | undefined;
-    let tally: PodTally | undefined;
     const limit = sockets.slotLimit;
     for (let slot = 0; slot < limit; slot++) {
       if (!sockets.isLive(slot)) continue;
       total++;
-      const pod = sockets.pod(slot);
-      if (pod !== lastPod || tally === undefined) {
-        lastPod = pod;
-        tally = pod === undefined ? undefined : tallies.get(pod);
-        const named = inPod(pod);
-        if (!tally && named) tallies.set(named, (tally = memory.podTally(named, node)));
-      }
+      const tally = memory.tallyOf(sockets.pod(slot), node);
       if (!tally) continue;
       const proto = sockets.proto(slot);
       const state = sockets.stateCode(slot);
@@ -322,8 +331,10 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
       }
       const pid = sockets.pid(slot);
       if (pid > 0) {
-        let process = byPid.get(pid);
+        const last = tally.lastProcess;
+        let process = last?.pid === pid && last.node === node ? last : byPid.get(pid);
         if (!process) byPid.set(pid, (process = { node, pid, subject: `${node.name}/${pid}`, pod: tally, sockets: 0 }));
+        tally.lastProcess = process;
         // A pid is one process of its node, in one pod: the pod of its first socket in this walk.
         if (process.sockets === 0) process.pod = tally;
         process.sockets++;
