@@ -141,14 +141,15 @@ function viewOf(buf: Uint8Array): DataView {
 
 /**
  * What the table is keyed by: an FNV-style hash of a key's bytes taken four at a time, with
- * their number (never 0, which marks a free slot). Reading words instead of bytes halves its cost.
+ * their number (never 0, which marks a free slot). Reading words instead of bytes halves its cost;
+ * little-endian words, the CPU's own order on x86 and arm64 (no byte swap).
  */
 export function hashKey(buf: Uint8Array, start: number, end: number): number {
   const view = viewOf(buf);
   let hash = 0x811c9dc5 ^ (end - start);
   let i = start;
   for (; i + 4 <= end; i += 4) {
-    hash = Math.imul(hash ^ view.getInt32(i), 0x01000193);
+    hash = Math.imul(hash ^ view.getInt32(i, true), 0x01000193);
     hash ^= hash >>> 15;
   }
   for (; i < end; i++) hash = Math.imul(hash ^ view.getUint8(i), 0x01000193);
@@ -158,7 +159,7 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
 /** Whether a[aAt, aAt + length) and b[bAt, bAt + length) hold the same bytes (compared four at a time). */
 function sameBytes(a: DataView, aAt: number, b: DataView, bAt: number, length: number): boolean {
   let i = 0;
-  for (; i + 4 <= length; i += 4) if (a.getInt32(aAt + i) !== b.getInt32(bAt + i)) return false;
+  for (; i + 4 <= length; i += 4) if (a.getInt32(aAt + i, true) !== b.getInt32(bAt + i, true)) return false;
   for (; i < length; i++) if (a.getUint8(aAt + i) !== b.getUint8(bAt + i)) return false;
   return true;
 }
