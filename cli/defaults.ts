@@ -155,7 +155,11 @@ export const DEFAULTS = {
       resolvedRetentionSeconds: 3_600,
       /** Findings kept (100–1000000), resolved ones dropped first: ~2–4 KiB each. */
       maxFindings: 10_000,
-      /** Sockets decoded per finding for process names (1–100000), and how often (10–3600 s) evidence is gathered again. */
+      /**
+       * Sockets decoded per finding for process names (1–100000), and how often (10–3600 s)
+       * evidence is gathered again (on the timer, a share of the open findings per evaluation,
+       * oldest evidence first: findings opened together are not all re-read at once).
+       */
       evidenceSockets: 200,
       evidenceRefreshSeconds: 60,
     },
