@@ -298,13 +298,6 @@ const MAX_ADDRESS_BYTES = 64;
 /** The largest time a JavaScript Date holds (ms): a firstSeen beyond it could never be printed. */
 const MAX_DATE_MS = 8.64e15;
 
-/**
- * One Socket message at [start, end) of a request: its indexed fields, its pod (through the
- * connection's cache or its ref) and where its bytes are. A field of an unexpected wire type
- * is skipped, as protobuf decoders do; two pod fields, a pod and a pod ref, or a peer are
- * rejected (agents never send them; the stored bytes leave the pod out, and answers add the
- * peer, which would merge with one stored instead of replacing it).
- */
 /** A socket read from a message: one class, so that readSocket fills fresh and pooled ones alike. */
 class PendingRecord implements PendingSocket {
   source: Buffer = NO_BYTES;
@@ -361,8 +354,12 @@ export class PendingPool {
 }
 
 /**
- * Reads one Socket message at buf[start, end), into `into` (a fresh object by default; a
- * PendingPool's record for ingest).
+ * One Socket message at [start, end) of a request: its indexed fields, its pod (through the
+ * connection's cache or its ref) and where its bytes are, read into `into` (a fresh object by
+ * default; a PendingPool's record for ingest). A field of an unexpected wire type is skipped,
+ * as protobuf decoders do; two pod fields, a pod and a pod ref, or a peer are rejected (agents
+ * never send them; the stored bytes leave the pod out, and answers add the peer, which would
+ * merge with one stored instead of replacing it).
  */
 export function readSocket(buf: Buffer, start: number, end: number, pods: PodCache, into: PendingRecord = new PendingRecord()): PendingSocket {
   const reader = SOCKET_READER.reset(buf, start, end);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { RemovedKeySet } from '../aggregator/removed-keys.js';
 import { hashKey, NodeSockets } from '../aggregator/socket-store.js';
 import { SlabAllocator } from '../aggregator/slab-allocator.js';
-import { PodCache, readEnvelope, readSocket } from '../aggregator/wire-index.js';
+import { PendingPool, PodCache, readEnvelope, readSocket } from '../aggregator/wire-index.js';
 import { decodeStored } from '../aggregator/query.js';
 import { PodDictionary } from '../agent/stream/pod-dictionary.js';
 import { StreamRequest, type PodDef } from '../gen/kubenetstat/v1/agent.js';
@@ -198,6 +198,35 @@ describe('NodeSockets: one node as columns and an arena', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.equal(chunks.stats().chunkBytes, 0);
+  });
+});
+
+describe('PendingPool: ingest reads every message into the same records', () => {
+  const arbitrarySocket = fc.record({
+    key: fc.string({ minLength: 1, maxLength: 40 }),
+    proto: fc.constantFrom(Proto.PROTO_TCP, Proto.PROTO_UDP6, Proto.PROTO_UNIX),
+    localPort: fc.nat({ max: 65535 }),
+    recvQ: fc.bigInt({ min: 0n, max: 2n ** 40n }),
+    firstSeenUnixMs: fc.bigInt({ min: 0n, max: 2n ** 45n }),
+    withPod: fc.boolean(),
+  });
+
+  test('a message read into the pool is read exactly as into fresh objects, whatever the message before it held', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(arbitrarySocket, { maxLength: 6 }), { minLength: 2, maxLength: 4 }), (messages) => {
+        const pool = new PendingPool();
+        messages.forEach((specs, m) => {
+          const sockets = specs.map(({ withPod, ...fields }) => socket(fields.key, { ...fields, ssState: fields.proto === Proto.PROTO_UNIX ? 'LISTEN' : 'ESTAB', ...(withPod && { pod: pod('shop', `p${m}`) }) }));
+          const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: BigInt(m + 1), upserted: sockets, removedKeys: [], pods: [] } } }).finish());
+          const pooled = readEnvelope(message, new PodCache(), pool);
+          const fresh = readEnvelope(message, new PodCache());
+          assert.ok(pooled.kind === 'delta' && fresh.kind === 'delta');
+          // Field by field (PodIndex objects differ between the two caches: compare their keys).
+          const fields = (list: typeof fresh.upserted) => list.map(({ pod: index, ...rest }) => ({ ...rest, pod: index?.key }));
+          assert.deepEqual(fields(pooled.upserted), fields(fresh.upserted));
+        });
+      }),
+    );
   });
 });
 
