@@ -1,6 +1,6 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { credentials, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -346,10 +346,10 @@ interface OpenResponse {
   close(): void;
 }
 
-function get(base: string, path: string, headers: Record<string, string> = {}): Promise<OpenResponse> {
+function get(url: string, headers: Record<string, string> = {}): Promise<OpenResponse> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const request = httpRequest(`${base}${path}`, { headers }, (response) => {
+    const request = httpRequest(url, { headers }, (response) => {
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', () => undefined);
       resolve({ response, body: () => Buffer.concat(chunks), close: () => request.destroy() });
@@ -380,10 +380,12 @@ const jsonLines = (body: Buffer): Array<{ type: string; object: Record<string, u
     .slice(0, -1)
     .map((text) => JSON.parse(text) as { type: string; object: Record<string, unknown> });
 
-describe('watch over HTTP: GET /api/v1/sockets?watch=1', () => {
-  const store = storeOf({ 'node-a': [tcp('a1', 'close-wait'), tcp('a2', 'estab')] });
-  store.claim('node-b', 1n, 'boot');
-  const hub = new WatchHub(store, { pollMs: 20, maxWatches: 2, log: () => undefined });
+/**
+ * A WatchHub and the HTTP face over `store`, listening on loopback while the enclosing describe
+ * runs (registers its before and after hooks); `url(path)` once listening.
+ */
+function servedOverHttp(store: NodeStore, maxWatches: number): { readonly hub: WatchHub; readonly server: Server; url(path: string): string } {
+  const hub = new WatchHub(store, { pollMs: 20, maxWatches, log: () => undefined });
   const server = createHttpServer(store, () => true, () => undefined, hub);
   let base = '';
   before(async () => {
@@ -395,10 +397,17 @@ describe('watch over HTTP: GET /api/v1/sockets?watch=1', () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
+  return { hub, server, url: (path) => `${base}${path}` };
+}
+
+describe('watch over HTTP: GET /api/v1/sockets?watch=1', () => {
+  const store = storeOf({ 'node-a': [tcp('a1', 'close-wait'), tcp('a2', 'estab')] });
+  store.claim('node-b', 1n, 'boot');
+  const { hub, url } = servedOverHttp(store, 2);
   const closed = (what: string) => waitFor(() => hub.size === 0, { timeoutMs: 10_000, what, describe: () => `${hub.size} watches open` });
 
   test('JSON lines: each socket as its SocketList item, a WatchStatus bookmark, then changes; a disconnect closes the watch', async () => {
-    const open = await get(base, '/api/v1/sockets?watch=1&state=close-wait');
+    const open = await get(url('/api/v1/sockets?watch=1&state=close-wait'));
     assert.deepEqual([open.response.statusCode, open.response.headers['content-type']], [200, 'application/json']);
     await waitFor(() => jsonLines(open.body()).length === 2, { timeoutMs: 10_000, what: 'the listing and its bookmark', describe: () => open.body().toString() });
     const listed = listSockets(store, { states: ['close-wait'] }).items.map(socketItem);
@@ -419,7 +428,7 @@ describe('watch over HTTP: GET /api/v1/sockets?watch=1', () => {
   test('protobuf when Accept names application/x-protobuf: delimited WatchEvent messages', async () => {
     const listed = listSockets(store, { states: ['close-wait'] }).items;
     assert.ok(listed.length > 0);
-    const open = await get(base, '/api/v1/sockets?watch=true&state=close-wait', { accept: 'application/x-protobuf, application/json;q=0.5' });
+    const open = await get(url('/api/v1/sockets?watch=true&state=close-wait'), { accept: 'application/x-protobuf, application/json;q=0.5' });
     assert.deepEqual([open.response.statusCode, open.response.headers['content-type']], [200, 'application/x-protobuf']);
     await waitFor(() => delimited(open.body()).length === listed.length + 1, { timeoutMs: 10_000, what: 'the listing and its bookmark', describe: () => delimited(open.body()).map(line).join('\n') });
     const events = delimited(open.body());
@@ -438,18 +447,18 @@ describe('watch over HTTP: GET /api/v1/sockets?watch=1', () => {
       ['/api/v1/sockets?watch=1&continue=abc', /limit and continue do not apply to a watch/],
       ['/api/v1/sockets?watch=maybe', /invalid watch 'maybe'/],
     ] as const) {
-      const response = await fetch(`${base}${path}`);
+      const response = await fetch(url(path));
       assert.equal(response.status, 400, path);
       assert.match(((await response.json()) as { message: string }).message, message, path);
     }
-    const open = [await get(base, '/api/v1/sockets?watch=1'), await get(base, '/api/v1/sockets?watch=1')];
-    const refused = await fetch(`${base}/api/v1/sockets?watch=1`);
+    const open = [await get(url('/api/v1/sockets?watch=1')), await get(url('/api/v1/sockets?watch=1'))];
+    const refused = await fetch(url('/api/v1/sockets?watch=1'));
     const status = (await refused.json()) as { code: number; reason: string; message: string };
     assert.deepEqual([refused.status, status.code, status.reason], [429, 429, 'TooManyRequests']);
     assert.match(status.message, /2 watches are open, as many as this aggregator serves \(--max-watches\)/);
     for (const response of open) response.close();
     await closed('both watches to close');
-    const again = await get(base, '/api/v1/sockets?watch=1');
+    const again = await get(url('/api/v1/sockets?watch=1'));
     assert.equal(again.response.statusCode, 200, 'closed watches no longer count');
     again.close();
     await closed('the last watch to close');
@@ -460,23 +469,12 @@ describe('watch over HTTP: a client that reads slowly', () => {
   // Enough JSON (~15 MiB) that loopback's socket buffers fill and response.write returns false.
   const nodes = Object.fromEntries(Array.from({ length: 30 }, (_, n) => [`node-${String(n).padStart(2, '0')}`, Array.from({ length: 1_000 }, (_, i) => tcp(`k${i}`, 'estab'))]));
   const store = storeOf(nodes);
-  const hub = new WatchHub(store, { pollMs: 20, maxWatches: 1, log: () => undefined });
-  const server = createHttpServer(store, () => true, () => undefined, hub);
-  let base = '';
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(async () => {
-    hub.close('test over');
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const { hub, server, url } = servedOverHttp(store, 1);
 
   test('pauses the watch instead of queueing: sockets gone before it caught up are never sent', async () => {
     let served: ServerResponse | undefined;
     server.on('request', (_request, response: ServerResponse) => (served = response));
-    const open = await get(base, '/api/v1/sockets?watch=1');
+    const open = await get(url('/api/v1/sockets?watch=1'));
     open.response.pause();
     await waitFor(() => served?.writableNeedDrain === true, { timeoutMs: 10_000, what: 'the server to find the client behind' });
     // The watch stopped after the node it was at: the last node is not sent yet, and now empties.
