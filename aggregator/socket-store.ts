@@ -156,6 +156,17 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
   return hash | 1;
 }
 
+/**
+ * Copies from[start, end) to into[at...], four bytes at a time. Buffer.copy makes a Uint8Array
+ * view of the source range for every call that does not start at its first byte: ~100 bytes of
+ * garbage per socket stored, ~40 MB in a burst of 435,000 upserts.
+ */
+function copyBytes(from: DataView, start: number, end: number, into: DataView, at: number): void {
+  let i = start;
+  for (; i + 4 <= end; i += 4, at += 4) into.setInt32(at, from.getInt32(i, true), true);
+  for (; i < end; i++, at++) into.setUint8(at, from.getUint8(i));
+}
+
 /** Whether a[aAt, aAt + length) and b[bAt, bAt + length) hold the same bytes (compared four at a time). */
 function sameBytes(a: DataView, aAt: number, b: DataView, bAt: number, length: number): boolean {
   let i = 0;
@@ -353,9 +364,10 @@ export class NodeSockets {
     }
     const buffer = chunks.bufferOf(address);
     const at = chunks.offsetOf(address);
-    source.copy(buffer, at, start, cutStart);
+    const into = chunks.viewOf(address);
+    copyBytes(viewOf(source), start, cutStart, into, at);
     // Sockets whose pod comes by ref (PodDef) have no pod field to cut: one copy.
-    if (cutEnd < end) source.copy(buffer, at + (cutStart - start), cutEnd, end);
+    if (cutEnd < end) copyBytes(viewOf(source), cutEnd, end, into, at + (cutStart - start));
     if (appended > 0) writeFirstSeen(buffer, at + length - appended, firstSeenMs, appended, true);
     else if (rewrite) writeFirstSeen(buffer, at + pending.firstSeenAt - start - (pending.firstSeenAt < cutStart ? 0 : cut), firstSeenMs, pending.firstSeenEnd - pending.firstSeenAt, false);
     this.live += length;

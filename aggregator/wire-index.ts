@@ -27,7 +27,7 @@ export type Envelope =
 /** The keys a delta removes, as byte ranges of its message: [start, end) pairs, flattened. */
 export interface RemovedKeys {
   readonly source: Buffer;
-  readonly bounds: number[];
+  readonly bounds: ArrayLike<number>;
 }
 
 /** A minimal protobuf reader over one buffer: varints and length-delimited fields. */
@@ -510,7 +510,8 @@ function firstPid(buf: Buffer, start: number, end: number): number {
 
 /**
  * Parses one StreamRequest as received (gRPC's raw message bytes). With a `pool`, a snapshot's
- * or delta's sockets are the pool's records: valid until the next message read with it.
+ * or delta's sockets are the pool's records and a delta's removed keys a reused array: valid
+ * until the next message read with it.
  */
 export function readEnvelope(buf: Buffer, pods: PodCache, pool?: PendingPool): Envelope {
   const reader = new Reader(buf);
@@ -571,9 +572,10 @@ function namespaceTable(reader: Reader): NamespaceInfo[] {
 }
 
 /**
- * Where a message's sockets are ([start, end) pairs), gathered while it is walked and read once
- * the whole message was: its PodDefs, which encoders write after the sockets (field order),
- * apply to all of them. Messages are read one at a time, so one set of pairs serves them all.
+ * Where a message's sockets (or removed keys) are ([start, end) pairs), gathered while it is
+ * walked. Sockets are read once the whole message was: its PodDefs, which encoders write after
+ * the sockets (field order), apply to all of them. Messages are read one at a time, so one set
+ * of pairs serves them all.
  */
 class SocketBounds {
   private pairs = new Int32Array(1024);
@@ -595,6 +597,11 @@ class SocketBounds {
     this.count++;
   }
 
+  /** The pairs, flattened: a view of these (valid until the next reset) when `reused`, else a copy. */
+  flat(reused: boolean): Int32Array {
+    return reused ? this.pairs.subarray(0, 2 * this.count) : this.pairs.slice(0, 2 * this.count);
+  }
+
   /** The sockets, read: into `pool`'s records when given (valid until the pool's next message). */
   read(buf: Buffer, pods: PodCache, pool: PendingPool | undefined): PendingSocket[] {
     if (pool) {
@@ -609,6 +616,7 @@ class SocketBounds {
 }
 
 const SOCKET_BOUNDS = new SocketBounds();
+const REMOVED_BOUNDS = new SocketBounds();
 
 function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache, pool: PendingPool | undefined): Envelope {
   const reader = new Reader(buf, start, end);
@@ -655,7 +663,7 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache, pool
   const reader = new Reader(buf, start, end);
   let sequence = 0;
   const upserted = SOCKET_BOUNDS.reset();
-  const removed: number[] = [];
+  const removed = REMOVED_BOUNDS.reset();
   let namespaces: NamespaceInfo[] | undefined;
   while (!reader.done) {
     const tag = reader.varint();
@@ -667,7 +675,7 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache, pool
         upserted.add(reader.delimited(), reader.pos);
         break;
       case 26:
-        removed.push(reader.delimited(), reader.pos);
+        removed.add(reader.delimited(), reader.pos);
         break;
       case 34: {
         const defStart = reader.delimited();
@@ -681,5 +689,5 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache, pool
         reader.skip(tag & 7);
     }
   }
-  return { kind: 'delta', sequence, upserted: upserted.read(buf, pods, pool), removed: { source: reader.buf, bounds: removed }, namespaces };
+  return { kind: 'delta', sequence, upserted: upserted.read(buf, pods, pool), removed: { source: reader.buf, bounds: removed.flat(pool !== undefined) }, namespaces };
 }
