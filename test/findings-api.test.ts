@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +16,7 @@ import { UsageError } from '../cli/usage-error.js';
 import { FindingsRequest, FindingsResponse, HistoryRequest, QueryServiceClient, type HistoryResponse } from '../gen/kubenetstat/v1/query.js';
 import { settle } from './helpers/grpc.js';
 import { FindingsCluster, T0, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
+import { listenDuringSuite } from './helpers/loopback-http.js';
 import { namespace, TestApiServer } from './k8s/index.js';
 
 /** Findings and histories over HTTP (JSON and protobuf) and gRPC, Kubernetes Events, and the flags that set the rules. */
@@ -43,14 +43,9 @@ function leakyCluster(): FindingsCluster {
 describe('findings and history over HTTP', () => {
   const cluster = leakyCluster();
   const server = createHttpServer(cluster.store, () => true, () => undefined, undefined, undefined, { engine: cluster.engine, history: cluster.history, store: cluster.store });
-  let base = '';
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { url } = listenDuringSuite(server);
   const get = async <T>(path: string): Promise<{ code: number; body: T }> => {
-    const response = await fetch(`${base}${path}`);
+    const response = await fetch(url(path));
     return { code: response.status, body: (await response.json()) as T };
   };
 
@@ -94,7 +89,7 @@ describe('findings and history over HTTP', () => {
     assert.deepEqual(await rules('severity=critical'), []);
     assert.deepEqual(await rules('state=resolved'), []);
     assert.deepEqual(await rules('state=all&limit=1'), ['stuck-recv-q']);
-    const response = await fetch(`${base}/api/v1/findings?namespace=shop`, { headers: { accept: 'application/x-protobuf' } });
+    const response = await fetch(url('/api/v1/findings?namespace=shop'), { headers: { accept: 'application/x-protobuf' } });
     assert.equal(response.headers.get('content-type'), 'application/x-protobuf');
     const decoded = FindingsResponse.decode(new Uint8Array(await response.arrayBuffer()));
     assert.deepEqual(decoded.items.map(findingItem), cluster.engine.all().filter((finding) => finding.namespace === 'shop').map(findingMessage).map(findingItem));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createHttpServer } from '../aggregator/http.js';
 import { NodeStore } from '../aggregator/node-store.js';
@@ -12,6 +11,7 @@ import { socketItem, socketList, unavailableItems } from '../cli/output/socket-l
 import { ListRequest, ListResponse, QueryServiceClient, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { settle } from './helpers/grpc.js';
+import { listenDuringSuite } from './helpers/loopback-http.js';
 import { storedSockets } from './helpers/stored.js';
 
 const NOW = Date.now();
@@ -114,19 +114,14 @@ describe('query service: filters, summaries and rankings over stored sockets', (
 describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
   const store = cluster();
   const server = createHttpServer(store, () => true, () => undefined);
-  let base = '';
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { url } = listenDuringSuite(server);
 
   test('a summary and a ranking as JSON lists, with the nodes they cannot vouch for', async () => {
-    const summary = (await (await fetch(`${base}/api/v1/summary?by=pod&namespace=shop&state=close-wait`)).json()) as { kind: string; items: { pod: string; total: number }[]; unavailableNodes: unknown[] };
+    const summary = (await (await fetch(url('/api/v1/summary?by=pod&namespace=shop&state=close-wait'))).json()) as { kind: string; items: { pod: string; total: number }[]; unavailableNodes: unknown[] };
     assert.equal(summary.kind, 'SocketSummary');
     assert.deepEqual(summary.items.map((row) => [row.pod, row.total]), [['cart-7d9f-abcde', 3]]);
     assert.deepEqual(summary.unavailableNodes, []);
-    const top = (await (await fetch(`${base}/api/v1/top?by=recv-q&limit=2`)).json()) as { kind: string; items: { pod: string; value: number }[] };
+    const top = (await (await fetch(url('/api/v1/top?by=recv-q&limit=2'))).json()) as { kind: string; items: { pod: string; value: number }[] };
     assert.equal(top.kind, 'PodRanking');
     assert.deepEqual(top.items.map((row) => [row.pod, row.value]), [['pay-0', 5_001], ['cart-7d9f-abcde', 3]]);
   });
@@ -138,7 +133,7 @@ describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
       ['/api/v1/sockets?minRecvQ=lots', /invalid minRecvQ 'lots'/],
       ['/api/v1/top?by=nonsense', /unknown state/],
     ] as const) {
-      const response = await fetch(`${base}${query}`);
+      const response = await fetch(url(query));
       const body = (await response.json()) as { code: number; message: string };
       assert.equal(response.status, 400, query);
       assert.match(body.message, message, query);
@@ -154,12 +149,7 @@ describe('query service over HTTP: /api/v1/sockets as JSON, written while the st
   store.replaceSockets(store.owned('node-c', session!)!, storedSockets(many));
   store.claim('node-d', 1n, 'boot');
   const server = createHttpServer(store, () => true, () => undefined);
-  let base = '';
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { url } = listenDuringSuite(server);
 
   /** The answer as it was made before it was streamed: the whole list, then JSON.stringify. */
   const whole = (spec: QuerySpec): string => {
@@ -177,7 +167,7 @@ describe('query service over HTTP: /api/v1/sockets as JSON, written while the st
   ];
   for (const { name, query, spec } of cases) {
     test(`the text is exactly the whole SocketList's JSON: ${name}`, async () => {
-      const response = await fetch(`${base}/api/v1/sockets${query}`);
+      const response = await fetch(url(`/api/v1/sockets${query}`));
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-type'), 'application/json');
       assert.equal(await response.text(), whole(spec));
@@ -192,7 +182,7 @@ describe('query service over HTTP: /api/v1/sockets as JSON, written while the st
   }
 
   test('a query that cannot run is still a 400 Status, not a cut answer', async () => {
-    const response = await fetch(`${base}/api/v1/sockets?continue=not-a-token`);
+    const response = await fetch(url('/api/v1/sockets?continue=not-a-token'));
     assert.equal(response.status, 400);
     assert.match(((await response.json()) as { message: string }).message, /invalid continue token/);
   });

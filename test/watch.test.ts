@@ -1,7 +1,6 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { credentials, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHttpServer } from '../aggregator/http.js';
@@ -14,6 +13,7 @@ import { socketItem } from '../cli/output/socket-list.js';
 import { ListRequest, QueryServiceClient, WatchEvent, WatchEventType } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { putSocket, storedSockets } from './helpers/stored.js';
+import { listenDuringSuite } from './helpers/loopback-http.js';
 import { waitFor } from './stream/wait.js';
 
 const T0 = 1_700_000_000_000;
@@ -382,22 +382,13 @@ const jsonLines = (body: Buffer): Array<{ type: string; object: Record<string, u
 
 /**
  * A WatchHub and the HTTP face over `store`, listening on loopback while the enclosing describe
- * runs (registers its before and after hooks); `url(path)` once listening.
+ * runs; `url(path)` once listening.
  */
 function servedOverHttp(store: NodeStore, maxWatches: number): { readonly hub: WatchHub; readonly server: Server; url(path: string): string } {
   const hub = new WatchHub(store, { pollMs: 20, maxWatches, log: () => undefined });
   const server = createHttpServer(store, () => true, () => undefined, hub);
-  let base = '';
-  before(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(async () => {
-    hub.close('test over');
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { hub, server, url: (path) => `${base}${path}` };
+  const { url } = listenDuringSuite(server, () => hub.close('test over'));
+  return { hub, server, url };
 }
 
 describe('watch over HTTP: GET /api/v1/sockets?watch=1', () => {
