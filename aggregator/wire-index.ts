@@ -290,6 +290,27 @@ const T = {
 
 /** Ingest reads one socket at a time: these readers serve every one (readSocket, firstPid). */
 const SOCKET_READER = new Reader(Buffer.alloc(0));
+const NETNS_READER = new Reader(Buffer.alloc(0));
+/** Socket.netns (field 2, varint). */
+const NETNS_TAG = (2 << 3) | 0;
+
+/**
+ * Socket.netns of a stored socket's bytes, as decimal text, read without decoding the rest;
+ * '' when absent or not readable (the findings pass reads it for every pod, every pass).
+ */
+export function netnsOf(bytes: Buffer): string {
+  const reader = NETNS_READER.reset(bytes, 0, bytes.length);
+  try {
+    while (!reader.done) {
+      const tag = reader.varint();
+      if (tag === NETNS_TAG) return String(reader.varint());
+      reader.skip(tag & 7);
+    }
+  } catch (error) {
+    if (!(error instanceof WireFormatError)) throw error;
+  }
+  return '';
+}
 const PROCESS_READER = new Reader(Buffer.alloc(0));
 
 /** IPv6 text is at most 45 characters (with an IPv4 tail); the store keeps address lengths in a byte. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { netnsOf, PassMemory, passOver, type Pass } from '../aggregator/findings/pass.js';
+import { PassMemory, passOver, type Pass } from '../aggregator/findings/pass.js';
+import { netnsOf } from '../aggregator/wire-index.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { FindingsCluster, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
 
@@ -30,15 +31,15 @@ describe('netnsOf: a stored socket\'s network namespace, read without decoding i
     fc.assert(
       fc.property(fc.bigInt({ min: 1n, max: 2n ** 53n - 1n }), fc.string(), fc.nat({ max: 65535 }), fc.string(), (netns, key, port, container) => {
         const bytes = Socket.encode(Socket.fromPartial({ key, node: 'node-a', netns, proto: Proto.PROTO_TCP, localPort: port, pod: { ...CART, container } })).finish();
-        assert.equal(netnsOf(bytes), netns.toString());
+        assert.equal(netnsOf(Buffer.from(bytes)), netns.toString());
       }),
     );
   });
 
   test('is empty without the field, and for an inode a number cannot hold exactly', () => {
-    assert.equal(netnsOf(Socket.encode(Socket.fromPartial({ key: 'k', node: 'node-a' })).finish()), '');
-    assert.equal(netnsOf(Socket.encode(Socket.fromPartial({ key: 'k', netns: 2n ** 60n + 1n })).finish()), '');
-    assert.equal(netnsOf(Uint8Array.of(0x0a, 0x05, 0x61)), '', 'a length past the end');
+    assert.equal(netnsOf(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', node: 'node-a' })).finish())), '');
+    assert.equal(netnsOf(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', netns: 2n ** 60n + 1n })).finish())), '');
+    assert.equal(netnsOf(Buffer.of(0x0a, 0x05, 0x61)), '', 'a length past the end');
   });
 });
 

@@ -2,6 +2,7 @@ import { TcpState } from '../../agent/model.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
 import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
 import { listenOverflowsOf, type NodeState, type NodeStore } from '../node-store.js';
+import { netnsOf } from '../wire-index.js';
 import { inPod, type PodIndex } from '../socket-store.js';
 import { DEFAULT_PORT_RANGE, type FindingsSettings, type PortRange, type PortRangeOf } from './types.js';
 
@@ -105,57 +106,6 @@ function resetAged(tally: Aged): void {
 function count(tally: Aged, sinceMs: number): void {
   tally.sockets++;
   if (sinceMs < tally.oldestMs) tally.oldestMs = sinceMs;
-}
-
-const NETNS_TAG = (2 << 3) | 0;
-
-/** Socket.netns (field 2) of a stored socket's bytes, as decimal text; '' when absent or not readable. */
-export function netnsOf(bytes: Uint8Array): string {
-  const reader = { pos: 0 };
-  while (reader.pos < bytes.length) {
-    const tag = varintAt(bytes, reader);
-    if (tag === NETNS_TAG) {
-      const inode = varintAt(bytes, reader);
-      return Number.isSafeInteger(inode) ? String(inode) : '';
-    }
-    switch (tag % 8) {
-      case 0:
-        varintAt(bytes, reader);
-        break;
-      case 1:
-        reader.pos += 8;
-        break;
-      case 2: {
-        // Read first: `reader.pos += varintAt(...)` would add to pos as it was before the length was read.
-        const length = varintAt(bytes, reader);
-        reader.pos += length;
-        break;
-      }
-      case 5:
-        reader.pos += 4;
-        break;
-      default:
-        return '';
-    }
-  }
-  return '';
-}
-
-/**
- * The varint at `reader.pos`, moving past it, as a number: exact below 2^53 (an inode is a u64
- * the kernel hands out from 1 up, in practice far below that), inexact beyond, which netnsOf
- * refuses. Numbers, not BigInt: this runs for every pod on every pass.
- */
-function varintAt(bytes: Uint8Array, reader: { pos: number }): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10 && reader.pos < bytes.length; i++) {
-    const byte = bytes[reader.pos++]!;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) break;
-    scale *= 128;
-  }
-  return value;
 }
 
 /** Node walks by every PassMemory so far. */
