@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProfileSummary } from './cpu-profile.js';
+import type { IpcClient } from './ipc.js';
 import { procDelta, RssPeaks, sampleProc, type ProcDelta, type ProcSample } from './proc.js';
 import { runPluginCase, type PluginCaseResult } from './plugin-case.js';
 import { podsPerNode } from './synthetic.js';
@@ -159,6 +160,11 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
   const sim = startSimulator(options.lifetimeMs);
   const queries = new QueryClients(aggregator.httpPort, aggregator.grpcPort);
   const aggProgress = (): Promise<Progress> => aggregator.ipc.call<Progress>('progress', null, 30_000);
+  /** Stops a process's CPU profile and writes it to <profilePrefix>-<process>-<phase>.cpuprofile. */
+  const stopProfiling = async (ipc: IpcClient, who: 'aggregator' | 'simulator', phase: string): Promise<Profile> => {
+    const file = `${options.profilePrefix}-${who}-${phase}.cpuprofile`;
+    return { ...(await ipc.call<ProfileSummary>('profileStop', { file })), file };
+  };
   const both = (): [ProcSample, ProcSample] => [sampleProc(aggregator.pid), sampleProc(sim.pid)];
   const peaks = new RssPeaks(aggregator.pid);
   try {
@@ -197,8 +203,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     progress(`profiled idle window ${options.idleSeconds} s (not counted)`);
     await aggregator.ipc.call('profileStart');
     await sleep(options.idleSeconds * 1000);
-    const idleFile = `${options.profilePrefix}-aggregator-idle.cpuprofile`;
-    profiles.idle = { ...(await aggregator.ipc.call<ProfileSummary>('profileStop', { file: idleFile })), file: idleFile };
+    profiles.idle = await stopProfiling(aggregator.ipc, 'aggregator', 'idle');
 
     // 3. Queries at rest.
     peaks.phase('queries');
@@ -241,11 +246,9 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
       const [b1, bs1] = both();
       const collections = await aggregator.ipc.call<Record<string, { count: number; ms: number }>>('collections');
       if (profiled) {
-        const file = `${options.profilePrefix}-aggregator-burst.cpuprofile`;
-        profiles.burst = { ...(await aggregator.ipc.call<ProfileSummary>('profileStop', { file })), file };
+        profiles.burst = await stopProfiling(aggregator.ipc, 'aggregator', 'burst');
         await wrote;
-        const simFile = `${options.profilePrefix}-simulator-burst.cpuprofile`;
-        profiles.simulatorBurst = { ...(await sim.ipc.call<ProfileSummary>('profileStop', { file: simFile })), file: simFile };
+        profiles.simulatorBurst = await stopProfiling(sim.ipc, 'simulator', 'burst');
       }
       const ms = done.atMs - b0.atMs;
       const cpu = cpuBetween([b0, b1], [bs0, bs1]);
@@ -297,8 +300,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
     progress('profiled query batch (not counted)');
     await aggregator.ipc.call('profileStart');
     await timeQueries(() => queries.http(`/api/v1/sockets?${filtered}`), Math.max(20, Math.round(samples / 4)), { warmup: 0 });
-    const queryFile = `${options.profilePrefix}-aggregator-query.cpuprofile`;
-    profiles.query = { ...(await aggregator.ipc.call<ProfileSummary>('profileStop', { file: queryFile })), file: queryFile };
+    profiles.query = await stopProfiling(aggregator.ipc, 'aggregator', 'query');
 
     // 7. Memory at the end, what is live after a full GC, what the store holds, what was logged.
     const endProc = sampleProc(aggregator.pid);
