@@ -63,6 +63,7 @@ const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] 
                         [--stream-seconds 30] [--stream-bursts 3] [--stream-queries 200]
                         [--agent-sockets 10000] [--agent-seconds 30] [--agent-churn 50]
                         [--plugin-rounds 5] [--timeout-sec 300] [--max-minutes 60] [--no-build]
+                        [--aggregator-node-flags='--v8-flag ...']
                         [--findings-nodes 1000] [--findings-sockets 1000] [--findings-pods 10] [--findings-evaluations 5]
 --sizes 0 skips the namespace cases, --pods 0 the pod case, --stream-nodes 0 the streaming
 cases (the agent case too, unless --agent-sockets is given), --agent-sockets 0 the agent case.
@@ -71,6 +72,8 @@ cases (the agent case too, unless --agent-sockets is given), --agent-sockets 0 t
 rules over nodes × sockets, pods per node; 1000 × 1000, 10 = 1M sockets, 10k pods).
 --stream-churn is changes per node per second (steady phase); --agent-churn connections
 replaced per second in one bench namespace.
+--aggregator-node-flags runs the streaming case's aggregator as \`node FLAGS\` (GC tuning trials):
+its figures are then not the product's, and the report says so.
 Quick run: npm run bench -- --sizes 2000 --rounds 2 --pods 20 --stream-nodes 50 --stream-sockets 200`;
 
 function positiveInt(name: string, text: string): number {
@@ -111,6 +114,7 @@ const { values } = parseArgs({
     'findings-pods': { type: 'string', default: '10' },
     'findings-evaluations': { type: 'string', default: '5' },
     'no-build': { type: 'boolean', default: false },
+    'aggregator-node-flags': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -395,6 +399,7 @@ if (streamNodes > 0) {
       querySamples: streamQueries,
       heartbeatMs: 5_000,
       lifetimeMs: maxMinutes * 60_000,
+      aggregatorNodeFlags: values['aggregator-node-flags'].split(/\s+/).filter(Boolean),
       phaseTimeoutMs: timeoutMs,
       profilePrefix: `.bench/stream-${stamp}`,
       progress: (text) => progress(`${tag}: ${text}`),

@@ -28,6 +28,8 @@ export interface ClusterOptions {
   readonly querySamples: number;
   readonly heartbeatMs: number;
   readonly lifetimeMs: number;
+  /** Flags for the aggregator's node process (--aggregator-node-flags); none by default, as the product runs. */
+  readonly aggregatorNodeFlags: readonly string[];
   /** Bound on each wait (snapshot, burst, lag). */
   readonly phaseTimeoutMs: number;
   /** Where the CPU profiles go (.bench/<stamp>-...cpuprofile). */
@@ -109,6 +111,8 @@ export interface Profiles {
 
 export interface ClusterResult {
   readonly nodes: number;
+  /** Flags the aggregator's node process ran with beyond the product's (none unless asked for). */
+  readonly aggregatorNodeFlags: readonly string[];
   readonly socketsPerNode: number;
   readonly sockets: number;
   readonly wireBytesPerSocket: number;
@@ -156,7 +160,7 @@ export const TARGET_NAMESPACE = 'shop';
 
 export async function runCluster(options: ClusterOptions): Promise<ClusterResult> {
   const { nodes, socketsPerNode, progress } = options;
-  const aggregator = await startAggregator(options.lifetimeMs);
+  const aggregator = await startAggregator(options.lifetimeMs, options.aggregatorNodeFlags);
   const sim = startSimulator(options.lifetimeMs);
   const queries = new QueryClients(aggregator.httpPort, aggregator.grpcPort);
   const aggProgress = (): Promise<Progress> => aggregator.ipc.call<Progress>('progress', null, 30_000);
@@ -315,6 +319,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
 
     return {
       nodes,
+      aggregatorNodeFlags: options.aggregatorNodeFlags,
       socketsPerNode,
       sockets: expected,
       wireBytesPerSocket: built.wireBytesPerSocket,

@@ -73,11 +73,14 @@ export interface AggregatorHandle extends ChildHandle {
   stop(): Promise<void>;
 }
 
-/** dist/bench/aggregator-child.js: `kube-netstat aggregator` with the CLI's defaults, on loopback port 0. */
-export async function startAggregator(lifetimeMs: number): Promise<AggregatorHandle> {
+/**
+ * dist/bench/aggregator-child.js: `kube-netstat aggregator` with the CLI's defaults, on loopback
+ * port 0. `nodeFlags` go to node before the script (--aggregator-node-flags: V8 tuning trials).
+ */
+export async function startAggregator(lifetimeMs: number, nodeFlags: readonly string[] = []): Promise<AggregatorHandle> {
   let listening: ((notice: Notice) => void) | undefined;
   const ready = new Promise<Notice>((resolve) => (listening = resolve));
-  const handle = forkChild(AGGREGATOR_CHILD, ['--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], ['--expose-gc'], 'aggregator', lifetimeMs, (notice) => {
+  const handle = forkChild(AGGREGATOR_CHILD, ['--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], ['--expose-gc', ...nodeFlags], 'aggregator', lifetimeMs, (notice) => {
     if (notice.notice === 'listening') listening?.(notice);
   });
   const exited = new Promise<never>((_, reject) => handle.child.once('exit', (code, signal) => reject(new Error(`aggregator exited at start (${signal ?? code}):\n${handle.stderr()}`))));

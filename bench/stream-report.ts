@@ -259,6 +259,9 @@ export function clusterSummaryLines(cluster: ClusterResult): string[] {
     `simulator: ${fmtInt(cluster.nodes)} AgentStreams (agent/stream/client.ts) in one process, one gRPC connection each, ` +
       `tables built in ${(cluster.simBuildMs / 1000).toFixed(1)} s (${fmt(cluster.wireBytesPerSocket)} wire bytes per socket), heartbeats every 5 s; peak RSS ${mib(cluster.simulatorPeakRssKb * 1024)} MiB`,
     `aggregator: dist/bench/aggregator-child.js = the CLI's startAggregatorWith with its default settings, its own process; completion read from its store over IPC (no query load)`,
+    ...(cluster.aggregatorNodeFlags.length > 0
+      ? [`WARNING: the aggregator ran as \`node ${cluster.aggregatorNodeFlags.join(' ')}\` (--aggregator-node-flags): these are not the figures of the product as it ships`]
+      : []),
     `integrity: agent events ${JSON.stringify(events.events)}; aggregator log counts ${JSON.stringify(logs)}` + (events.errors.length > 0 ? `; stream errors: ${events.errors.slice(0, 3).join(' | ')}` : ''),
     ...(events.events['resync-requested'] || events.events.disconnected
       ? [`WARNING: ${events.events['resync-requested'] ?? 0} resyncs and ${events.events.disconnected ?? 0} disconnects during the run: the phases they fell in carried whole snapshots too`]
