@@ -3,6 +3,7 @@ import type { HistoryStore } from '../history/history-store.js';
 import type { NodeStore } from '../node-store.js';
 import { collectEvidence } from './evidence.js';
 import { PassMemory, passOver } from './pass.js';
+import { Slice } from './slice.js';
 import { closeWaitLeak } from './rules/close-wait.js';
 import { finWait2Lingering, lastAckLingering } from './rules/lingering.js';
 import { listenOverflow, synFlood } from './rules/listen-queue.js';
@@ -68,20 +69,6 @@ export function findingId(candidate: Pick<Candidate, 'rule' | 'subject'>): strin
 function withText(finding: Omit<Finding, 'text'>, describe: (evidence: Evidence) => FindingText): Finding {
   let text: FindingText | undefined;
   return Object.defineProperty(finding, 'text', { enumerable: true, get: () => (text ??= describe(finding.evidence)) }) as Finding;
-}
-
-/** Time slices of an evaluation: due() once `ms` went by since the slice began. */
-class Slice {
-  private start = performance.now();
-  constructor(private readonly ms: number) {}
-  due(): boolean {
-    return performance.now() - this.start >= this.ms;
-  }
-  /** Yields (queries and ingest run meanwhile), then begins the next slice. */
-  *rest(): Generator<void, void> {
-    yield;
-    this.start = performance.now();
-  }
 }
 
 /**

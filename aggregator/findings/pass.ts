@@ -4,6 +4,7 @@ import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
 import { listenOverflowsOf, type NodeState, type NodeStore } from '../node-store.js';
 import { netnsOf } from '../wire-index.js';
 import { inPod, type PodIndex } from '../socket-store.js';
+import { Slice } from './slice.js';
 import { DEFAULT_PORT_RANGE, type FindingsSettings, type PortRange, type PortRangeOf } from './types.js';
 
 /**
@@ -254,12 +255,9 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
   const minBytes = settings.stuckQueue.minBytes;
   memory.begin();
   let total = 0;
-  let sliceStart = performance.now();
+  const slice = new Slice(sliceMs);
   for (const node of [...store.all()]) {
-    if (performance.now() - sliceStart >= sliceMs) {
-      yield;
-      sliceStart = performance.now();
-    }
+    if (slice.due()) yield* slice.rest();
     if (store.unavailableCause(node) !== undefined) memory.unavailable.add(node.name);
     const sockets = node.sockets;
     const byPid = memory.beginNode(node);
