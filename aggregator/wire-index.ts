@@ -290,6 +290,9 @@ const T = {
 
 /** Ingest reads one socket at a time: these readers serve every one (readSocket, firstPid). */
 const SOCKET_READER = new Reader(Buffer.alloc(0));
+const PROCESS_READER = new Reader(Buffer.alloc(0));
+
+/** netnsOf's own reader: the findings pass reads stored sockets, not a message being ingested. */
 const NETNS_READER = new Reader(Buffer.alloc(0));
 /** Socket.netns (field 2, varint). */
 const NETNS_TAG = (2 << 3) | 0;
@@ -311,7 +314,6 @@ export function netnsOf(bytes: Buffer): string {
   }
   return '';
 }
-const PROCESS_READER = new Reader(Buffer.alloc(0));
 
 /** IPv6 text is at most 45 characters (with an IPv4 tail); the store keeps address lengths in a byte. */
 const MAX_ADDRESS_BYTES = 64;
