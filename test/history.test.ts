@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HistoryStore, SERIES_NAMES, type HistorySettings, type PodSample } from '../aggregator/history/index.js';
+import { HistoryStore, SERIES_NAMES, type HistorySettings, type PodSample, type ResolutionView } from '../aggregator/history/index.js';
+import { Slice } from '../aggregator/slice.js';
 import { DEFAULTS } from '../cli/defaults.js';
 
 /** Per-pod history: ring buffers at two resolutions, retention, the pod cap and its memory. */
@@ -16,6 +17,14 @@ function sample(name: string, counts: Partial<Record<(typeof SERIES_NAMES)[numbe
   const array = new Array<number>(SERIES_NAMES.length).fill(0);
   for (const [state, count] of Object.entries(counts)) array[series(state as (typeof SERIES_NAMES)[number])] = count;
   return { namespace, name, uid: `uid-${name}`, node: 'node-a', counts: array };
+}
+
+type Rings = Pick<ResolutionView, 'timesMs' | 'series'>;
+
+/** A resolution without its oldest sample (series all zero after it are not listed, as get() leaves them out). */
+function withoutOldest({ timesMs, series }: Rings): Rings {
+  const rest = Object.entries(series).map(([name, counts]) => [name, counts.slice(1)] as const);
+  return { timesMs: timesMs.slice(1), series: Object.fromEntries(rest.filter(([, counts]) => counts.some((count) => count > 0))) };
 }
 
 describe('pod history', () => {
@@ -78,6 +87,56 @@ describe('pod history', () => {
     assert.equal(history.get('shop', 'f'), undefined);
     assert.equal(history.untracked, 1);
     assert.equal(history.podCount, 3);
+  });
+
+  test('at the cap, pods present now keep their history whatever order the sample lists them in', () => {
+    const history = new HistoryStore(SMALL);
+    const all = (names: string[], estab: number): PodSample[] => names.map((name) => sample(name, { ESTAB: estab }));
+    history.record(T0, all(['a', 'b', 'c'], 1));
+    // The new pod comes first: every tracked pod is present too, so d is the one left out.
+    history.record(T0 + 10_000, all(['d', 'a', 'b', 'c'], 2));
+    history.record(T0 + 20_000, all(['c', 'd', 'b', 'a'], 3));
+    assert.equal(history.get('shop', 'd'), undefined);
+    assert.equal(history.podCount, 3);
+    assert.equal(history.untracked, 2);
+    for (const name of ['a', 'b', 'c']) assert.deepEqual(history.get('shop', name)!.resolutions[0]!.series, { ESTAB: [1, 2, 3] }, name);
+  });
+
+  test('a sample taken in slices: readers see the samples before it until it ends, then exactly what one call records', () => {
+    // Coarse steps as long as fine ones: every sample opens a bucket, so none shows early.
+    const settings: HistorySettings = { fineSeconds: 10, fineRetentionSeconds: 40, coarseSeconds: 10, coarseRetentionSeconds: 30, maxPods: 1000 };
+    const whole = new HistoryStore(settings);
+    const sliced = new HistoryStore(settings);
+    const names = Array.from({ length: 300 }, (_, i) => `pod-${i}`);
+    const watched = ['pod-0', 'pod-150', 'pod-299'];
+    let yields = 0;
+    for (let i = 0; i < 9; i++) {
+      const nowMs = T0 + i * 10_000;
+      // Pods come and go (every third sample lists a third of them), counts change every sample.
+      const present = names.filter((_, p) => i % 3 !== 2 || p % 3 === 0).map((name, p) => sample(name, { ESTAB: i * 10 + (p % 7), ...(i % 2 === 0 && { 'TIME-WAIT': i + 1 }) }));
+      // The rings as they were (a pod new in this sample has none of its samples yet), less the
+      // oldest sample of a full ring: its cell is the one being overwritten.
+      const ringsOf = (history: HistoryStore): Rings[][] => watched.map((name) => history.get('shop', name)?.resolutions.map(({ timesMs, series }) => ({ timesMs, series })) ?? []);
+      const before = ringsOf(whole);
+      const steps = sliced.sample(nowMs, present, new Slice(0));
+      let step = steps.next();
+      while (!step.done) {
+        yields++;
+        ringsOf(sliced).forEach((rings, w) =>
+          rings.forEach((ring, r) => {
+            const was = before[w]![r] ?? { timesMs: [], series: {} };
+            assert.deepEqual(ring, ring.timesMs.length < was.timesMs.length ? withoutOldest(was) : was, `sample ${i}, yield ${yields}, ${watched[w]}`);
+          }),
+        );
+        step = steps.next();
+      }
+      assert.equal(step.value, whole.record(nowMs, present));
+      assert.deepEqual(
+        names.map((name) => sliced.get('shop', name)),
+        names.map((name) => whole.get('shop', name)),
+      );
+    }
+    assert.ok(yields >= 9 * 4, `${yields} yields`);
   });
 
   test('memory: within the documented bound per pod; a count past 255, then 65,535 widens only its own series; an all-zero series is freed', () => {

@@ -4,7 +4,7 @@ import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
 import { listenOverflowsOf, type NodeState, type NodeStore } from '../node-store.js';
 import { netnsOf } from '../wire-index.js';
 import { inPod, type PodIndex } from '../socket-store.js';
-import { Slice } from './slice.js';
+import { Slice } from '../slice.js';
 import { DEFAULT_PORT_RANGE, type FindingsSettings, type PortRange, type PortRangeOf } from './types.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { NodeState } from '../node-store.js';
-import type { PodTally, Pass } from './pass.js';
+import type { PodTally, ProcessTally } from './pass.js';
 import type { FloorTrends } from './trend.js';
 
 /**
@@ -189,4 +189,14 @@ export interface RuleContext {
   readonly trends: { readonly closeWait: FloorTrends; readonly processSockets: FloorTrends };
 }
 
-export type Rule = (pass: Pass, context: RuleContext) => Candidate[];
+/**
+ * What a rule is handed at a time: some of a pass's pods and some of its processes. A rule
+ * judges each pod and each process on its own, so the engine hands it the pass in parts and
+ * lets queries and ingest run between them.
+ */
+export interface PassPart {
+  readonly pods: readonly PodTally[];
+  readonly processes: readonly ProcessTally[];
+}
+
+export type Rule = (part: PassPart, context: RuleContext) => Candidate[];

@@ -1,3 +1,4 @@
+import { Slice } from '../slice.js';
 import { SERIES_COUNT, SERIES_NAMES, type HistorySettings, type PodHistoryView, type PodSample, type ResolutionView, type SeriesName } from './types.js';
 
 /**
@@ -18,6 +19,18 @@ import { SERIES_COUNT, SERIES_NAMES, type HistorySettings, type PodHistoryView, 
 const POD_BYTES = 400;
 /** A typed array's own object and backing-store header, beyond its elements. */
 const ARRAY_BYTES = 100;
+
+/** Where one sample is written: its time, sequence number and cells. */
+interface SampleAt {
+  readonly nowMs: number;
+  readonly fineSeq: number;
+  readonly fineCell: number;
+  readonly coarseCell: number;
+  /** The sample opens a coarse bucket (its cell is overwritten, not maxed). */
+  readonly newBucket: boolean;
+}
+
+const keyOf = (sample: PodSample): string => sample.key ?? `${sample.namespace}/${sample.name}`;
 
 /** A series' counts: one byte each until a count needs more (then 2, then 4; only that series widens). */
 type Counts = Uint8Array | Uint16Array | Uint32Array;
@@ -40,6 +53,8 @@ class PodHistory {
   readonly lastNonZeroMs = new Float64Array(SERIES_COUNT);
 
   constructor(
+    /** Its key in HistoryStore.pods. */
+    readonly key: string,
     readonly namespace: string,
     readonly name: string,
     readonly firstSampleMs: number,
@@ -54,6 +69,8 @@ class TimeRing {
   readonly times: Float64Array;
   /** Sequence number of the latest sample; -1 before the first. */
   seq = -1;
+  /** A sample is being written into the cell after `seq`'s, which readers no longer see. */
+  writing = false;
 
   constructor(readonly length: number) {
     this.times = new Float64Array(length);
@@ -64,9 +81,9 @@ class TimeRing {
     return seq % this.length;
   }
 
-  /** The oldest sequence number still held. */
+  /** The oldest sequence number still held (and not being overwritten). */
   get oldest(): number {
-    return Math.max(0, this.seq - this.length + 1);
+    return Math.max(0, this.seq - this.length + (this.writing ? 2 : 1));
   }
 }
 
@@ -102,66 +119,100 @@ export class HistoryStore {
    * a call within the step of the previous one does nothing and returns false.
    */
   record(nowMs: number, present: Iterable<PodSample>): boolean {
+    const steps = this.sample(nowMs, present, new Slice(Infinity));
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * record() in steps: yields whenever `slice` is due (20,000 pods take ~25 ms, the first
+   * sample of as many new ones ~0.5 s). Meanwhile readers see the samples taken before this
+   * one: the ring cell being written is hidden (TimeRing.writing) and the sample's time is
+   * published at the end. Only the coarse bucket still open may show this sample's counts
+   * early (its maximum so far). Driven by one caller at a time.
+   */
+  *sample(nowMs: number, present: Iterable<PodSample>, slice: Slice): Generator<void, boolean> {
     const fineSlot = Math.floor(nowMs / this.fineMs);
     if (fineSlot === this.lastFineSlot) return false;
     this.lastFineSlot = fineSlot;
-    const fineSeq = ++this.fine.seq;
-    this.fine.times[this.fine.cell(fineSeq)] = nowMs;
     const coarseSlot = Math.floor(nowMs / this.coarseMs);
     const newBucket = coarseSlot !== this.lastCoarseSlot;
-    if (newBucket) {
-      this.lastCoarseSlot = coarseSlot;
-      this.coarse.times[this.coarse.cell(++this.coarse.seq)] = coarseSlot * this.coarseMs;
-    }
-    const fineCell = this.fine.cell(fineSeq);
-    const coarseCell = this.fine.length + this.coarse.cell(this.coarse.seq);
-    let evictable: PodHistory[] | undefined;
+    this.lastCoarseSlot = coarseSlot;
+    const fineSeq = this.fine.seq + 1;
+    const coarseSeq = newBucket ? this.coarse.seq + 1 : this.coarse.seq;
+    this.fine.writing = true;
+    this.coarse.writing = newBucket;
+    const at: SampleAt = { nowMs, fineSeq, fineCell: this.fine.cell(fineSeq), coarseCell: this.fine.length + this.coarse.cell(coarseSeq), newBucket };
+
+    // Pods tracked already first, so that a new pod at the cap never replaces one present now.
+    const newcomers: PodSample[] = [];
     for (const sample of present) {
-      const key = sample.key ?? `${sample.namespace}/${sample.name}`;
+      if (slice.tick()) yield* slice.rest();
+      const pod = this.pods.get(keyOf(sample));
+      if (pod) this.writePresent(pod, sample, at);
+      else newcomers.push(sample);
+    }
+    let evictable: PodHistory[] | undefined;
+    for (const sample of newcomers) {
+      if (slice.tick()) yield* slice.rest();
+      const key = keyOf(sample);
       let pod = this.pods.get(key);
       if (!pod) {
         if (this.pods.size >= this.settings.maxPods) {
-          evictable ??= this.evictionOrder(nowMs);
+          evictable ??= this.evictionOrder(fineSeq);
           const gone = evictable.pop();
           if (!gone) {
             this.untrackedPods++;
             continue;
           }
-          this.pods.delete(`${gone.namespace}/${gone.name}`);
+          this.pods.delete(gone.key);
         }
-        pod = new PodHistory(sample.namespace, sample.name, nowMs, fineSeq, this.coarse.seq);
+        pod = new PodHistory(key, sample.namespace, sample.name, nowMs, fineSeq, coarseSeq);
         this.pods.set(key, pod);
       }
-      pod.node = sample.node;
-      pod.uid = sample.uid;
-      pod.lastPresentMs = nowMs;
-      pod.sampledSeq = fineSeq;
-      for (let state = 0; state < SERIES_COUNT; state++) {
-        const count = sample.counts[state] ?? 0;
-        if (count > 0 && !pod.series[state]) pod.series[state] = new Uint8Array(this.fine.length + this.coarse.length);
-        if (pod.series[state]) this.write(pod, state, count, nowMs, fineCell, coarseCell, newBucket);
-      }
+      this.writePresent(pod, sample, at);
     }
     const forgetBefore = nowMs - this.settings.coarseRetentionSeconds * 1000 - this.coarseMs;
-    // forEach: a for-of over entries makes an array per pod, every sample.
-    this.pods.forEach((pod, key) => {
-      if (pod.sampledSeq === fineSeq) return;
+    for (const pod of this.pods.values()) {
+      if (slice.tick()) yield* slice.rest();
+      if (pod.sampledSeq === fineSeq) continue;
       if (pod.lastPresentMs < forgetBefore) {
-        this.pods.delete(key);
-        return;
+        this.pods.delete(pod.key);
+        continue;
       }
       pod.sampledSeq = fineSeq;
-      for (let state = 0; state < SERIES_COUNT; state++) if (pod.series[state]) this.write(pod, state, 0, nowMs, fineCell, coarseCell, newBucket);
-    });
+      for (let state = 0; state < SERIES_COUNT; state++) if (pod.series[state]) this.write(pod, state, 0, at);
+    }
+
+    this.fine.times[at.fineCell] = nowMs;
+    this.fine.seq = fineSeq;
+    this.fine.writing = false;
+    if (newBucket) this.coarse.times[this.coarse.cell(coarseSeq)] = coarseSlot * this.coarseMs;
+    this.coarse.seq = coarseSeq;
+    this.coarse.writing = false;
     return true;
   }
 
-  /** Pods that may make room for a new one, the one gone longest last (popped first); present pods never. */
-  private evictionOrder(nowMs: number): PodHistory[] {
-    return [...this.pods.values()].filter((pod) => pod.lastPresentMs < nowMs).sort((a, b) => b.lastPresentMs - a.lastPresentMs);
+  private writePresent(pod: PodHistory, sample: PodSample, at: SampleAt): void {
+    pod.node = sample.node;
+    pod.uid = sample.uid;
+    pod.lastPresentMs = at.nowMs;
+    pod.sampledSeq = at.fineSeq;
+    for (let state = 0; state < SERIES_COUNT; state++) {
+      const count = sample.counts[state] ?? 0;
+      if (count > 0 && !pod.series[state]) pod.series[state] = new Uint8Array(this.fine.length + this.coarse.length);
+      if (pod.series[state]) this.write(pod, state, count, at);
+    }
   }
 
-  private write(pod: PodHistory, state: number, count: number, nowMs: number, fineCell: number, coarseCell: number, newBucket: boolean): void {
+  /** Pods that may make room for a new one, the one gone longest last (popped first); pods in this sample never. */
+  private evictionOrder(fineSeq: number): PodHistory[] {
+    return [...this.pods.values()].filter((pod) => pod.sampledSeq !== fineSeq).sort((a, b) => b.lastPresentMs - a.lastPresentMs);
+  }
+
+  private write(pod: PodHistory, state: number, count: number, { nowMs, fineCell, coarseCell, newBucket }: SampleAt): void {
     let values = pod.series[state]!;
     if (count > 0) pod.lastNonZeroMs[state] = nowMs;
     else if (nowMs - pod.lastNonZeroMs[state]! > this.settings.coarseRetentionSeconds * 1000 + this.coarseMs) {

@@ -11,10 +11,10 @@ const CLOSE_WAIT = SERIES_NAMES.indexOf('CLOSE-WAIT');
  * one of them has waited longer than closeWait.maxAgeSeconds (a healthy application closes
  * within milliseconds of reading EOF; the kernel never times CLOSE_WAIT out).
  */
-export const closeWaitLeak: Rule = (pass, { settings, nowMs, trends }) => {
+export const closeWaitLeak: Rule = (part, { settings, nowMs, trends }) => {
   const { windowSeconds, minGrowth, maxAgeSeconds, criticalCount } = settings.closeWait;
   const candidates: Candidate[] = [];
-  for (const pod of pass.pods.values()) {
+  for (const pod of part.pods) {
     const count = pod.counts[CLOSE_WAIT]!;
     if (count === 0) continue;
     trends.closeWait.observe(pod.key, nowMs, count);

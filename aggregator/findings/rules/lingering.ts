@@ -10,15 +10,15 @@ import { duration, heldBy, peersText, plural, podName } from '../words.js';
  * side and still holds them, waiting for a peer that never closes. LAST_ACK waits for the
  * ACK of our FIN, which a vanished peer never sends; the kernel retransmits for minutes.
  */
-export const finWait2Lingering: Rule = (pass, { settings, nowMs }) =>
-  lingering(pass.pods.values(), 'fin-wait2-lingering', TcpState.FIN_WAIT2, (pod) => pod.finWait2, settings.lingering.finWait2Seconds, nowMs, (pod, count, threshold, oldest, evidence) => ({
+export const finWait2Lingering: Rule = (part, { settings, nowMs }) =>
+  lingering(part.pods, 'fin-wait2-lingering', TcpState.FIN_WAIT2, (pod) => pod.finWait2, settings.lingering.finWait2Seconds, nowMs, (pod, count, threshold, oldest, evidence) => ({
     summary: `${plural(count, 'socket')} in ${podName(pod)}${heldBy(evidence)} ${count === 1 ? 'has' : 'have'} waited in FIN_WAIT2 for over ${duration(threshold)} (the oldest ${duration(oldest)})${peersText(evidence)}`,
     explanation: 'This side closed (or shut down writing) and the peer acknowledged, but the peer never closed its side. The peer application is probably leaking connections in CLOSE_WAIT.',
     nextStep: `Look for a CLOSE_WAIT leak at the peers listed (\`kubectl netstat -A --state close-wait --address <peer address>\`); if this side only called shutdown(), make it close() the socket too.`,
   }));
 
-export const lastAckLingering: Rule = (pass, { settings, nowMs }) =>
-  lingering(pass.pods.values(), 'last-ack-lingering', TcpState.LAST_ACK, (pod) => pod.lastAck, settings.lingering.lastAckSeconds, nowMs, (pod, count, threshold, oldest, evidence) => ({
+export const lastAckLingering: Rule = (part, { settings, nowMs }) =>
+  lingering(part.pods, 'last-ack-lingering', TcpState.LAST_ACK, (pod) => pod.lastAck, settings.lingering.lastAckSeconds, nowMs, (pod, count, threshold, oldest, evidence) => ({
     summary: `${plural(count, 'socket')} in ${podName(pod)}${heldBy(evidence)} ${count === 1 ? 'has' : 'have'} waited in LAST_ACK for over ${duration(threshold)} (the oldest ${duration(oldest)})${peersText(evidence)}`,
     explanation: 'The peer closed, this side closed too, and the peer never acknowledged our FIN: it is gone or unreachable. The kernel retransmits the FIN until tcp_orphan_retries or tcp_retries2 give up.',
     nextStep: 'Check the path to the peers listed: packet loss, a firewall or conntrack entry that expired, a NAT that dropped the flow, a peer pod that was killed.',

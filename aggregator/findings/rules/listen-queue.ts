@@ -14,9 +14,9 @@ const tcp = (proto: number): boolean => proto === Proto.PROTO_TCP || proto === P
  * ListenOverflows rose during this backlog (the agent reads them while a listener has a
  * backlog), or, where the agent reports a backlog (Send-Q > 0), the queue reached it.
  */
-export const listenOverflow: Rule = (pass, { nowMs }) => {
+export const listenOverflow: Rule = (part, { nowMs }) => {
   const candidates: Candidate[] = [];
-  for (const pod of pass.pods.values()) {
+  for (const pod of part.pods) {
     for (const listener of pod.stuckListeners ?? []) {
       const { port, queue, backlog } = listener;
       const dropped = pod.listenOverflows ?? 0;
@@ -52,10 +52,10 @@ export const listenOverflow: Rule = (pass, { nowMs }) => {
 };
 
 /** SYN flood: at least synRecv.minCount half-open connections on one port, for synRecv.forSeconds. */
-export const synFlood: Rule = (pass, { settings }) => {
+export const synFlood: Rule = (part, { settings }) => {
   const { minCount, forSeconds } = settings.synRecv;
   const candidates: Candidate[] = [];
-  for (const pod of pass.pods.values()) {
+  for (const pod of part.pods) {
     for (const [port, count] of pod.synRecv ?? []) {
       if (count < minCount) continue;
       candidates.push({

@@ -21,10 +21,10 @@ interface Route {
  * pass) is looked at again, route by route. A range the agent did not report is assumed to be
  * the kernel's default (32768–60999) and the finding says so.
  */
-export const portPressure: Rule = (pass, { settings }) => {
+export const portPressure: Rule = (part, { settings }) => {
   const { warnShare, criticalShare } = settings.portPressure;
   const candidates: Candidate[] = [];
-  for (const pod of pass.pods.values()) {
+  for (const pod of part.pods) {
     const range = pod.portRange;
     const size = range.high - range.low + 1;
     if (pod.ephemeral < warnShare * size) continue;

@@ -7,10 +7,10 @@ import { duration, peersText, podName } from '../words.js';
  * each socket's lowest holder pid) once it holds socketGrowth.minSockets, by how much the
  * count's floor rose over the window (trend.ts), so connection churn does not count.
  */
-export const socketGrowth: Rule = (pass, { settings, nowMs, trends }) => {
+export const socketGrowth: Rule = (part, { settings, nowMs, trends }) => {
   const { windowSeconds, minGrowth, minSockets } = settings.socketGrowth;
   const candidates: Candidate[] = [];
-  for (const process of pass.processes) {
+  for (const process of part.processes) {
     const { subject } = process;
     trends.processSockets.observe(subject, nowMs, process.sockets);
     if (process.sockets < minSockets) continue;

@@ -13,20 +13,20 @@ const tcp = (proto: number): boolean => proto === Proto.PROTO_TCP || proto === P
  * table when its counters move and in full every --full-read-every (30 s): reading part of a
  * queue moves no counter, so the default threshold (60 s) stays above that blind spot.
  */
-export const stuckRecvQueue: Rule = (pass, { settings, nowMs }) => {
+export const stuckRecvQueue: Rule = (part, { settings, nowMs }) => {
   const before = nowMs - settings.stuckQueue.afterSeconds * 1000;
   const minBytes = settings.stuckQueue.minBytes;
   const match: SocketMatch = (sockets, slot) =>
     sockets.recvQ(slot) >= minBytes && sockets.recvQSinceMs(slot) <= before && (!tcp(sockets.proto(slot)) || sockets.stateCode(slot) === TcpState.ESTABLISHED) && sockets.proto(slot) !== Proto.PROTO_UNIX;
-  return stuck(pass.pods.values(), 'recv', nowMs, match);
+  return stuck(part.pods, 'recv', nowMs, match);
 };
 
-export const stuckSendQueue: Rule = (pass, { settings, nowMs }) => {
+export const stuckSendQueue: Rule = (part, { settings, nowMs }) => {
   const before = nowMs - settings.stuckQueue.afterSeconds * 1000;
   const minBytes = settings.stuckQueue.minBytes;
   const match: SocketMatch = (sockets, slot) =>
     tcp(sockets.proto(slot)) && (sockets.stateCode(slot) === TcpState.ESTABLISHED || sockets.stateCode(slot) === TcpState.CLOSE_WAIT) && sockets.sendQ(slot) >= minBytes && sockets.sendQSinceMs(slot) <= before;
-  return stuck(pass.pods.values(), 'send', nowMs, match);
+  return stuck(part.pods, 'send', nowMs, match);
 };
 
 function stuck(pods: Iterable<PodTally>, queue: 'recv' | 'send', nowMs: number, match: SocketMatch): Candidate[] {
