@@ -7,6 +7,7 @@ import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { startAgentMetricsServer } from '../agent/metrics-server.js';
 import { runAgent } from '../agent/runner.js';
+import { tuneAggregatorHeap } from '../aggregator/heap.js';
 import { startAggregator, type AggregatorOptions, type RunningAggregator } from '../aggregator/server.js';
 import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from './defaults.js';
 import type { CommandIo } from './local/command.js';
@@ -175,6 +176,7 @@ function asksForHelp(argv: readonly string[], options: typeof AGENT_OPTIONS | ty
 const AUTH_MODES = { auto: 'auto', tokenreview: 'on', none: 'off' } as const;
 
 export async function startAggregatorWith(settings: AggregatorSettings & ClusterAccess & { tls?: TlsFiles }, log: LogFn): Promise<RunningAggregator> {
+  tuneAggregatorHeap();
   const kubeConfig = await peerNamesKubeConfig(settings, log);
   const eventsKubeConfig = await clusterKubeConfig({ flag: 'events', feature: 'kubernetes events', mode: settings.findings.events }, settings, log, kubeConfig);
   const agentKubeConfig = await clusterKubeConfig({ flag: 'agent-auth', feature: 'agent authentication (TokenReview)', mode: AUTH_MODES[settings.agentAuth] }, settings, log, kubeConfig ?? eventsKubeConfig);
