@@ -174,7 +174,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
     portRangeOf: options.portRangeOf ?? portRangeOf,
     log: options.log,
   });
-  metrics.add(findingsCollector(findings.api.engine));
+  metrics.add(findingsCollector(findings.api.engine, findings.api.history));
   const gate: GrpcGate = {
     guard: new QueryGuard({ authorizer: options.queryAuth, rate: options.queryRate ?? DEFAULTS.aggregator.queryRate, store }),
     limits: options.filterLimits ?? DEFAULTS.aggregator.filterLimits,

@@ -4,12 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Registry } from 'prom-client';
 import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
 import { FindingEvents } from '../aggregator/findings/events.js';
+import { findingsCollector } from '../aggregator/findings/metrics.js';
 import { findingMessage } from '../aggregator/findings/wire.js';
+import { HistoryStore, SERIES_NAMES } from '../aggregator/history/index.js';
 import { createHttpServer } from '../aggregator/http.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { findingItem, type FindingList, type PodHistoryObject } from '../cli/output/finding-list.js';
+import { DEFAULTS } from '../cli/defaults.js';
 import { applyRules } from '../cli/rule-flags.js';
 import { aggregatorSettings } from '../cli/serve.js';
 import { UsageError } from '../cli/usage-error.js';
@@ -94,6 +98,17 @@ describe('findings and history over HTTP', () => {
     const decoded = FindingsResponse.decode(new Uint8Array(await response.arrayBuffer()));
     assert.deepEqual(decoded.items.map(findingItem), cluster.engine.all().filter((finding) => finding.namespace === 'shop').map(findingMessage).map(findingItem));
     assert.deepEqual(decoded.items.map(findingItem), (await get<FindingList>('/api/v1/findings?namespace=shop')).body.items);
+  });
+
+  test('/metrics: the history\'s fill, pods kept and pods its cap left out by the latest sample', async () => {
+    const history = new HistoryStore({ ...DEFAULTS.aggregator.history, maxPods: 2 });
+    const counts = Array.from(SERIES_NAMES, (name) => (name === 'ESTAB' ? 1 : 0));
+    history.record(T0, ['a', 'b', 'c'].map((name) => ({ namespace: 'shop', name, uid: `uid-${name}`, node: 'node-a', counts })));
+    const registry = new Registry();
+    findingsCollector(cluster.engine, history)(registry);
+    const text = await registry.metrics();
+    assert.match(text, /^kubenetstat_history_pods 2$/m);
+    assert.match(text, /^kubenetstat_history_untracked_pods 1$/m);
   });
 
   test('GET /api/v1/history?namespace=&pod=: a PodHistory with the counts by state at both resolutions', async () => {

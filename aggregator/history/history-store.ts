@@ -95,7 +95,7 @@ export class HistoryStore {
   private readonly coarseMs: number;
   private lastFineSlot = -1;
   private lastCoarseSlot = -1;
-  /** Pods left untracked because the cap was reached with every tracked pod present. */
+  /** Pods the latest sample left untracked: the cap was reached with every tracked pod present. */
   private untrackedPods = 0;
 
   constructor(readonly settings: HistorySettings) {
@@ -109,7 +109,7 @@ export class HistoryStore {
     return this.pods.size;
   }
 
-  /** Pods seen since start-up that could not be tracked (the cap was full of present pods). */
+  /** Pods the latest sample could not track (the cap was full of present pods). */
   get untracked(): number {
     return this.untrackedPods;
   }
@@ -155,6 +155,7 @@ export class HistoryStore {
       else newcomers.push(sample);
     }
     let evictable: PodHistory[] | undefined;
+    this.untrackedPods = 0;
     for (const sample of newcomers) {
       if (slice.tick()) yield* slice.rest();
       const key = keyOf(sample);
