@@ -23,12 +23,13 @@ const POD_REF_TAG = [0xd8, 0x01] as const;
  * upserted, removed_keys, pods), without the generated writer's per-field fork/join copies.
  */
 export function deltaRequestBytes(sequence: bigint, upserted: readonly PreparedSocket[], removedKeys: readonly string[], pods: readonly Uint8Array[]): Buffer {
-  const keys = removedKeys.map((key) => Buffer.from(key, 'utf8'));
+  // Lengths, not Buffers: a burst removes ~350k keys, and a Buffer each was ~10% of the simulator's time.
+  const keyLengths = removedKeys.map((key) => Buffer.byteLength(key, 'utf8'));
   const delimitedSize = (length: number): number => 1 + varintSize(length) + length;
   const socketSize = (socket: PreparedSocket): number => socket.bytes.length + (socket.podRef > 0 ? POD_REF_TAG.length + varintSize(socket.podRef) : 0);
   let size = sequence > 0n ? 1 + varintSize(Number(sequence)) : 0;
   for (const socket of upserted) size += delimitedSize(socketSize(socket));
-  for (const key of keys) size += delimitedSize(key.length);
+  for (const length of keyLengths) size += delimitedSize(length);
   for (const pod of pods) size += delimitedSize(pod.length);
   const out = Buffer.allocUnsafe(1 + varintSize(size) + size);
   let at = 0;
@@ -62,7 +63,11 @@ export function deltaRequestBytes(sequence: bigint, upserted: readonly PreparedS
       varint(socket.podRef);
     }
   }
-  for (const key of keys) field(0x1a, key); // Delta.removed_keys = 3
+  removedKeys.forEach((key, i) => {
+    out[at++] = 0x1a; // Delta.removed_keys = 3
+    varint(keyLengths[i]!);
+    at += out.write(key, at, 'utf8');
+  });
   for (const pod of pods) field(0x22, pod); // Delta.pods = 4
   return out;
 }
