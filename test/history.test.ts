@@ -139,6 +139,19 @@ describe('pod history', () => {
     assert.ok(yields >= 9 * 4, `${yields} yields`);
   });
 
+  test('a sample abandoned half-way (the engine stopped) is not published, and the next one writes every pod', () => {
+    const history = new HistoryStore(SMALL);
+    history.record(T0, [sample('a', { ESTAB: 1 })]);
+    const fillers = Array.from({ length: 100 }, (_, i) => sample(`filler-${i}`, { ESTAB: 1 }));
+    const abandoned = history.sample(T0 + 10_000, [sample('a', { ESTAB: 5 }), ...fillers], new Slice(0));
+    assert.equal(abandoned.next().done, false);
+    // a was written before the first yield; the sample is dropped there.
+    history.record(T0 + 20_000, [sample('b', { ESTAB: 1 })]);
+    const fine = history.get('shop', 'a')!.resolutions[0]!;
+    assert.deepEqual(fine.timesMs, [T0, T0 + 20_000]);
+    assert.deepEqual(fine.series, { ESTAB: [1, 0] });
+  });
+
   test('memory: within the documented bound per pod; a count past 255, then 65,535 widens only its own series; an all-zero series is freed', () => {
     const history = new HistoryStore({ ...DEFAULTS.aggregator.history, maxPods: 100 });
     const empty = history.bytes();

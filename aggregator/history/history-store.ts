@@ -23,7 +23,8 @@ const ARRAY_BYTES = 100;
 /** Where one sample is written: its time, sequence number and cells. */
 interface SampleAt {
   readonly nowMs: number;
-  readonly fineSeq: number;
+  /** This sample's number (HistoryStore.samples): pods written in it carry it. */
+  readonly sample: number;
   readonly fineCell: number;
   readonly coarseCell: number;
   /** The sample opens a coarse bucket (its cell is overwritten, not maxed). */
@@ -46,8 +47,8 @@ class PodHistory {
   node = '';
   uid = '';
   lastPresentMs = 0;
-  /** The fine sample this pod was last written in (present or not). */
-  sampledSeq = -1;
+  /** The sample (HistoryStore.samples) this pod was last written in, present or not. */
+  sampled = -1;
   readonly series: Array<Counts | undefined> = new Array<undefined>(SERIES_COUNT).fill(undefined);
   /** When each series last had a non-zero count (ms): an all-zero series is freed after the coarse retention. */
   readonly lastNonZeroMs = new Float64Array(SERIES_COUNT);
@@ -95,6 +96,11 @@ export class HistoryStore {
   private readonly coarseMs: number;
   private lastFineSlot = -1;
   private lastCoarseSlot = -1;
+  /**
+   * Samples begun, their number marking the pods written in each (one that stop() abandoned
+   * half-way leaves marks no later sample takes for its own).
+   */
+  private samples = 0;
   /** Pods the latest sample left untracked: the cap was reached with every tracked pod present. */
   private untrackedPods = 0;
 
@@ -144,7 +150,7 @@ export class HistoryStore {
     const coarseSeq = newBucket ? this.coarse.seq + 1 : this.coarse.seq;
     this.fine.writing = true;
     this.coarse.writing = newBucket;
-    const at: SampleAt = { nowMs, fineSeq, fineCell: this.fine.cell(fineSeq), coarseCell: this.fine.length + this.coarse.cell(coarseSeq), newBucket };
+    const at: SampleAt = { nowMs, sample: ++this.samples, fineCell: this.fine.cell(fineSeq), coarseCell: this.fine.length + this.coarse.cell(coarseSeq), newBucket };
 
     // Pods tracked already first, so that a new pod at the cap never replaces one present now.
     const newcomers: PodSample[] = [];
@@ -162,7 +168,7 @@ export class HistoryStore {
       let pod = this.pods.get(key);
       if (!pod) {
         if (this.pods.size >= this.settings.maxPods) {
-          evictable ??= this.evictionOrder(fineSeq);
+          evictable ??= this.evictionOrder(at.sample);
           const gone = evictable.pop();
           if (!gone) {
             this.untrackedPods++;
@@ -178,12 +184,12 @@ export class HistoryStore {
     const forgetBefore = nowMs - this.settings.coarseRetentionSeconds * 1000 - this.coarseMs;
     for (const pod of this.pods.values()) {
       if (slice.tick()) yield* slice.rest();
-      if (pod.sampledSeq === fineSeq) continue;
+      if (pod.sampled === at.sample) continue;
       if (pod.lastPresentMs < forgetBefore) {
         this.pods.delete(pod.key);
         continue;
       }
-      pod.sampledSeq = fineSeq;
+      pod.sampled = at.sample;
       for (let state = 0; state < SERIES_COUNT; state++) if (pod.series[state]) this.write(pod, state, 0, at);
     }
 
@@ -200,7 +206,7 @@ export class HistoryStore {
     pod.node = sample.node;
     pod.uid = sample.uid;
     pod.lastPresentMs = at.nowMs;
-    pod.sampledSeq = at.fineSeq;
+    pod.sampled = at.sample;
     for (let state = 0; state < SERIES_COUNT; state++) {
       const count = sample.counts[state] ?? 0;
       if (count > 0 && !pod.series[state]) pod.series[state] = new Uint8Array(this.fine.length + this.coarse.length);
@@ -209,8 +215,8 @@ export class HistoryStore {
   }
 
   /** Pods that may make room for a new one, the one gone longest last (popped first); pods in this sample never. */
-  private evictionOrder(fineSeq: number): PodHistory[] {
-    return [...this.pods.values()].filter((pod) => pod.sampledSeq !== fineSeq).sort((a, b) => b.lastPresentMs - a.lastPresentMs);
+  private evictionOrder(sample: number): PodHistory[] {
+    return [...this.pods.values()].filter((pod) => pod.sampled !== sample).sort((a, b) => b.lastPresentMs - a.lastPresentMs);
   }
 
   private write(pod: PodHistory, state: number, count: number, { nowMs, fineCell, coarseCell, newBucket }: SampleAt): void {
