@@ -94,6 +94,20 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+/**
+ * Leak-rule evaluations that ended since the bench last asked: count and wall ms (they run on
+ * the aggregator's timer whatever else it does, so a burst's CPU includes those within it).
+ */
+let evaluations = { count: 0, ms: 0 };
+let lastEvaluationAt = 0;
+setInterval(() => {
+  const last = aggregator.findings.engine.lastEvaluation;
+  if (!last || last.atMs === lastEvaluationAt) return;
+  lastEvaluationAt = last.atMs;
+  evaluations.count++;
+  evaluations.ms += last.durationMs;
+}, 50).unref();
+
 serveIpc(
   {
     progress: () => {
@@ -125,6 +139,11 @@ serveIpc(
     collections: () => {
       const taken = collections;
       collections = {};
+      return taken;
+    },
+    evaluations: () => {
+      const taken = evaluations;
+      evaluations = { count: 0, ms: 0 };
       return taken;
     },
     /** Walks every stored socket: exact bytes held (once, at the end; O(sockets)). */

@@ -91,6 +91,8 @@ export interface BurstResult {
   readonly profiled: boolean;
   /** The aggregator's garbage collections during the burst, by kind (count, ms on the main thread). */
   readonly collections: Record<string, { count: number; ms: number }>;
+  /** Leak-rule evaluations that ended during the burst (count, wall ms): background work its CPU includes. */
+  readonly evaluations: { count: number; ms: number };
 }
 
 export interface QueryCase {
@@ -243,12 +245,13 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
       const changes = prepared.upserted + prepared.removed;
       progress(`burst ${profiled ? '(profiled, not counted)' : `${r + 1}/${options.bursts}`}: ${changes.toLocaleString('en-US')} changes`);
       if (profiled) await Promise.all([aggregator.ipc.call('profileStart'), sim.ipc.call('profileStart')]);
-      await aggregator.ipc.call('collections');
+      await Promise.all([aggregator.ipc.call('collections'), aggregator.ipc.call('evaluations')]);
       const [b0, bs0] = both();
       const wrote = sim.ipc.call<{ writtenMs: number }>('go', { timeoutMs: options.phaseTimeoutMs }, options.phaseTimeoutMs + 5_000);
       const done = await pollUntil(aggProgress, (p) => p.marked === nodes, { intervalMs: 20, timeoutMs: options.phaseTimeoutMs, what: `burst ${round}` });
       const [b1, bs1] = both();
       const collections = await aggregator.ipc.call<Record<string, { count: number; ms: number }>>('collections');
+      const evaluations = await aggregator.ipc.call<{ count: number; ms: number }>('evaluations');
       if (profiled) {
         profiles.burst = await stopProfiling(aggregator.ipc, 'aggregator', 'burst');
         await wrote;
@@ -268,6 +271,7 @@ export async function runCluster(options: ClusterOptions): Promise<ClusterResult
         changesPerAggregatorCpuSecond: changes / (cpu.aggregator.cpuMs / 1000),
         profiled,
         collections,
+        evaluations,
       });
       progress(`  ${(changes / (ms / 1000)).toLocaleString('en-US', { maximumFractionDigits: 0 })} changes/s (aggregator ${(100 * cpu.aggregator.cores).toFixed(0)}% of a core, simulator ${(100 * cpu.simulator.cores).toFixed(0)}%)`);
       await sleep(1_000);

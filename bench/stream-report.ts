@@ -123,14 +123,15 @@ export function ingestTable(cluster: ClusterResult): string {
   return table(['phase', 'changes', 'seconds', 'changes/s', 'aggregator CPU', 'simulator CPU', 'per aggregator CPU-s', 'sim wrote all (s)'], rows);
 }
 
-/** Where each burst's aggregator CPU went: user and kernel time, and the collections on its main thread. */
+/** Where each burst's aggregator CPU went: user and kernel time, the collections on its main thread, the leak rules' evaluations. */
 export function burstNotes(cluster: ClusterResult): string[] {
   return cluster.bursts.map((burst) => {
     const cpu = burst.cpu.aggregator;
     const collections = Object.entries(burst.collections)
       .map(([kind, { count, ms }]) => `${kind} ${count} (${fmt(ms)} ms)`)
       .join(', ');
-    return `delta burst ${burst.round}: aggregator ${fmt(cpu.userMs)} ms user + ${fmt(cpu.sysMs)} ms system; collections on its main thread: ${collections || 'none'}`;
+    const evaluations = burst.evaluations.count > 0 ? `${burst.evaluations.count} (${fmt(burst.evaluations.ms)} ms wall)` : 'none';
+    return `delta burst ${burst.round}: aggregator ${fmt(cpu.userMs)} ms user + ${fmt(cpu.sysMs)} ms system; collections on its main thread: ${collections || 'none'}; leak-rule evaluations ended meanwhile: ${evaluations}`;
   });
 }
 
