@@ -242,12 +242,12 @@ function resetTally(tally: PodTally, pod: PodIndex, node: NodeState, pass: numbe
 
 /**
  * Tallies every socket of every node; `portRangeOf` gives each pod's namespace's range. Yields
- * between nodes once `sliceMs` went by since it started or last yielded, so that a caller can
- * let queries and ingest run meanwhile (a million sockets take ~0.2 s); each node is tallied
- * whole, as it was at that moment. The pass's pods and processes are `memory`'s tallies: they
- * hold until the next pass with the same memory begins.
+ * between nodes whenever `slice` is due (the caller's, which the steps after the pass go on
+ * using), so that a caller can let queries and ingest run meanwhile (a million sockets take
+ * ~0.2 s); each node is tallied whole, as it was at that moment. The pass's pods and processes
+ * are `memory`'s tallies: they hold until the next pass with the same memory begins.
  */
-export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: number, portRangeOf?: PortRangeOf, sliceMs = Infinity, memory = new PassMemory()): Generator<void, Pass> {
+export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: number, portRangeOf?: PortRangeOf, slice = new Slice(Infinity), memory = new PassMemory()): Generator<void, Pass> {
   const stuckBefore = nowMs - settings.stuckQueue.afterSeconds * 1000;
   const listenBefore = nowMs - settings.listenQueue.afterSeconds * 1000;
   const finWait2Before = nowMs - settings.lingering.finWait2Seconds * 1000;
@@ -255,7 +255,6 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
   const minBytes = settings.stuckQueue.minBytes;
   memory.begin();
   let total = 0;
-  const slice = new Slice(sliceMs);
   for (const node of [...store.all()]) {
     if (slice.due()) yield* slice.rest();
     if (store.unavailableCause(node) !== undefined) memory.unavailable.add(node.name);

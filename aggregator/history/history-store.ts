@@ -163,7 +163,8 @@ export class HistoryStore {
     let evictable: PodHistory[] | undefined;
     this.untrackedPods = 0;
     for (const sample of newcomers) {
-      if (slice.tick()) yield* slice.rest();
+      // A new pod's record and series cost far more than a tracked pod's write: the clock is read every time.
+      if (slice.due()) yield* slice.rest();
       const key = keyOf(sample);
       let pod = this.pods.get(key);
       if (!pod) {
