@@ -12,14 +12,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
-import { PodDictionary } from '../agent/stream/pod-dictionary.js';
 import { IngestService } from '../aggregator/ingest.js';
 import { NodeStore } from '../aggregator/node-store.js';
 import { socketChunkStats } from '../aggregator/socket-store.js';
-import { PodDef, StreamRequest } from '../gen/kubenetstat/v1/agent.js';
-import { Socket } from '../gen/kubenetstat/v1/socket.js';
+import { EncodingAgent } from './agent-messages.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
-import { deltaRequestBytes } from './delta-bytes.js';
 import { SyntheticNode } from './synthetic.js';
 
 const { values } = parseArgs({
@@ -36,9 +33,6 @@ const NODES = Number(values.nodes);
 const SOCKETS = Number(values.sockets);
 const BURSTS = Number(values.bursts);
 const CHANGES = Number(values.changes);
-/** The agent's default chunk (agent/stream/client.ts). */
-const CHUNK = 250;
-
 /** What IngestService uses of a gRPC duplex call: events in, writes out (ignored here). */
 class FakeCall extends EventEmitter {
   writableEnded = false;
@@ -50,43 +44,10 @@ class FakeCall extends EventEmitter {
   }
 }
 
-/** A simulated agent while its messages are encoded. */
-interface Agent {
-  readonly synthetic: SyntheticNode;
-  readonly pods: PodDictionary;
-  sequence: bigint;
-}
-
 function collect(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
   gc();
-}
-
-function next(agent: Agent): bigint {
-  return ++agent.sequence;
-}
-
-function snapshotMessages(agent: Agent): Buffer[] {
-  const sockets = agent.synthetic.sockets;
-  const chunks = Math.ceil(sockets.length / CHUNK);
-  const out: Buffer[] = [];
-  for (let index = 0; index < chunks; index++) {
-    const { sockets: slice, pods } = agent.pods.encode(sockets.slice(index * CHUNK, (index + 1) * CHUNK));
-    out.push(Buffer.from(StreamRequest.encode({ message: { $case: 'snapshot', value: { sequence: next(agent), snapshotId: 1n, index, sockets: slice, last: index === chunks - 1, pods } } }).finish()));
-  }
-  return out;
-}
-
-function deltaMessages(agent: Agent, round: number): Buffer[] {
-  const { upserted, removed } = agent.synthetic.scan(CHANGES, round).changes;
-  const out: Buffer[] = [];
-  for (let start = 0; start === 0 || start < Math.max(upserted.length, removed.length); start += CHUNK) {
-    const { sockets, pods } = agent.pods.encode(upserted.slice(start, start + CHUNK));
-    const prepared = sockets.map((socket) => ({ bytes: Socket.encode({ ...socket, podRef: 0 }).finish(), podRef: socket.podRef }));
-    out.push(deltaRequestBytes(next(agent), prepared, removed.slice(start, start + CHUNK), pods.map((pod) => PodDef.encode(pod).finish())));
-  }
-  return out;
 }
 
 interface Timed {
@@ -139,11 +100,11 @@ const built = performance.now();
 for (let i = 0; i < NODES; i++) {
   const call = new FakeCall();
   ingest.stream(call as unknown as Parameters<IngestService['stream']>[0]);
-  const agent: Agent = { synthetic: new SyntheticNode(i, SOCKETS, 1), pods: new PodDictionary(), sequence: 0n };
-  call.emit('data', Buffer.from(StreamRequest.encode({ message: { $case: 'hello', value: { nodeName: agent.synthetic.name, bootId: `boot-${i}`, epoch: 1n, version: 'bench', capabilities: [] } } }).finish()));
+  const agent = new EncodingAgent(new SyntheticNode(i, SOCKETS, 1));
+  call.emit('data', agent.hello(1n, `boot-${i}`));
   calls.push(call);
-  snapshots.push(snapshotMessages(agent));
-  for (let round = 1; round <= rounds; round++) bursts[round - 1]!.push(deltaMessages(agent, round));
+  snapshots.push(agent.snapshot());
+  for (let round = 1; round <= rounds; round++) bursts[round - 1]!.push(agent.delta(CHANGES, round).messages);
 }
 collect();
 console.log(`built ${NODES} nodes × ${SOCKETS} sockets and ${rounds} bursts in ${((performance.now() - built) / 1000).toFixed(1)} s`);

@@ -35,6 +35,8 @@ import {
 } from './report.js';
 import { findingsLines, runFindingsCase, type FindingsCaseResult } from './findings-case.js';
 import { runCluster, type ClusterResult } from './stream-cluster.js';
+import { runReplay } from './replay-case.js';
+import type { ReplayResult } from './replay.js';
 import { killStreamProcesses } from './stream-procs.js';
 import {
   agentSummaryLines,
@@ -46,6 +48,7 @@ import {
   profileTables,
   pluginLines,
   queryTable,
+  replayTable,
   streamTargets,
   streamTargetTable,
   wireTable,
@@ -60,7 +63,7 @@ process.chdir(ROOT);
 const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] [--rounds 5] [--warmup 1]
                         [--pods 100] [--pod-sockets 10000]
                         [--stream-nodes 1000] [--stream-sockets 1000] [--stream-churn 20]
-                        [--stream-seconds 30] [--stream-bursts 3] [--stream-queries 200]
+                        [--stream-seconds 30] [--stream-bursts 3] [--stream-queries 200] [--replay-bursts 3]
                         [--agent-sockets 10000] [--agent-seconds 30] [--agent-churn 50]
                         [--plugin-rounds 5] [--timeout-sec 300] [--max-minutes 60] [--no-build]
                         [--aggregator-node-flags='--v8-flag ...']
@@ -68,6 +71,8 @@ const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] 
 --sizes 0 skips the namespace cases, --pods 0 the pod case, --stream-nodes 0 the streaming
 cases (the agent case too, unless --agent-sockets is given), --agent-sockets 0 the agent case.
 --plugin-rounds 0 skips timing kubectl netstat as a process (against kubectl get pods -A).
+--replay-bursts 0 skips replaying pre-encoded bursts to a fresh aggregator (bench/replay.ts:
+the ingest rate on the wall clock, with no simulator limiting it).
 --findings-nodes 0 skips the leak rules' case (evaluation CPU and the memory of history and
 rules over nodes × sockets, pods per node; 1000 × 1000, 10 = 1M sockets, 10k pods).
 --stream-churn is changes per node per second (steady phase); --agent-churn connections
@@ -103,6 +108,7 @@ const { values } = parseArgs({
     'stream-seconds': { type: 'string', default: '30' },
     'stream-bursts': { type: 'string', default: '3' },
     'stream-queries': { type: 'string', default: '200' },
+    'replay-bursts': { type: 'string', default: '3' },
     'agent-sockets': { type: 'string' },
     'agent-seconds': { type: 'string', default: '30' },
     'agent-churn': { type: 'string', default: '50' },
@@ -136,6 +142,7 @@ const streamChurn = positiveInt('stream-churn', values['stream-churn']);
 const streamSeconds = positiveInt('stream-seconds', values['stream-seconds']);
 const streamBursts = positiveInt('stream-bursts', values['stream-bursts']);
 const streamQueries = positiveInt('stream-queries', values['stream-queries']);
+const replayBursts = nonNegativeInt('replay-bursts', values['replay-bursts']);
 const agentSockets = values['agent-sockets'] === undefined ? (streamNodes > 0 ? 10_000 : 0) : nonNegativeInt('agent-sockets', values['agent-sockets']);
 const agentSeconds = positiveInt('agent-seconds', values['agent-seconds']);
 const agentChurn = positiveInt('agent-churn', values['agent-churn']);
@@ -411,9 +418,27 @@ if (streamNodes > 0) {
     progress(`${tag}: FAILED: ${streamErrors.at(-1)}`);
   }
 }
+let replayResult: ReplayResult | undefined;
+if (streamNodes > 0 && replayBursts > 0) {
+  const tag = `replay ${streamNodes}×${streamSockets}`;
+  try {
+    replayResult = await runReplay({
+      nodes: streamNodes,
+      socketsPerNode: streamSockets,
+      bursts: replayBursts,
+      aggregatorNodeFlags: values['aggregator-node-flags'].split(/\s+/).filter(Boolean),
+      timeoutMs: 3 * timeoutMs,
+      repo: ROOT,
+      progress: (text) => progress(`${tag}: ${text}`),
+    });
+  } catch (error) {
+    streamErrors.push(`replay: ${error instanceof Error ? error.message : String(error)}`);
+    progress(`${tag}: FAILED: ${streamErrors.at(-1)}`);
+  }
+}
 let streamResult: unknown;
 if (agentSockets > 0 || streamNodes > 0) {
-  const targets = streamTargets(clusterResult, agentResult);
+  const targets = streamTargets(clusterResult, agentResult, replayResult);
   out();
   out(
     `== streaming: ${streamNodes > 0 ? `${fmtInt(streamNodes)} simulated agents × ${fmtInt(streamSockets)} sockets → one aggregator` : 'no simulated cluster'}` +
@@ -424,6 +449,12 @@ if (agentSockets > 0 || streamNodes > 0) {
   for (const error of streamErrors) out(`FAILED: ${error}`);
   out();
   out(streamTargetTable(targets));
+  if (replayResult) {
+    out();
+    out(`Replayed bursts (bench/replay.ts: a fresh aggregator, ${fmtInt(replayResult.sockets)} sockets from a snapshot in ${replayResult.snapshotSeconds.toFixed(1)} s, then each node's delta messages, encoded before the clock starts, written over its own gRPC connection as fast as flow control lets them; changes/s = changes ÷ time from the first write until every node's last change is applied):`);
+    out(replayTable(replayResult));
+    if (replayResult.streamErrors.length) out(`stream errors: ${replayResult.streamErrors.join('; ')}`);
+  }
   if (clusterResult) {
     out();
     out('Ingest (changes/s = changes ÷ time from the offer until the aggregator has applied every node\'s last change; CPU = utime+stime ÷ wall time, 2 cores shared by both):');
@@ -465,11 +496,12 @@ if (agentSockets > 0 || streamNodes > 0) {
     out(profileTables(`Agent CPU profile, a second agent run idle for ${agentResult.profile.seconds} s (start-up and first snapshot cut off; main thread only — the per-scan worker threads are not in it)`, agentResult.profile));
   }
   streamResult = {
-    options: { streamNodes, streamSockets, streamChurn, streamSeconds, streamBursts, streamQueries, agentSockets, agentSeconds, agentChurn },
+    options: { streamNodes, streamSockets, streamChurn, streamSeconds, streamBursts, streamQueries, replayBursts, agentSockets, agentSeconds, agentChurn },
     targets,
     errors: streamErrors,
     agent: agentResult,
     cluster: clusterResult,
+    replay: replayResult,
   };
   if (streamErrors.length > 0) process.exitCode = 1;
 }

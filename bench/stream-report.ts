@@ -2,6 +2,7 @@ import type { AgentCaseResult } from './agent-case.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import { fmtInt, table } from './report.js';
 import type { PluginCaseResult } from './plugin-case.js';
+import type { ReplayResult } from './replay.js';
 import type { ClusterResult, PhaseCpu, QueryCase } from './stream-cluster.js';
 import { stats } from './timing.js';
 
@@ -38,13 +39,18 @@ export function medianBurstRate(cluster: ClusterResult): number {
   return stats(cluster.bursts.filter((b) => !b.profiled).map((b) => b.changesPerSecond)).median;
 }
 
-export function streamTargets(cluster: ClusterResult | undefined, agent: AgentCaseResult | undefined): StreamTarget[] {
+export function streamTargets(cluster: ClusterResult | undefined, agent: AgentCaseResult | undefined, replay?: ReplayResult): StreamTarget[] {
   const targets: StreamTarget[] = [];
+  if (replay) {
+    const scale = replay.sockets === STREAM_TARGETS.atSockets ? {} : { scaleNote: `at ${fmtInt(replay.sockets)} sockets, not ${fmtInt(STREAM_TARGETS.atSockets)}` };
+    const rate = replay.medianChangesPerSecond;
+    targets.push({ what: `aggregator ingest, wall clock: replayed bursts (median of ${replay.bursts.length})`, measured: rate, unit: 'changes/s', goal: `≥ ${fmtInt(STREAM_TARGETS.ingestChangesPerSecond)}`, pass: rate >= STREAM_TARGETS.ingestChangesPerSecond, ...scale });
+  }
   if (cluster) {
     const scale = cluster.sockets === STREAM_TARGETS.atSockets ? {} : { scaleNote: `at ${fmtInt(cluster.sockets)} sockets, not ${fmtInt(STREAM_TARGETS.atSockets)}` };
     const counted = cluster.bursts.filter((b) => !b.profiled).length;
     const rate = medianBurstRate(cluster);
-    targets.push({ what: `aggregator ingest, delta bursts (median of ${counted})`, measured: rate, unit: 'changes/s', goal: `≥ ${fmtInt(STREAM_TARGETS.ingestChangesPerSecond)}`, pass: rate >= STREAM_TARGETS.ingestChangesPerSecond, ...scale });
+    targets.push({ what: `aggregator ingest, wall clock: simulated agents' bursts (median of ${counted}; the simulator is the limit)`, measured: rate, unit: 'changes/s', goal: `≥ ${fmtInt(STREAM_TARGETS.ingestChangesPerSecond)}`, pass: rate >= STREAM_TARGETS.ingestChangesPerSecond, ...scale });
     const capacity = stats(cluster.bursts.filter((b) => !b.profiled).map((b) => b.changesPerAggregatorCpuSecond)).median;
     targets.push({
       what: 'aggregator ingest capacity: changes per aggregator CPU-second (median)',
@@ -288,4 +294,18 @@ export function agentSummaryLines(agent: AgentCaseResult): string[] {
     `idle window ${agent.idle.cpu.seconds.toFixed(1)} s: ${fmtInt(agent.idle.wire.changes)} changes on the wire (anything else on this host that changed); ` +
       `churn window: ${Number.isFinite(agent.churn.replaced) ? fmtInt(agent.churn.replaced) : '?'} connections replaced by churn.py; aggregator holds ${fmtInt(agent.aggregatorHolds)} sockets for the node`,
   ];
+}
+
+/** The replayed bursts (bench/replay.ts): wall-clock rate, with both processes' CPU. */
+export function replayTable(replay: ReplayResult): string {
+  const rows = replay.bursts.map((burst, i) => [
+    `replayed burst ${i + 1}`,
+    fmtInt(burst.changes),
+    burst.seconds.toFixed(2),
+    fmtInt(Math.round(burst.changesPerSecond)),
+    `${(100 * burst.aggregatorCores).toFixed(1)}%`,
+    `${(100 * burst.replayCores).toFixed(1)}%`,
+    fmtInt(Math.round(burst.changesPerAggregatorCpuSecond)),
+  ]);
+  return table(['phase', 'changes', 'seconds', 'changes/s', 'aggregator CPU', 'replay CPU', 'per aggregator CPU-s'], rows);
 }

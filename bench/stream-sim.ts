@@ -17,7 +17,6 @@
  * round's preparation, so that the preparation's garbage is not collected inside the timed phase.
  */
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { ChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js';
 import { getHeapStatistics } from 'node:v8';
 import { AgentStream, type StreamEvent } from '../agent/stream/client.js';
 import { SocketTable, type TableChanges } from '../agent/stream/socket-table.js';
@@ -27,6 +26,7 @@ import { DEFAULTS } from '../cli/defaults.js';
 import { deltaRequestBytes } from './delta-bytes.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { serveIpc } from './ipc.js';
+import { OwnConnection } from './own-connection.js';
 import { SyntheticNode } from './synthetic.js';
 
 const MAX_LIFETIME_MS = Number(process.env.KNS_BENCH_CHILD_LIFETIME_MS ?? 3_600_000);
@@ -87,24 +87,6 @@ function preEncode(sockets: readonly Socket[]): void {
     batch.set(bytes, at);
     (socket as Prepared)[PREPARED] = batch.subarray(at, at + bytes.length);
     at += bytes.length;
-  }
-}
-
-/**
- * grpc-js shares one connection among all clients with equal target, options and credentials.
- * Each simulated agent is a node of its own, so each gets credentials equal only to itself:
- * one TCP connection and HTTP/2 session per agent, as in a real cluster.
- */
-class OwnConnection extends ChannelCredentials {
-  private readonly inner = grpcCredentials.createInsecure();
-  override _isSecure(): boolean {
-    return this.inner._isSecure();
-  }
-  override _equals(other: ChannelCredentials): boolean {
-    return other === this;
-  }
-  override _createSecureConnector(...args: Parameters<ChannelCredentials['_createSecureConnector']>): ReturnType<ChannelCredentials['_createSecureConnector']> {
-    return this.inner._createSecureConnector(...args);
   }
 }
 
