@@ -11,6 +11,14 @@ import type { SyntheticNode } from './synthetic.js';
  * (bench/ingest-core.ts in-process, bench/replay.ts over gRPC).
  */
 
+/** The command-line options of the benches that replay such messages: node count and size, bursts and their changes per node. */
+export const REPLAY_OPTIONS = {
+  nodes: { type: 'string', default: '1000' },
+  sockets: { type: 'string', default: '1000' },
+  bursts: { type: 'string', default: '3' },
+  changes: { type: 'string', default: '1000' },
+} as const;
+
 /** The agent's default chunk (agent/stream/client.ts). */
 export const CHUNK = 250;
 

@@ -15,16 +15,13 @@ import { parseArgs } from 'node:util';
 import { IngestService } from '../aggregator/ingest.js';
 import { NodeStore } from '../aggregator/node-store.js';
 import { socketChunkStats } from '../aggregator/socket-store.js';
-import { EncodingAgent } from './agent-messages.js';
+import { EncodingAgent, REPLAY_OPTIONS } from './agent-messages.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { SyntheticNode } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
-    nodes: { type: 'string', default: '1000' },
-    sockets: { type: 'string', default: '1000' },
-    bursts: { type: 'string', default: '3' },
-    changes: { type: 'string', default: '1000' },
+    ...REPLAY_OPTIONS,
     'profile-round': { type: 'string' },
     profile: { type: 'string' },
   },

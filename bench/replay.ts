@@ -15,18 +15,16 @@
 import { Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
-import { EncodingAgent } from './agent-messages.js';
+import { EncodingAgent, REPLAY_OPTIONS } from './agent-messages.js';
 import { OwnConnection } from './own-connection.js';
 import { procDelta, sampleProc } from './proc.js';
+import type { Progress } from './stream-cluster.js';
 import { killStreamProcesses, pollUntil, startAggregator } from './stream-procs.js';
 import { SyntheticNode } from './synthetic.js';
 
 const { values } = parseArgs({
   options: {
-    nodes: { type: 'string', default: '1000' },
-    sockets: { type: 'string', default: '1000' },
-    bursts: { type: 'string', default: '3' },
-    changes: { type: 'string', default: '1000' },
+    ...REPLAY_OPTIONS,
     'aggregator-node-flags': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
   },
@@ -37,13 +35,6 @@ const BURSTS = Number(values.bursts);
 const CHANGES = Number(values.changes);
 const SEED = 1;
 const TIMEOUT_MS = 300_000;
-
-interface Progress {
-  readonly nodes: number;
-  readonly synced: number;
-  readonly sockets: number;
-  readonly marked: number;
-}
 
 /** One simulated node: its connection, stream and prepared messages. */
 interface Replayer {

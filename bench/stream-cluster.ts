@@ -41,7 +41,8 @@ export interface ClusterOptions {
   readonly repo: string;
 }
 
-interface Progress {
+/** What aggregator-child's `progress` answers. */
+export interface Progress {
   readonly atMs: number;
   readonly nodes: number;
   readonly synced: number;
