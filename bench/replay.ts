@@ -9,9 +9,9 @@
  * rate to ~130k changes/s, so ingest is judged per aggregator CPU-second in that case.
  * Here the agents' messages — hello, snapshot chunks, deltas with pods by ref, exactly as
  * bench/agent-messages.ts encodes them — are built before anything is timed and replayed over
- * one gRPC connection per node (raw bytes, no encoding in the timed part), so the aggregator
- * (dist/bench/aggregator-child.js: `kube-netstat aggregator` with the CLI's defaults) is what
- * limits the rate. Timed per burst: from the first write until the aggregator has applied
+ * one gRPC connection per node (raw bytes, no encoding in the timed part): what limits the
+ * rate is the aggregator (`kube-netstat aggregator` with the CLI's defaults) and the gRPC and
+ * HTTP/2 path to it, which includes the writing side's framing. Timed per burst: from the first write until the aggregator has applied
  * every node's last change (a marker socket per node), with both processes' CPU.
  */
 import { Client, type ClientDuplexStream } from '@grpc/grpc-js';
