@@ -9,6 +9,7 @@ import { splitHostPort } from '../agent/listen.js';
 import type { SocketProto } from '../agent/model.js';
 import { findingsQueryOfRequest, findingsResponse, historyResponse, NotFoundError, type FindingsApi, type FindingsSettings, type PortRangeOf } from './findings/index.js';
 import { findingsCollector } from './findings/metrics.js';
+import { widenReceiveWindows } from './http2-windows.js';
 import { createFindings } from './findings/start.js';
 import type { HistorySettings } from './history/index.js';
 import { createHttpServer } from './http.js';
@@ -214,6 +215,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpc.bindAsync(`${grpcAddress.host.includes(':') ? `[${grpcAddress.host}]` : grpcAddress.host}:${grpcAddress.port}`, grpcCredentials(options.tls), (error, port) => (error ? reject(error) : resolve(port))),
   );
+  widenReceiveWindows(grpc, options.log);
 
   let ready = false;
   const http = createHttpServer(store, () => ready, options.log, watches, metrics, findings.api, gate);
