@@ -27,3 +27,11 @@ export class Slice {
     this.start = performance.now();
   }
 }
+
+/** Runs stepped work (a generator that yields between steps) to its end, in one go: its result. */
+export function runThrough<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { PassMemory, passOver, type Pass } from '../aggregator/findings/pass.js';
-import { Slice } from '../aggregator/slice.js';
+import { runThrough, Slice } from '../aggregator/slice.js';
 import { netnsOf } from '../aggregator/wire-index.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { FindingsCluster, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
@@ -20,11 +20,7 @@ const CLOSE_WAIT = 8;
 const ESTABLISHED = 1;
 
 function run(cluster: FindingsCluster, memory: PassMemory): Pass {
-  const pass = passOver(cluster.store, settingsWith(), cluster.ms, undefined, new Slice(Infinity), memory);
-  for (;;) {
-    const step = pass.next();
-    if (step.done) return step.value;
-  }
+  return runThrough(passOver(cluster.store, settingsWith(), cluster.ms, undefined, new Slice(Infinity), memory));
 }
 
 describe('netnsOf: a stored socket\'s network namespace, read without decoding it', () => {

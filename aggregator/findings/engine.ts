@@ -3,7 +3,7 @@ import type { HistoryStore } from '../history/history-store.js';
 import type { NodeStore } from '../node-store.js';
 import { collectEvidence } from './evidence.js';
 import { PassMemory, passOver, type Pass } from './pass.js';
-import { Slice } from '../slice.js';
+import { runThrough, Slice } from '../slice.js';
 import { closeWaitLeak } from './rules/close-wait.js';
 import { finWait2Lingering, lastAckLingering } from './rules/lingering.js';
 import { listenOverflow, synFlood } from './rules/listen-queue.js';
@@ -150,11 +150,7 @@ export class FindingsEngine {
 
   /** One evaluation at once: a pass, the history sample, the rules, and the findings' lifecycle. */
   evaluate(): EvaluationStats {
-    const evaluation = this.steps(Infinity);
-    for (;;) {
-      const step = evaluation.next();
-      if (step.done) return step.value;
-    }
+    return runThrough(this.steps(Infinity));
   }
 
   /**

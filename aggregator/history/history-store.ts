@@ -1,4 +1,4 @@
-import { Slice } from '../slice.js';
+import { runThrough, Slice } from '../slice.js';
 import { SERIES_COUNT, SERIES_NAMES, type HistorySettings, type PodHistoryView, type PodSample, type ResolutionView, type SeriesName } from './types.js';
 
 /**
@@ -125,11 +125,7 @@ export class HistoryStore {
    * a call within the step of the previous one does nothing and returns false.
    */
   record(nowMs: number, present: Iterable<PodSample>): boolean {
-    const steps = this.sample(nowMs, present, new Slice(Infinity));
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return step.value;
-    }
+    return runThrough(this.sample(nowMs, present, new Slice(Infinity)));
   }
 
   /**
