@@ -21,6 +21,7 @@ import { EncodingAgent, REPLAY_OPTIONS } from './agent-messages.js';
 import { OwnConnection } from './own-connection.js';
 import { procDelta, sampleProc } from './proc.js';
 import type { Progress } from './stream-cluster.js';
+import { fmt } from './stream-report.js';
 import { killStreamProcesses, pollUntil, startAggregator } from './stream-procs.js';
 import { SyntheticNode } from './synthetic.js';
 
@@ -48,7 +49,6 @@ interface Replayer {
 
 const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
 const identity = (bytes: Buffer): Buffer => bytes;
-const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const errors: string[] = [];
 /** Human-readable lines: stdout alone, stderr under --json (stdout then carries the result). */
 const say = (line: string): void => void (values.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -90,7 +90,7 @@ function writeInterleaved(replayers: readonly Replayer[], messagesOf: (replayer:
 }
 
 process.on('exit', killStreamProcesses);
-const nodeFlags = values['aggregator-node-flags'].split(' ').filter(Boolean);
+const nodeFlags = values['aggregator-node-flags'].split(/\s+/).filter(Boolean);
 const aggregator = await startAggregator(TIMEOUT_MS * 10, nodeFlags);
 const progress = (): Promise<Progress> => aggregator.ipc.call<Progress>('progress');
 try {

@@ -143,6 +143,8 @@ const streamSeconds = positiveInt('stream-seconds', values['stream-seconds']);
 const streamBursts = positiveInt('stream-bursts', values['stream-bursts']);
 const streamQueries = positiveInt('stream-queries', values['stream-queries']);
 const replayBursts = nonNegativeInt('replay-bursts', values['replay-bursts']);
+/** --aggregator-node-flags, for the streaming case's aggregator and the replay's. */
+const aggregatorNodeFlags = values['aggregator-node-flags'].split(/\s+/).filter(Boolean);
 const agentSockets = values['agent-sockets'] === undefined ? (streamNodes > 0 ? 10_000 : 0) : nonNegativeInt('agent-sockets', values['agent-sockets']);
 const agentSeconds = positiveInt('agent-seconds', values['agent-seconds']);
 const agentChurn = positiveInt('agent-churn', values['agent-churn']);
@@ -406,7 +408,7 @@ if (streamNodes > 0) {
       querySamples: streamQueries,
       heartbeatMs: 5_000,
       lifetimeMs: maxMinutes * 60_000,
-      aggregatorNodeFlags: values['aggregator-node-flags'].split(/\s+/).filter(Boolean),
+      aggregatorNodeFlags,
       phaseTimeoutMs: timeoutMs,
       profilePrefix: `.bench/stream-${stamp}`,
       progress: (text) => progress(`${tag}: ${text}`),
@@ -426,7 +428,7 @@ if (streamNodes > 0 && replayBursts > 0) {
       nodes: streamNodes,
       socketsPerNode: streamSockets,
       bursts: replayBursts,
-      aggregatorNodeFlags: values['aggregator-node-flags'].split(/\s+/).filter(Boolean),
+      aggregatorNodeFlags,
       timeoutMs: 3 * timeoutMs,
       repo: ROOT,
       progress: (text) => progress(`${tag}: ${text}`),

@@ -28,7 +28,8 @@ export interface StreamTarget {
 }
 
 const MiB = 1024 * 1024;
-const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-');
+/** A number as the reports print it: rounded to `digits`, with thousands separators; '-' when not finite. */
+export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-');
 const ms = (n: number): string => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : fmt(n)) : '-');
 const pct = (share: number): string => `${(100 * share).toFixed(share < 0.1 ? 2 : 1)}%`;
 const mib = (bytes: number): string => fmt(bytes / MiB);
@@ -39,15 +40,20 @@ export function medianBurstRate(cluster: ClusterResult): number {
   return stats(cluster.bursts.filter((b) => !b.profiled).map((b) => b.changesPerSecond)).median;
 }
 
+/** The note a target measured at another size than the budget's carries. */
+function scaleOf(sockets: number): Pick<StreamTarget, 'scaleNote'> {
+  return sockets === STREAM_TARGETS.atSockets ? {} : { scaleNote: `at ${fmtInt(sockets)} sockets, not ${fmtInt(STREAM_TARGETS.atSockets)}` };
+}
+
 export function streamTargets(cluster: ClusterResult | undefined, agent: AgentCaseResult | undefined, replay?: ReplayResult): StreamTarget[] {
   const targets: StreamTarget[] = [];
   if (replay) {
-    const scale = replay.sockets === STREAM_TARGETS.atSockets ? {} : { scaleNote: `at ${fmtInt(replay.sockets)} sockets, not ${fmtInt(STREAM_TARGETS.atSockets)}` };
+    const scale = scaleOf(replay.sockets);
     const rate = replay.medianChangesPerSecond;
     targets.push({ what: `aggregator ingest, wall clock: replayed bursts (median of ${replay.bursts.length})`, measured: rate, unit: 'changes/s', goal: `≥ ${fmtInt(STREAM_TARGETS.ingestChangesPerSecond)}`, pass: rate >= STREAM_TARGETS.ingestChangesPerSecond, ...scale });
   }
   if (cluster) {
-    const scale = cluster.sockets === STREAM_TARGETS.atSockets ? {} : { scaleNote: `at ${fmtInt(cluster.sockets)} sockets, not ${fmtInt(STREAM_TARGETS.atSockets)}` };
+    const scale = scaleOf(cluster.sockets);
     const counted = cluster.bursts.filter((b) => !b.profiled).length;
     const rate = medianBurstRate(cluster);
     targets.push({ what: `aggregator ingest, wall clock: simulated agents' bursts (median of ${counted}; the simulator is the limit)`, measured: rate, unit: 'changes/s', goal: `≥ ${fmtInt(STREAM_TARGETS.ingestChangesPerSecond)}`, pass: rate >= STREAM_TARGETS.ingestChangesPerSecond, ...scale });
@@ -302,10 +308,10 @@ export function replayTable(replay: ReplayResult): string {
     `replayed burst ${i + 1}`,
     fmtInt(burst.changes),
     burst.seconds.toFixed(2),
-    fmtInt(Math.round(burst.changesPerSecond)),
+    fmt(burst.changesPerSecond),
     `${(100 * burst.aggregatorCores).toFixed(1)}%`,
     `${(100 * burst.replayCores).toFixed(1)}%`,
-    fmtInt(Math.round(burst.changesPerAggregatorCpuSecond)),
+    fmt(burst.changesPerAggregatorCpuSecond),
   ]);
   return table(['phase', 'changes', 'seconds', 'changes/s', 'aggregator CPU', 'replay CPU', 'per aggregator CPU-s'], rows);
 }
