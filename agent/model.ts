@@ -1,6 +1,6 @@
 /**
  * Records as the kernel prints them in /proc/<pid>/net/*. Field meanings and units are in
- * shared/reference/procfs-and-cgroups.md (§1–2); the parsers in procfs/ produce these, nothing
+ * docs/procfs-and-cgroups.md (§1–2); the parsers in procfs/ produce these, nothing
  * else does.
  */
 

@@ -14,8 +14,9 @@ import { SimulatedNode, cgroupSkipReason, type PodTruth, type SimulatedPod } fro
 import { netnsSkipReason } from './helpers/netns.js';
 import { runCli } from './helpers/run-cli.js';
 import { TestApiServer, type KubeObject } from './k8s/index.js';
+import { requirement } from './helpers/requirements.js';
 
-const skip = netnsSkipReason(['ip', 'nsenter']) ?? cgroupSkipReason() ?? false;
+const skip = requirement(netnsSkipReason(['ip', 'nsenter']), cgroupSkipReason());
 const NODE = 'node-a';
 
 /** What the cgroup leaf says about the runtime: prefixed leaves name it, bare 64-hex ones do not. */

@@ -19,8 +19,9 @@ import { SocketTable, sameForWire } from '../agent/stream/socket-table.js';
 import type { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { TestNetns, netnsInodeOf, netnsSkipReason } from './helpers/netns.js';
 import { lineReader } from './helpers/line-reader.js';
+import { requirement } from './helpers/requirements.js';
 
-const skip = netnsSkipReason(['ip']) ?? false;
+const skip = requirement(netnsSkipReason(['ip']));
 /** The safety net of these tests, in scans (the agent's default is 10 s at a 1 s interval). */
 const EVERY = 4;
 /** Long enough for loopback ACKs to have gone out before counters are compared. */

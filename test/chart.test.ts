@@ -7,6 +7,7 @@ import { ruleNames } from '../cli/rule-flags.js';
 import { agentSettings, aggregatorSettings } from '../cli/serve.js';
 import { helm, helmSkipReason, renderChart, type Manifest } from './helpers/helm.js';
 import { runCli } from './helpers/run-cli.js';
+import { requirement } from './helpers/requirements.js';
 
 /**
  * The chart (charts/kube-netstat) through the real helm binary: lint, render, and the rendered
@@ -107,7 +108,7 @@ const RENDERS = [
   { name: 'every optional feature on', release: 'rel', namespace: 'observability', args: ['-f', ALL_FEATURES] },
 ] as const;
 
-describe('the Helm chart, through the real helm binary', { skip: helmSkipReason() }, () => {
+describe('the Helm chart, through the real helm binary', { skip: requirement(helmSkipReason()) }, () => {
   const rendered = new Map<string, Manifest[]>();
   let agentHelp = '';
   let aggregatorHelp = '';

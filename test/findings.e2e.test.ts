@@ -20,8 +20,9 @@ import { runCli } from './helpers/run-cli.js';
 import { TestApiServer, namespace, type KubeObject } from './k8s/index.js';
 import { ProcessSet, startAggregatorProcess, type AggregatorProcess } from './stream/processes.js';
 import { waitFor } from './stream/wait.js';
+import { requirement } from './helpers/requirements.js';
 
-const skip = netnsSkipReason(['ip', 'nsenter']) ?? cgroupSkipReason() ?? false;
+const skip = requirement(netnsSkipReason(['ip', 'nsenter']), cgroupSkipReason());
 const NODE = 'node-a';
 const TOKEN = 'findings-e2e-token';
 /** The rule windows the aggregator runs with: short, so that the test takes seconds. */

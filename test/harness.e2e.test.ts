@@ -19,6 +19,7 @@ import type { CgroupDriver, PodTruth, QosClass, Runtime, SocketTruth } from './h
 import { netnsSkipReason, run, runInNetnsOf } from './helpers/netns.js';
 import { parseSs } from './helpers/oracles.js';
 import type { OracleRecord } from './helpers/oracles.js';
+import { requirement } from './helpers/requirements.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const HARNESS = pathToFileURL(fileURLToPath(new URL('./harness/index.ts', import.meta.url))).href;
@@ -168,7 +169,7 @@ function rowByTuple(rows: readonly OracleRecord[], socket: SocketTruth): OracleR
 
 // ---------------------------------------------------------------------------------------------
 
-const skip = cgroupSkipReason() ?? netnsSkipReason(['ip', 'nsenter', 'ss', 'python3']) ?? false;
+const skip = requirement(cgroupSkipReason(), netnsSkipReason(['ip', 'nsenter', 'ss', 'python3']));
 // A skipped describe() counts no test on Node 20; this one shows up as skipped in the summary.
 if (skip) test('simulated-pod harness', { skip }, () => {});
 

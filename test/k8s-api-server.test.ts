@@ -4,7 +4,7 @@
  * list/watch rules (resourceVersion resume, bookmarks, 410 Gone, selectors, pagination).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { run } from './helpers/netns.js';
+import { missingTools, requirement } from './helpers/requirements.js';
 import { namespace, node, ObjectStore, pod, RawWatch, rawRequest, TestApiServer, TooOldResourceVersionError } from './k8s/index.js';
 import type { KubeObject, RawTarget, RecordedRequest, Status, WatchEvent } from './k8s/index.js';
 import { createObject } from './k8s/create.js';
@@ -442,7 +443,7 @@ describe('HTTP list and watch protocol', () => {
 });
 
 /** The machine ships kubectl; where it does not, these tests say so instead of failing. */
-const noKubectl = spawnSync('sh', ['-c', 'command -v kubectl']).status === 0 ? false : 'needs the kubectl binary on PATH';
+const noKubectl = requirement(missingTools(['kubectl']));
 
 describe('the real kubectl', { skip: noKubectl }, () => {
   let server: TestApiServer;

@@ -20,8 +20,9 @@ import { TestApiServer, namespace, type KubeObject } from './k8s/index.js';
 import { exposeAggregator, installPlugin, kubectl, kubectlSkipReason, startKubectl, type KubectlResult } from './plugin/kubectl.js';
 import { ProcessSet, startAggregatorProcess, type AggregatorProcess } from './stream/processes.js';
 import { waitFor } from './stream/wait.js';
+import { requirement } from './helpers/requirements.js';
 
-const skip = netnsSkipReason(['ip', 'nsenter']) ?? cgroupSkipReason() ?? kubectlSkipReason() ?? false;
+const skip = requirement(netnsSkipReason(['ip', 'nsenter']), cgroupSkipReason(), kubectlSkipReason());
 const NODE = 'node-a';
 const TOKEN = 'plugin-e2e-token';
 

@@ -10,6 +10,7 @@ import { ListenCounters, hasWaitingListener, parseListenDrops } from '../agent/p
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
 import { netnsInodeOf, netnsSkipReason, TestNetns } from './helpers/netns.js';
 import { waitFor } from './stream/wait.js';
+import { requirement } from './helpers/requirements.js';
 
 /** The first two lines of a real /proc/net/netstat (kernel 6.18), cut after ListenDrops's neighbours. */
 const NETSTAT = [
@@ -65,7 +66,7 @@ describe('ListenCounters reads only namespaces with a backlog', () => {
   });
 });
 
-describe('on the kernel: a listener that never accepts overflows', { skip: netnsSkipReason(['ip']) ?? false }, () => {
+describe('on the kernel: a listener that never accepts overflows', { skip: requirement(netnsSkipReason(['ip'])) }, () => {
   let netns: TestNetns | undefined;
   after(() => netns?.cleanup());
 

@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { pod } from './k8s/index.js';
 import { startApiCluster, type ApiCluster } from './helpers/api-cluster.js';
 import { dashboardExpressions, readDashboard, withAllVariables } from './helpers/dashboard.js';
-import { PrometheusServer, prometheusInstalled, type VectorSample } from './helpers/prometheus.js';
+import { PrometheusServer, type VectorSample } from './helpers/prometheus.js';
+import { missingTools, requirement } from './helpers/requirements.js';
 import { getJson, getText } from './stream/converge.js';
 import { NodeTree } from './stream/node-tree.js';
 import { ProcessSet, startAggregatorProcess, type AggregatorProcess } from './stream/processes.js';
@@ -19,9 +20,7 @@ import { waitFor } from './stream/wait.js';
 const NODE = 'node-prom';
 const POD = { namespace: 'shop', name: 'leaky-0' } as const;
 const TCP_CLOSE_WAIT = 0x08;
-const installed = prometheusInstalled();
-// CI installs it (.ci/setup): there a missing binary fails the run instead of hiding the proof.
-const skip = installed || process.env.CI ? false : 'prometheus is not installed: run .ci/setup as root (apt-get install prometheus)';
+const skip = requirement(missingTools(['prometheus', 'promtool']));
 
 interface SummaryRowJson {
   readonly namespace: string | null;
@@ -58,7 +57,6 @@ describe('Prometheus scrapes the aggregator and the agent', { skip, timeout: 180
   };
 
   before(async () => {
-    if (!installed) throw new Error('prometheus is not installed: CI must run .ci/setup (as root) before the tests');
     cluster = await startApiCluster();
     cluster.server.store.upsert(pod({ name: POD.name, namespace: POD.namespace, nodeName: NODE, uid: '7e57a11c-0000-4000-8000-000000000777', containers: [{ name: 'app', containerID: `containerd://${'c'.repeat(64)}` }] }));
     for (let i = 0; i < 6; i++) tree.add({ state: TCP_CLOSE_WAIT });
@@ -126,7 +124,7 @@ describe('Prometheus scrapes the aggregator and the agent', { skip, timeout: 180
     assert.deepEqual(refused, []);
   });
 
-  test('promtool check metrics finds nothing to fix in kube-netstat\'s series', { skip: spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'promtool is not installed' }, async () => {
+  test('promtool check metrics finds nothing to fix in kube-netstat\'s series', async () => {
     for (const port of [aggregator.httpPort, agentMetricsPort]) {
       const { text } = await getText(port, '/metrics');
       const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });

@@ -1,6 +1,6 @@
 /**
  * The ss and netstat parsers the end-to-end tests use as oracles, checked against the real
- * captures in shared/reference/samples/ (demo.ss-*.txt, demo.netstat-*.txt: one namespace, one
+ * captures in test/fixtures/captures/ (demo.ss-*.txt, demo.netstat-*.txt: one namespace, one
  * pass, so the two tools describe the same sockets).
  */
 import assert from 'node:assert/strict';

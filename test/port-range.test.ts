@@ -15,6 +15,7 @@ import { readEnvelope, PodCache, WireFormatError } from '../aggregator/wire-inde
 import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { netnsInodeOf, netnsSkipReason, TestNetns } from './helpers/netns.js';
+import { requirement } from './helpers/requirements.js';
 
 test('parsePortRange: the sysctl\'s two numbers, or nothing', () => {
   assert.deepEqual(parsePortRange('32768\t60999\n'), { low: 32768, high: 60999 });
@@ -49,7 +50,7 @@ describe('PortRanges keeps the table current', () => {
   });
 });
 
-describe('reading a namespace\'s own sysctl from outside it', { skip: netnsSkipReason(['ip', 'nsenter']) ?? false }, () => {
+describe('reading a namespace\'s own sysctl from outside it', { skip: requirement(netnsSkipReason(['ip', 'nsenter'])) }, () => {
   let netns: TestNetns | undefined;
   after(() => netns?.cleanup());
 

@@ -13,8 +13,9 @@ import { parseInetTable } from '../agent/procfs/inet.js';
 import { parseSockstat, tableIsEmpty } from '../agent/procfs/sockstat.js';
 import { TestNetns, netnsSkipReason } from './helpers/netns.js';
 import { lineReader } from './helpers/line-reader.js';
+import { requirement } from './helpers/requirements.js';
 
-const skip = netnsSkipReason(['ip']) ?? false;
+const skip = requirement(netnsSkipReason(['ip']));
 
 /** A process in the namespace that opens sockets on command, one step per line on stdin. */
 const STEPPER = String.raw`

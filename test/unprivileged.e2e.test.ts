@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { missingTools, requirement, rootReason } from './helpers/requirements.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -12,14 +13,12 @@ function asNobody(argv: string[]): ReturnType<typeof spawnSync> {
   return spawnSync('setpriv', [...NOBODY, ...argv], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
 }
 
-function skipReason(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root to switch to uid 65534';
-  if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
-  if (asNobody(['test', '-r', `${repo}/cli/bin.ts`]).status !== 0) return `uid 65534 cannot read ${repo}`;
-  return false;
+function skipReason(): string | undefined {
+  return rootReason('switches to uid 65534') ?? missingTools(['setpriv'])
+    ?? (asNobody(['test', '-r', `${repo}/cli/bin.ts`]).status !== 0 ? `uid 65534 cannot read ${repo}` : undefined);
 }
 
-test('as an unprivileged user: what can be read is printed, plus one line saying what is missing and why', { skip: skipReason() }, () => {
+test('as an unprivileged user: what can be read is printed, plus one line saying what is missing and why', { skip: requirement(skipReason()) }, () => {
   const result = asNobody([process.execPath, '--import', 'tsx', 'cli/bin.ts', 'local', '-tanp']);
   assert.equal(result.status, 0, String(result.stderr));
   assert.match(String(result.stdout), /^Network namespace net:\[\d+\]/);

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../helpers/netns.js';
+import { rootReason } from '../helpers/requirements.js';
 
 export interface Hierarchy {
   /** The number `/proc/<pid>/cgroup` prints first; 0 for v2. */
@@ -64,7 +65,8 @@ function unescapeMountPath(text: string): string {
 
 /** Why simulated pods cannot be made here, or undefined when they can. */
 export function cgroupSkipReason(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (creates cgroups)';
+  const notRoot = rootReason('creates cgroups');
+  if (notRoot) return notRoot;
   try {
     cgroupHierarchies();
     return undefined;

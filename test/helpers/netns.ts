@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { missingTools, rootReason } from './requirements.js';
 
 /** Prefix of every namespace this module creates; the creator's pid follows it. */
 const NAME_PREFIX = 'kns-test-';
@@ -80,9 +81,7 @@ export function runInNetnsOf(pid: number, argv: readonly string[], options: RunO
 
 /** Why the namespace tests cannot run here, or undefined when they can. */
 export function netnsSkipReason(tools: readonly string[] = ['ip', 'nft', 'nsenter']): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (creates network namespaces)';
-  const missing = tools.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  return missing.length > 0 ? `needs ${missing.join(', ')} on PATH` : undefined;
+  return rootReason('creates network namespaces') ?? missingTools(tools);
 }
 
 export interface StartedProcess {

@@ -1,7 +1,7 @@
 /**
  * Parsers for the output of the two reference tools, iproute2 `ss` and net-tools `netstat`, so
  * the end-to-end tests can compare kube-netstat with what they report for the same namespace.
- * They read what the tools print (shapes from shared/reference/samples/demo.ss-*.txt and
+ * They read what the tools print (shapes from test/fixtures/captures/demo.ss-*.txt and
  * demo.netstat-*.txt); anything they do not recognise throws, naming the line.
  */
 

@@ -6,11 +6,6 @@ import { join } from 'node:path';
 import { getJson, getText } from '../stream/converge.js';
 import { waitFor } from '../stream/wait.js';
 
-/** Whether a `prometheus` binary is on PATH (Debian's package; .ci/setup installs it). */
-export function prometheusInstalled(): boolean {
-  return spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
 /** One series of an instant query's answer. */
 export interface VectorSample {
   readonly metric: Readonly<Record<string, string>>;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** shared/reference/samples/, beside the project checkout. */
-export const SAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/reference/samples');
+/** Real kernel and tool captures, copied into the repo (test/fixtures/captures/README.md says how each was made). */
+export const SAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/captures');
 
 export function sample(name: string): Buffer {
   return readFileSync(join(SAMPLES, name));

@@ -3,10 +3,11 @@
  * `kubectl_complete-netstat` launchers of this checkout's sources, an aggregator exposed through
  * the test API server's service proxy, and a bounded runner for kubectl commands.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingTools } from '../helpers/requirements.js';
 import type { ObjectStore } from '../k8s/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -14,8 +15,7 @@ export const REPO = resolve(HERE, '../..');
 
 /** Why kubectl-driven tests cannot run here, or undefined. */
 export function kubectlSkipReason(): string | undefined {
-  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-  return probe.status === 0 ? undefined : 'needs the kubectl binary on PATH';
+  return missingTools(['kubectl']);
 }
 
 /** Writes the launchers into `dir` (to be put first on PATH). */
