@@ -1,5 +1,5 @@
 /**
- * The aggregator taking bursts as fast as it can, on the wall clock: after `npm run build`
+ * The aggregator taking bursts as fast as it can, on the wall clock: after `npm run build:bench`
  * (the aggregator is dist/bench/aggregator-child.js), `node --expose-gc
  * --max-old-space-size=8192 --import tsx bench/replay.ts [--nodes 1000] [--sockets 1000]
  * [--bursts 3] [--changes 1000] [--aggregator-node-flags=…] [--json]`. `npm run bench` runs it

@@ -34,6 +34,7 @@ import {
   timingTables,
 } from './report.js';
 import { findingsLines, runFindingsCase, type FindingsCaseResult } from './findings-case.js';
+import { runStartupCase, startupLines, type StartupCaseResult } from './startup-case.js';
 import { runCluster, type ClusterResult } from './stream-cluster.js';
 import { runReplay } from './replay-case.js';
 import type { ReplayResult } from './replay.js';
@@ -65,12 +66,14 @@ const USAGE = `usage: npm run bench -- [--sizes 10000,100000] [--namespaces 20] 
                         [--stream-nodes 1000] [--stream-sockets 1000] [--stream-churn 20]
                         [--stream-seconds 30] [--stream-bursts 3] [--stream-queries 200] [--replay-bursts 3]
                         [--agent-sockets 10000] [--agent-seconds 30] [--agent-churn 50]
-                        [--plugin-rounds 5] [--timeout-sec 300] [--max-minutes 60] [--no-build]
+                        [--plugin-rounds 5] [--startup-rounds 15] [--timeout-sec 300] [--max-minutes 60] [--no-build]
                         [--aggregator-node-flags='--v8-flag ...']
                         [--findings-nodes 1000] [--findings-sockets 1000] [--findings-pods 10] [--findings-evaluations 5]
 --sizes 0 skips the namespace cases, --pods 0 the pod case, --stream-nodes 0 the streaming
 cases (the agent case too, unless --agent-sockets is given), --agent-sockets 0 the agent case.
 --plugin-rounds 0 skips timing kubectl netstat as a process (against kubectl get pods -A).
+--startup-rounds 0 skips timing kubectl netstat --help (against kubectl version --client, and
+against the plugin bundled by esbuild).
 --replay-bursts 0 skips replaying pre-encoded bursts to a fresh aggregator (bench/replay.ts:
 the ingest rate on the wall clock, with no simulator limiting it).
 --findings-nodes 0 skips the leak rules' case (evaluation CPU and the memory of history and
@@ -115,6 +118,7 @@ const { values } = parseArgs({
     'timeout-sec': { type: 'string', default: '300' },
     'max-minutes': { type: 'string', default: '60' },
     'plugin-rounds': { type: 'string', default: '5' },
+    'startup-rounds': { type: 'string', default: '15' },
     'findings-nodes': { type: 'string', default: '1000' },
     'findings-sockets': { type: 'string', default: '1000' },
     'findings-pods': { type: 'string', default: '10' },
@@ -149,6 +153,7 @@ const agentSockets = values['agent-sockets'] === undefined ? (streamNodes > 0 ? 
 const agentSeconds = positiveInt('agent-seconds', values['agent-seconds']);
 const agentChurn = positiveInt('agent-churn', values['agent-churn']);
 const pluginRounds = nonNegativeInt('plugin-rounds', values['plugin-rounds']);
+const startupRounds = nonNegativeInt('startup-rounds', values['startup-rounds']);
 const findingsNodes = nonNegativeInt('findings-nodes', values['findings-nodes']);
 const findingsSockets = positiveInt('findings-sockets', values['findings-sockets']);
 const findingsPods = positiveInt('findings-pods', values['findings-pods']);
@@ -183,15 +188,15 @@ function newestSource(dir: string): number {
 }
 
 if (!values['no-build']) {
-  progress('npm run build');
-  const build = spawnSync('npm', ['run', 'build'], { encoding: 'utf8', timeout: 300_000 });
+  progress('npm run build:bench');
+  const build = spawnSync('npm', ['run', 'build:bench'], { encoding: 'utf8', timeout: 300_000 });
   if (build.status !== 0) {
-    process.stderr.write(`bench: npm run build failed (${build.error?.message ?? `exit ${build.status}`}):\n${build.stdout}${build.stderr}\n`);
+    process.stderr.write(`bench: npm run build:bench failed (${build.error?.message ?? `exit ${build.status}`}):\n${build.stdout}${build.stderr}\n`);
     process.exit(1);
   }
 }
 if (!existsSync('dist/cli/bin.js')) {
-  process.stderr.write('bench: dist/cli/bin.js missing: run npm run build\n');
+  process.stderr.write('bench: dist/cli/bin.js missing: run npm run build:bench\n');
   process.exit(1);
 }
 if (Math.max(newestSource('agent'), newestSource('cli')) > statSync('dist/cli/bin.js').mtimeMs) {
@@ -523,10 +528,23 @@ if (findingsNodes > 0) {
   }
 }
 
+let startupResult: StartupCaseResult | undefined;
+if (startupRounds > 0) {
+  out();
+  out(`== kubectl netstat's start-up, whole processes, ${startupRounds} alternating rounds ==`);
+  try {
+    startupResult = await runStartupCase({ repo: ROOT, rounds: startupRounds, progress });
+    for (const line of startupLines(startupResult)) out(line);
+  } catch (error) {
+    out(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
+
 const file = `.bench/scan-${stamp}.json`;
 writeFileSync(
   file,
-  `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup, pods: podCount, podSockets }, results, podResult, stream: streamResult, findings: findingsResult }, null, 2)}\n`,
+  `${JSON.stringify({ startedAt, environment, options: { sizes, namespaces: namespaceCount, rounds, warmup, pods: podCount, podSockets }, results, podResult, stream: streamResult, findings: findingsResult, startup: startupResult }, null, 2)}\n`,
 );
 out();
 out(`results written to ${file}`);

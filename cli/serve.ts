@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
+import { basename, relative } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
@@ -402,6 +403,7 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
   const node = defaultNode({ node: undefined });
   const agent = agentSettings(['--aggregator', `127.0.0.1:${aggregator.grpcPort}`, '--node-name', node.toLowerCase(), ...(values['proc-root'] ? ['--proc-root', values['proc-root']] : []), ...(values.interval ? ['--interval', values.interval] : []), ...kubeconfig]);
   const base = `http://127.0.0.1:${aggregator.httpPort}`;
+  const self = selfCommand(process.argv[1]);
   io.stdout(
     `kube-netstat standalone: watching this host (node "${agent.nodeName}"), refreshed every ${agent.intervalSeconds}s.\n` +
       `Query it:\n` +
@@ -417,9 +419,9 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
         .map(([url, what]) => (what ? `  curl -s ${url.padEnd(64)}  # ${what}\n` : `  curl -s ${url}\n`))
         .join('') +
       `or with netstat's flags and columns (the kubectl-netstat plugin, pointed at it):\n` +
-      `  node bin/kube-netstat.js query --server ${base} -A -tanp\n` +
-      `  node bin/kube-netstat.js query --server ${base} -A summary\n` +
-      `  node bin/kube-netstat.js query --server ${base} -A watch --state close-wait\n` +
+      `  ${self} query --server ${base} -A -tanp\n` +
+      `  ${self} query --server ${base} -A summary\n` +
+      `  ${self} query --server ${base} -A watch --state close-wait\n` +
       `Stop with Ctrl-C.\n`,
   );
   const signal = io.signal ?? new AbortController().signal;
@@ -427,6 +429,16 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
   await runAgentWith(agent, log, signal, new AgentMetrics({ registry: aggregator.metrics.registry, processMetrics: false }));
   await aggregator.stop();
   return 0;
+}
+
+/**
+ * How the user ran this binary, for commands to copy: `kube-netstat` when installed (npm's bin
+ * link on PATH), `node bin/kube-netstat.js` from a checkout (`npm start`).
+ */
+export function selfCommand(script: string | undefined): string {
+  if (script === undefined || basename(script) === 'kube-netstat') return 'kube-netstat';
+  const path = relative(process.cwd(), script);
+  return `node ${path.startsWith('..') ? script : path}`;
 }
 
 function waitForAbort(signal: AbortSignal | undefined): Promise<void> {

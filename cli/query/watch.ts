@@ -5,7 +5,7 @@ import { ColumnLayout, POD_TITLES } from '../local/columns.js';
 import type { CommandIo } from '../local/command.js';
 import { socketItem } from '../output/socket-list.js';
 import { PROTOBUF, fetchOk } from './client.js';
-import { queryParams } from './command.js';
+import { queryParams } from './answer.js';
 import type { QueryFlags } from './flags.js';
 import { formatSockets, partialWarning, QUERY_WIDE_TITLES, QueryNames, socketPodCells, unavailableItems } from './render.js';
 import { QueryFailure, type AggregatorEndpoint } from './transport.js';

@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly allowFailure?: boolean;
   /** How to decode stdout and stderr; `latin1` keeps every byte as one character. Default utf8. */
   readonly encoding?: BufferEncoding;
+  /** The command's environment; this process's when absent. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class CommandError extends Error {
@@ -55,6 +57,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: options.cwd,
+      env: options.env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       killSignal: 'SIGKILL',
