@@ -2,6 +2,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { splitHostPort } from './listen.js';
 import type { AgentMetrics } from './metrics.js';
+import type { LogFn } from '../common/log.js';
 
 export interface AgentMetricsServerOptions {
   /** host:port; port 0 picks one. */
@@ -9,7 +10,7 @@ export interface AgentMetricsServerOptions {
   readonly metrics: AgentMetrics;
   /** /healthz fails once no scan has ended for this long (ms): the scan loop is stuck. */
   readonly unhealthyAfterMs: number;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
 }
 
 export interface RunningMetricsServer {
@@ -42,7 +43,7 @@ export async function startAgentMetricsServer(options: AgentMetricsServerOptions
       (text) => sendText(response, 200, text, registry.contentType),
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        options.log('metrics failed', { error: message });
+        options.log('metrics failed', { error: message }, 'error');
         sendText(response, 500, `metrics failed: ${message}\n`);
       },
     );

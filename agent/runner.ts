@@ -14,6 +14,8 @@ import type { SentListener } from './stream/counting-client.js';
 import { SocketTable } from './stream/socket-table.js';
 import { TokenFile } from './stream/token.js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { LogFn } from '../common/log.js';
+import { effectiveCapabilities, privilegeExplanation } from './privileges.js';
 
 function tokenReader(file: TokenFile): () => string {
   return () => file.read();
@@ -36,7 +38,7 @@ export interface AgentRunOptions {
   readonly tokenFile?: string;
   /** TLS (or mutual TLS) to the aggregator; plain TCP when absent. */
   readonly credentials?: ChannelCredentials;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
   /** For tests and metrics: every scan's figures. */
   readonly onScan?: (figures: ScanFigures) => void;
   readonly onStreamEvent?: (event: StreamEvent) => void;
@@ -97,7 +99,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     ...(options.onSent && { onSent: options.onSent }),
     onEvent: (event) => {
       options.onStreamEvent?.(event);
-      if (event.kind === 'disconnected') options.log('aggregator unreachable', { error: event.error, retryInMs: event.retryInMs });
+      if (event.kind === 'disconnected') options.log('aggregator unreachable', { error: event.error, retryInMs: event.retryInMs }, 'warn');
       else if (event.kind === 'snapshot') options.log('snapshot sent', { sockets: event.sockets, chunks: event.chunks, reason: event.reason });
       else if (event.kind === 'resync-requested') options.log('resync requested', { reason: event.reason });
     },
@@ -113,7 +115,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
       nodeName: options.nodeName,
       store,
       onEvent: (event) => {
-        if (event.kind === 'failed') options.log('pod informer failed', { error: event.error.message, retryInMs: event.retryInMs });
+        if (event.kind === 'failed') options.log('pod informer failed', { error: event.error.message, retryInMs: event.retryInMs }, 'warn');
       },
     });
     informer.start();
@@ -129,6 +131,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
   const ranges = new PortRanges(new SysctlPortRangeReader(options.procRoot), PORT_RANGE_REFRESH);
   const listenCounters = new ListenCounters(new LocalHostFs(options.procRoot));
   let warnedAssumed = false;
+  let explainedPrivileges = false;
   const scanOnce = async (): Promise<void> => {
     const started = Date.now();
     const { rebuilt, present, scan } = scanner.scan(started);
@@ -141,6 +144,14 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
       if (!warnedAssumed && namespaces.some((namespace) => namespace.portRangeAssumed)) {
         warnedAssumed = true;
         options.log('ip_local_port_range of some network namespaces cannot be read (entering them needs CAP_SYS_ADMIN): the kernel default 32768-60999 is assumed for them', { namespaces: namespaces.filter((namespace) => namespace.portRangeAssumed).length });
+      }
+    }
+    if (!explainedPrivileges) {
+      // Once: the counts of every scan are in the metrics (kubenetstat_agent_scan_errors_total).
+      const explanation = privilegeExplanation(scan.problems, effectiveCapabilities());
+      if (explanation) {
+        explainedPrivileges = true;
+        options.log(explanation, { namespaceDenied: scan.problems.namespaceDenied, fdDenied: scan.problems.fdDenied }, 'warn');
       }
     }
     options.onScan?.({

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
 import type { NodeStore } from './node-store.js';
 import { forEachListed, type QuerySpec } from './query.js';
+import type { LogFn } from '../common/log.js';
 
 /** Answer text gathered before each write (UTF-16 code units; ~64 KiB of JSON). */
 const WRITE_CHARS = 64 * 1024;
@@ -18,7 +19,7 @@ const LIST_HEAD = JSON.stringify(socketList([])).split(',"items":')[0]!;
  * Nothing is written before the walk starts, so a query that cannot run still gets its 400
  * from the caller; a failure after the first write (a bug) ends the connection and is logged.
  */
-export function sendSocketList(store: NodeStore, spec: QuerySpec, response: ServerResponse, log: (message: string, fields: Record<string, unknown>) => void): void {
+export function sendSocketList(store: NodeStore, spec: QuerySpec, response: ServerResponse, log: LogFn): void {
   let text = `${LIST_HEAD},"items":[`;
   let written = false;
   let items = 0;
@@ -33,12 +34,12 @@ export function sendSocketList(store: NodeStore, spec: QuerySpec, response: Serv
       text += `${items++ === 0 ? '' : ','}${JSON.stringify(socketItem(socket))}`;
       if (text.length >= WRITE_CHARS) write();
     });
-    if (listing.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: listing.undecodable });
+    if (listing.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: listing.undecodable }, 'error');
     const rest = { unavailableNodes: unavailableItems(listing.unavailable), ...(listing.continueToken && { metadata: { continue: listing.continueToken } }) };
     text += `],${JSON.stringify(rest).slice(1)}\n`;
   } catch (error) {
     if (!written) throw error;
-    log('socket list failed after its first bytes were sent', { error: error instanceof Error ? error.message : String(error) });
+    log('socket list failed after its first bytes were sent', { error: error instanceof Error ? error.message : String(error) }, 'error');
     response.destroy();
     return;
   }

@@ -13,6 +13,7 @@ import type { QueryGuard } from './auth/guard.js';
 import { admitHttp } from './auth/http-gate.js';
 import { RateLimitError, type FilterLimits } from './auth/limits.js';
 import { AuthError } from './auth/types.js';
+import type { LogFn } from '../common/log.js';
 
 /** What the HTTP face needs of the metrics (aggregator/metrics.ts): timing requests, serving /metrics. */
 export interface HttpMetrics {
@@ -24,7 +25,7 @@ export interface HttpMetrics {
  * The query's HTTP/JSON face, reachable through the API server's service proxy; watches through `watches`, Prometheus' /metrics
  * through `metrics`, leak findings and pod histories through `findings`.
  */
-export function createHttpServer(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, watches?: WatchHub, metrics?: HttpMetrics, findings?: FindingsApi, gate?: HttpGate): Server {
+export function createHttpServer(store: NodeStore, isReady: () => boolean, log: LogFn, watches?: WatchHub, metrics?: HttpMetrics, findings?: FindingsApi, gate?: HttpGate): Server {
   // Room above the gate's 16 KiB URL limit (auth/http-gate.ts), so that a long URL is answered with its 400 Status, not Node's bare 431.
   return createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => {
     metrics?.observeHttp(request, response);
@@ -56,7 +57,7 @@ export interface HttpGate {
 const AUTH_STATUS: Readonly<Record<AuthError['kind'], [number, string]>> = { unauthenticated: [401, 'Unauthorized'], forbidden: [403, 'Forbidden'], unavailable: [503, 'ServiceUnavailable'] };
 
 /** `client`: who the caller counts as for per-client limits (aggregator/auth/guard.ts Admission.client). */
-function route(store: NodeStore, isReady: () => boolean, log: (message: string, fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined, metrics: HttpMetrics | undefined, findings: FindingsApi | undefined, client: string): void {
+function route(store: NodeStore, isReady: () => boolean, log: LogFn, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined, metrics: HttpMetrics | undefined, findings: FindingsApi | undefined, client: string): void {
   const url = new URL(request.url ?? '/', 'http://aggregator');
   if (request.method !== 'GET') return send(response, 405, status(405, 'MethodNotAllowed', `${request.method} is not supported`));
   switch (url.pathname) {
@@ -75,7 +76,7 @@ function route(store: NodeStore, isReady: () => boolean, log: (message: string, 
       if (acceptsProtobuf(request)) {
         // The plugin's format: the gRPC ListResponse, assembled from the stored bytes.
         const result = listSocketsEncoded(store, querySpec(url.searchParams));
-        if (result.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
+        if (result.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable }, 'error');
         response.writeHead(200, { 'content-type': PROTOBUF, 'content-length': result.bytes.length });
         return void response.end(result.bytes);
       }

@@ -1,5 +1,6 @@
 import type { Server } from '@grpc/grpc-js';
 import type { ServerHttp2Session } from 'node:http2';
+import type { LogFn } from '../common/log.js';
 
 /**
  * HTTP/2 receive windows of the aggregator's gRPC connections. grpc-js leaves Node's: 64 KiB
@@ -25,11 +26,11 @@ export const SESSION_WINDOW_BYTES = 1024 * 1024;
  * (test/http2-windows.test.ts sees the setting reach a client, so an upgrade that breaks it
  * fails there).
  */
-export function widenReceiveWindows(server: Server, log: (message: string, fields: Record<string, unknown>) => void): boolean {
+export function widenReceiveWindows(server: Server, log: LogFn): boolean {
   const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
   const listeners = servers instanceof Map ? [...servers.keys()].filter((candidate): candidate is { on: (event: 'session', listener: (session: ServerHttp2Session) => void) => void } => typeof (candidate as { on?: unknown })?.on === 'function') : [];
   if (listeners.length === 0) {
-    log('HTTP/2 receive windows left at their defaults: grpc-js no longer shows its servers', { streamWindowBytes: STREAM_WINDOW_BYTES });
+    log('HTTP/2 receive windows left at their defaults: grpc-js no longer shows its servers', { streamWindowBytes: STREAM_WINDOW_BYTES }, 'warn');
     return false;
   }
   for (const http2Server of listeners) {
@@ -39,7 +40,7 @@ export function widenReceiveWindows(server: Server, log: (message: string, field
         session.settings({ initialWindowSize: STREAM_WINDOW_BYTES });
       } catch (error) {
         // A session that closed before its settings went out.
-        log('HTTP/2 receive windows not set on a connection', { error: error instanceof Error ? error.message : String(error) });
+        log('HTTP/2 receive windows not set on a connection', { error: error instanceof Error ? error.message : String(error) }, 'warn');
       }
     });
   }

@@ -7,13 +7,14 @@ import type { AgentAuthenticator, AgentIdentity } from './auth/agent-auth.js';
 import { bearerToken } from './auth/bearer.js';
 import { AuthError } from './auth/types.js';
 import { PendingPool, PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './wire-index.js';
+import type { LogFn } from '../common/log.js';
 
 export interface IngestOptions {
   /** Sockets one snapshot chunk or delta may carry. */
   readonly maxSocketsPerMessage: number;
   /** Sockets one node may hold. */
   readonly maxSocketsPerNode: number;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
   /** Counts every applied change, for the ingest-rate metric. */
   readonly onApplied?: (changes: number) => void;
   /** Every message read, snapshot applied, resync asked and stream rejected, for metrics. */
@@ -283,7 +284,7 @@ class Connection {
   reject(error: unknown): void {
     if (this.done) return;
     const rejected = error instanceof StreamRejected ? error : new StreamRejected(status.INTERNAL, error instanceof Error ? error.message : String(error));
-    this.options.log('agent stream rejected', { node: this.node, session: this.session, code: status[rejected.code], reason: rejected.message });
+    this.options.log('agent stream rejected', { node: this.node, session: this.session, code: status[rejected.code], reason: rejected.message }, 'warn');
     this.options.onEvent?.({ kind: 'rejected', code: status[rejected.code] });
     if (this.node !== undefined) this.store.disconnected(this.node, this.session, rejected.message);
     this.finish();

@@ -5,6 +5,7 @@ import type { NodeStore, UnavailableCause } from './node-store.js';
 import { QueryError } from './query.js';
 import { registerSocketMetrics } from './socket-metrics.js';
 import { isWatch } from './watch-http.js';
+import type { LogFn } from '../common/log.js';
 
 /**
  * Adds series to the aggregator's /metrics without touching this module: it registers its
@@ -21,7 +22,7 @@ export interface AggregatorMetricsOptions {
   readonly openWatches: () => number;
   /** Node.js process metrics (process_*, nodejs_*) on this registry too; default true. */
   readonly processMetrics?: boolean;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
 }
 
 /** A node's state as kubenetstat_nodes counts it. */
@@ -168,7 +169,7 @@ export class AggregatorMetrics {
       },
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        this.options.log('metrics failed', { error: message });
+        this.options.log('metrics failed', { error: message }, 'error');
         response.writeHead(500, { 'content-type': 'text/plain' });
         response.end(`metrics failed: ${message}\n`);
       },

@@ -1,6 +1,7 @@
 import type { NamespaceInfo } from '../gen/kubenetstat/v1/agent.js';
 import type { PeerResolver } from './peers/types.js';
 import { NodeSockets } from './socket-store.js';
+import type { LogFn } from '../common/log.js';
 
 export type NodeStatus = 'syncing' | 'live' | 'disconnected';
 
@@ -69,7 +70,7 @@ export interface NodeStoreOptions {
   /** A stale or disconnected node is forgotten after this long (ms). */
   readonly evictAfterMs: number;
   readonly now?: () => number;
-  readonly log?: (message: string, fields: Record<string, unknown>) => void;
+  readonly log?: LogFn;
   /** Names the far end of sockets in answers (aggregator/peers); none without cluster access. */
   readonly peers?: PeerResolver;
 }

@@ -26,6 +26,7 @@ import { QueryGuard } from './auth/guard.js';
 import { gatedStream, gatedUnary, type GrpcGate, type NamespaceAccess } from './auth/grpc-gate.js';
 import type { FilterLimits } from './auth/limits.js';
 import type { QueryAuthorizer } from './auth/query-auth.js';
+import type { LogFn } from '../common/log.js';
 
 export interface AggregatorOptions {
   /** host:port for agents and gRPC queries; port 0 picks one. */
@@ -67,7 +68,7 @@ export interface AggregatorOptions {
   readonly filterLimits?: FilterLimits;
   /** TLS for the gRPC listener (PEM); with clientCa, clients must present a certificate it issued. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
 }
 
 export interface RunningAggregator {
@@ -151,7 +152,7 @@ function unary<Request, Response>(log: AggregatorOptions['log'], answer: (reques
     } catch (error) {
       if (error instanceof QueryError) return callback({ code: status.INVALID_ARGUMENT, details: error.message });
       if (error instanceof NotFoundError) return callback({ code: status.NOT_FOUND, details: error.message });
-      log('query failed', { error: error instanceof Error ? error.message : String(error) });
+      log('query failed', { error: error instanceof Error ? error.message : String(error) }, 'error');
       callback({ code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
     }
   };
@@ -196,7 +197,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
   grpc.addService(rawQueryService, {
     list: gatedUnary(gate, LIST_NAMESPACES, unary(options.log, metrics.timed('List', (request: ListRequest): Buffer => {
       const result = listSocketsEncoded(store, querySpecOf(request));
-      if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable });
+      if (result.undecodable > 0) options.log('sockets left out of an answer: their bytes do not decode', { count: result.undecodable }, 'error');
       return result.bytes;
     })), options.log),
     summary: gatedUnary(gate, filterNamespaces<SummaryRequest>(), unary(options.log, metrics.timed('Summary', (request: SummaryRequest): SummaryResponse => {

@@ -2,6 +2,7 @@ import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type { WatchEvent, WatchRequest } from '../gen/kubenetstat/v1/query.js';
 import { QueryError, type QuerySpec } from './query.js';
 import { WatchLimitError, type Watch, type WatchHub } from './watch.js';
+import type { LogFn } from '../common/log.js';
 
 type Call = ServerWritableStream<WatchRequest, WatchEvent>;
 
@@ -11,7 +12,7 @@ type Call = ServerWritableStream<WatchRequest, WatchEvent>;
  * watch again elsewhere). A bad filter is INVALID_ARGUMENT, one watch too many (in all, or of
  * this `client`'s) RESOURCE_EXHAUSTED.
  */
-export function watchHandler(hub: WatchHub, specOf: (request: WatchRequest) => QuerySpec, log: (message: string, fields: Record<string, unknown>) => void) {
+export function watchHandler(hub: WatchHub, specOf: (request: WatchRequest) => QuerySpec, log: LogFn) {
   return (call: Call, client: string): void => {
     let watch: Watch;
     try {
@@ -22,7 +23,7 @@ export function watchHandler(hub: WatchHub, specOf: (request: WatchRequest) => Q
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const code = error instanceof QueryError ? status.INVALID_ARGUMENT : error instanceof WatchLimitError ? status.RESOURCE_EXHAUSTED : status.INTERNAL;
-      if (code === status.INTERNAL) log('watch failed', { error: message });
+      if (code === status.INTERNAL) log('watch failed', { error: message }, 'error');
       call.emit('error', { code, details: message });
       return;
     }

@@ -3,6 +3,7 @@ import type { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeState, NodeStore, UnavailableCause } from './node-store.js';
 import { compileSelection, decodeSocket, decodeStored, orderedNodes, QueryError, walkCandidates, type QuerySpec, type Selection } from './query.js';
 import type { NodeSockets, PodIndex } from './socket-store.js';
+import type { LogFn } from '../common/log.js';
 
 /**
  * Watch: the sockets a filter selects, then their changes. A watcher does not follow ingest
@@ -180,7 +181,7 @@ export interface WatchHubOptions {
   readonly maxWatches: number;
   /** Watches one client (an authenticated user, else a remote address) may hold open; default: maxWatches. */
   readonly maxWatchesPerClient?: number;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
   readonly now?: () => number;
 }
 
@@ -257,13 +258,13 @@ export class WatchHub {
       watcher.poll();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.options.log('watch failed', { error: message });
+      this.options.log('watch failed', { error: message }, 'error');
       this.remove(watcher);
       sink.end('failed', `watch failed: ${message}`);
       return;
     }
     if (watcher.undecodable > 0) {
-      this.options.log('sockets left out of a watch: their bytes do not decode', { count: watcher.undecodable });
+      this.options.log('sockets left out of a watch: their bytes do not decode', { count: watcher.undecodable }, 'error');
       watcher.undecodable = 0;
     }
   }

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
-import { createLogger } from '../cli/log.js';
+import { createLogger } from '../common/log.js';
 import { socketChunkStats, type NodeSockets } from '../aggregator/socket-store.js';
 import { aggregatorSettings, startAggregatorWith } from '../cli/serve.js';
 import { startProfile, stopProfile } from './cpu-profile.js';

@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfigError, loadKubeConfig } from '../agent/kube/kubeconfig.js';
 import type { AggregatorSettings } from './defaults.js';
-import type { LogFn } from './log.js';
+import type { LogFn } from '../common/log.js';
 import { UsageError } from './usage-error.js';
 
 /** The aggregator's cluster access, as flags and the environment give it. */

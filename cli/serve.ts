@@ -12,7 +12,7 @@ import { tuneAggregatorHeap } from '../aggregator/heap.js';
 import { startAggregator, type AggregatorOptions, type RunningAggregator } from '../aggregator/server.js';
 import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from './defaults.js';
 import type { CommandIo } from './local/command.js';
-import { createLogger, type LogFn } from './log.js';
+import { createLogger, type LogFn } from '../common/log.js';
 import { clusterKubeConfig, peerNamesKubeConfig, type ClusterAccess } from './peer-names.js';
 import { applyRules, ruleNames } from './rule-flags.js';
 import { UsageError } from './usage-error.js';
@@ -185,7 +185,7 @@ export async function startAggregatorWith(settings: AggregatorSettings & Cluster
   // The auth module brings the Kubernetes client library (~40 MiB more heap for every major GC
   // to mark, ~110 MiB more RSS): loaded only when there is a cluster to review tokens against.
   const reviews = agentKubeConfig || queryKubeConfig ? await import('../aggregator/auth/start.js') : undefined;
-  if (!agentKubeConfig) log('agent authentication off: any agent may write any node', { agentAuth: settings.agentAuth });
+  if (!agentKubeConfig) log('agent authentication off: any agent may write any node', { agentAuth: settings.agentAuth }, 'warn');
   const tls = settings.tls && {
     cert: readPem(settings.tls.cert!, 'tls-cert'),
     key: readPem(settings.tls.key!, 'tls-key'),

@@ -3,6 +3,7 @@ import { QueryError, type QuerySpec } from '../query.js';
 import { admissionHeaders, type QueryGuard } from './guard.js';
 import { checkFilterLimits, RateLimitError, type FilterLimits } from './limits.js';
 import { AuthError } from './types.js';
+import type { LogFn } from '../../common/log.js';
 
 /** Who may ask what, and how much (aggregator/auth): checked before every QueryService call. */
 export interface GrpcGate {
@@ -54,7 +55,7 @@ function refuse(error: unknown, fallback: (error: unknown) => void): { code: sta
 }
 
 /** A unary handler behind the gate: refused calls end with their status; admitted ones see the narrowed request. */
-export function gatedUnary<Request, Response>(gate: GrpcGate | undefined, access: NamespaceAccess<Request>, handler: handleUnaryCall<Request, Response>, log: (message: string, fields: Record<string, unknown>) => void): handleUnaryCall<Request, Response> {
+export function gatedUnary<Request, Response>(gate: GrpcGate | undefined, access: NamespaceAccess<Request>, handler: handleUnaryCall<Request, Response>, log: LogFn): handleUnaryCall<Request, Response> {
   if (!gate) return handler;
   return (call: ServerUnaryCall<Request, Response>, callback) => {
     admit(gate, access, call.metadata, call.getPeer(), call.request).then(
@@ -63,13 +64,13 @@ export function gatedUnary<Request, Response>(gate: GrpcGate | undefined, access
         if (Object.keys(said).length > 0) call.sendMetadata(metadataOf(said));
         handler(call, callback);
       },
-      (error: unknown) => callback(refuse(error, (other) => log('query admission failed', { error: String(other) })) ?? { code: status.INTERNAL, details: String(error) }),
+      (error: unknown) => callback(refuse(error, (other) => log('query admission failed', { error: String(other) }, 'error')) ?? { code: status.INTERNAL, details: String(error) }),
     );
   };
 }
 
 /** A server-streaming handler (Watch) behind the gate. */
-export function gatedStream<Request, Response>(gate: GrpcGate | undefined, access: NamespaceAccess<Request>, handler: ClientStreamHandler<Request, Response>, log: (message: string, fields: Record<string, unknown>) => void): handleServerStreamingCall<Request, Response> {
+export function gatedStream<Request, Response>(gate: GrpcGate | undefined, access: NamespaceAccess<Request>, handler: ClientStreamHandler<Request, Response>, log: LogFn): handleServerStreamingCall<Request, Response> {
   if (!gate) return (call: ServerWritableStream<Request, Response>) => handler(call, `address ${addressOf(call.getPeer())}`);
   return (call: ServerWritableStream<Request, Response>) => {
     admit(gate, access, call.metadata, call.getPeer(), call.request).then(
@@ -78,7 +79,7 @@ export function gatedStream<Request, Response>(gate: GrpcGate | undefined, acces
         if (Object.keys(said).length > 0) call.sendMetadata(metadataOf(said));
         handler(call, client);
       },
-      (error: unknown) => call.emit('error', refuse(error, (other) => log('query admission failed', { error: String(other) })) ?? { code: status.INTERNAL, details: String(error) }),
+      (error: unknown) => call.emit('error', refuse(error, (other) => log('query admission failed', { error: String(other) }, 'error')) ?? { code: status.INTERNAL, details: String(error) }),
     );
   };
 }

@@ -12,6 +12,7 @@ import { socketGrowth } from './rules/socket-growth.js';
 import { stuckRecvQueue, stuckSendQueue } from './rules/stuck-queues.js';
 import { FloorTrends } from './trend.js';
 import type { Candidate, Evidence, Finding, FindingsSettings, FindingText, PassPart, PortRangeOf, Rule, RuleContext } from './types.js';
+import type { LogFn } from '../../common/log.js';
 
 /** Every rule, in the order their findings are made: when maxFindings are kept, the later ones are left out first. */
 const ALL_RULES: readonly Rule[] = [closeWaitLeak, portPressure, stuckRecvQueue, stuckSendQueue, listenOverflow, synFlood, socketGrowth, finWait2Lingering, lastAckLingering];
@@ -46,7 +47,7 @@ export interface FindingsEngineOptions {
   readonly portRangeOf?: PortRangeOf;
   /** Default: the node store's clock. */
   readonly now?: () => number;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
   /** A finding opened (not one reopening while still listed as resolved): Kubernetes Events. */
   readonly onOpened?: (finding: Finding) => void;
   /**
@@ -129,7 +130,7 @@ export class FindingsEngine {
       if (this.evaluating) return;
       this.evaluating = true;
       this.evaluateInSlices()
-        .catch((error: unknown) => this.options.log('findings evaluation failed', { error: error instanceof Error ? error.message : String(error) }))
+        .catch((error: unknown) => this.options.log('findings evaluation failed', { error: error instanceof Error ? error.message : String(error) }, 'error'))
         .finally(() => (this.evaluating = false));
     }, intervalMs).unref();
   }

@@ -2,6 +2,7 @@ import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client
 import { hostname } from 'node:os';
 import { statusOf } from '../../agent/kube/informer.js';
 import type { Finding, RuleName } from './types.js';
+import type { LogFn } from '../../common/log.js';
 
 /** The Event reason of each rule (UpperCamelCase, as Kubernetes reasons are). */
 const REASONS: Readonly<Record<RuleName, string>> = {
@@ -57,7 +58,7 @@ export class FindingEvents {
 
   constructor(
     kubeConfig: KubeConfig,
-    private readonly log: (message: string, fields: Record<string, unknown>) => void,
+    private readonly log: LogFn,
     private readonly now: () => number = Date.now,
   ) {
     this.api = kubeConfig.makeApiClient(CoreV1Api);
@@ -86,13 +87,13 @@ export class FindingEvents {
     const code = statusOf(error);
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     if (code === 401 || code === 403) {
-      if (!this.disabled) this.log('kubernetes events off: the API refused to create one (give the aggregator RBAC to create events, or --events off)', { code, namespace: finding.namespace, error: message });
+      if (!this.disabled) this.log('kubernetes events off: the API refused to create one (give the aggregator RBAC to create events, or --events off)', { code, namespace: finding.namespace, error: message }, 'warn');
       this.disabled = true;
       return;
     }
     const now = this.now();
     if (now - this.lastErrorLogMs < LOG_EVERY_MS) return;
     this.lastErrorLogMs = now;
-    this.log('kubernetes event not posted', { code, namespace: finding.namespace, pod: finding.pod, error: message, droppedSoFar: this.dropped });
+    this.log('kubernetes event not posted', { code, namespace: finding.namespace, pod: finding.pod, error: message, droppedSoFar: this.dropped }, 'warn');
   }
 }

@@ -5,6 +5,7 @@ import type { NodeStore } from '../node-store.js';
 import type { FindingsApi } from './api.js';
 import { FindingsEngine } from './engine.js';
 import type { FindingsSettings, PortRangeOf } from './types.js';
+import type { LogFn } from '../../common/log.js';
 
 export interface FindingsOptions {
   readonly settings: FindingsSettings & { readonly evaluateEverySeconds: number };
@@ -12,7 +13,7 @@ export interface FindingsOptions {
   /** Cluster access to post Kubernetes Events with; none are posted without it. */
   readonly eventsKubeConfig?: KubeConfig | undefined;
   readonly portRangeOf?: PortRangeOf | undefined;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
 }
 
 /** The leak rules and history of an aggregator, not evaluating yet: start() runs them on their timer. */

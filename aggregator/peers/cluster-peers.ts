@@ -4,10 +4,11 @@ import { endpointSliceSource, nodeSource, podSource, serviceSource } from '../..
 import { nodeAddressesOf, podAddressesOf, serviceAddressesOf, serviceEndpointsOf } from './api-objects.js';
 import { PeerIndex } from './peer-index.js';
 import type { AddressOwner, PeerResolver, ResolvedPeer } from './types.js';
+import type { LogFn } from '../../common/log.js';
 
 export interface ClusterPeersOptions {
   readonly kubeConfig: KubeConfig;
-  readonly log: (message: string, fields: Record<string, unknown>) => void;
+  readonly log: LogFn;
   /** Paging and backoff of the four informers; their failures are logged. */
   readonly tuning?: Omit<InformerTuning, 'onEvent'>;
 }
@@ -39,7 +40,7 @@ export class ClusterPeers implements PeerResolver {
         keep,
         sink: this.index,
         onEvent: (event) => {
-          if (event.kind === 'failed') options.log('peer names: informer failed', { resource, error: event.error.message.split('\n')[0], retryInMs: event.retryInMs });
+          if (event.kind === 'failed') options.log('peer names: informer failed', { resource, error: event.error.message.split('\n')[0], retryInMs: event.retryInMs }, 'warn');
         },
       });
     const kubeConfig = options.kubeConfig;
