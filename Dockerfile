@@ -18,6 +18,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY README.md LICENSE buf.gen.yaml buf.yaml tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
 COPY bin ./bin
+COPY common ./common
 COPY agent ./agent
 COPY aggregator ./aggregator
 COPY cli ./cli

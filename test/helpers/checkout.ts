@@ -20,14 +20,15 @@ export function* checkoutFiles(dir = REPO): Generator<string> {
 }
 
 /**
- * Copies the checkout into `dest` (a fresh clone's content, nothing built) and links this
- * checkout's node_modules into it, so that npm scripts run there without an install.
+ * Copies the checkout into `dest` (a fresh clone's content, nothing built) and, unless told
+ * not to, links this checkout's node_modules into it, so that npm scripts run there without an
+ * install.
  */
-export function copyCheckout(dest: string): void {
+export function copyCheckout(dest: string, options: { linkNodeModules?: boolean } = {}): void {
   for (const file of checkoutFiles()) {
     const target = join(dest, relative(REPO, file));
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(file, target);
   }
-  symlinkSync(join(REPO, 'node_modules'), join(dest, 'node_modules'));
+  if (options.linkNodeModules !== false) symlinkSync(join(REPO, 'node_modules'), join(dest, 'node_modules'));
 }

@@ -34,6 +34,8 @@ export interface TestApiServerOptions {
   readonly bookmarkIntervalMs?: number;
   /** Writes kept for watch resumption before older revisions answer 410 Gone (defaults.ts HISTORY_SIZE). */
   readonly historySize?: number;
+  /** More subjectAltName entries for its certificate (`IP:…`, `DNS:…`), for clients that reach it through a forwarder. */
+  readonly altNames?: readonly string[];
 }
 
 interface OpenWatch {
@@ -66,7 +68,7 @@ export class TestApiServer {
   static async start(options: TestApiServerOptions = {}): Promise<TestApiServer> {
     const bookmarkIntervalMs = inRange('bookmarkIntervalMs', options.bookmarkIntervalMs, BOOKMARK_INTERVAL_MS);
     const store = new ObjectStore(options.historySize === undefined ? {} : { historySize: options.historySize });
-    const tls = await makeServingCertificate();
+    const tls = await makeServingCertificate(options.altNames);
     const server = createServer({ cert: tls.cert, key: tls.key });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -21,7 +21,8 @@ export interface ServingCertificate {
 const VALID_DAYS = '2';
 const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-export async function makeServingCertificate(): Promise<ServingCertificate> {
+/** `altNames`: more subjectAltName entries (`IP:10.0.0.1`, `DNS:kubernetes.default.svc`) for clients that reach it by another address. */
+export async function makeServingCertificate(altNames: readonly string[] = []): Promise<ServingCertificate> {
   const dir = mkdtempSync(join(tmpdir(), 'kns-apiserver-tls-'));
   const file = (name: string): string => join(dir, name);
   try {
@@ -29,7 +30,7 @@ export async function makeServingCertificate(): Promise<ServingCertificate> {
     await run(['openssl', 'req', '-x509', ...NEW_KEY, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', VALID_DAYS,
       '-subj', '/CN=kube-netstat-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     await run(['openssl', 'req', '-x509', '-CA', file('ca.crt'), '-CAkey', file('ca.key'), ...NEW_KEY, '-keyout', file('server.key'), '-out', file('server.crt'), '-days', VALID_DAYS,
-      '-subj', '/CN=kube-apiserver', '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+      '-subj', '/CN=kube-apiserver', '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', `subjectAltName=${['IP:127.0.0.1', 'IP:::1', 'DNS:localhost', ...altNames].join(',')}`,
       '-addext', 'extendedKeyUsage=serverAuth', '-addext', 'keyUsage=critical,digitalSignature']);
     return { caCert: readFileSync(file('ca.crt'), 'utf8'), cert: readFileSync(file('server.crt'), 'utf8'), key: readFileSync(file('server.key'), 'utf8') };
   } finally {
