@@ -343,9 +343,10 @@ describe('agent → aggregator streaming over loopback, with faults', { timeout:
     const from = aggregator.process.logs.length;
     try {
       const agent = agents.get(gone)!;
+      // Taken before the kill: the aggregator may see the connection reset before this process sees the exit.
+      const killedAt = Date.now();
       agent.signal('SIGKILL');
       await agent.exited;
-      const killedAt = Date.now();
       agents.delete(gone);
       await waitForView(gone, (view) => /^agent disconnected .*showing its last known sockets/.test(view.unavailable?.reason ?? '') && isDeepStrictEqual(view.items, last), 'flagged disconnected with its last sockets');
       // A connected agent that goes silent is flagged stale, still with its last sockets.
