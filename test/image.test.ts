@@ -13,6 +13,7 @@ import { privilegeExplanation } from '../agent/privileges.js';
 import { missingTools, requirement, rootReason } from './helpers/requirements.js';
 import { pod, TestApiServer } from './k8s/index.js';
 import { installPlugin, kubectl } from './plugin/kubectl.js';
+import { Teardown } from './helpers/teardown.js';
 import { buildBaseImage, type BaseImage } from './runtime/base-image.js';
 import { ContainerEngine } from './runtime/engine.js';
 import { startForwarder, type Forwarder } from './runtime/forward.js';
@@ -275,22 +276,15 @@ describe('the image, built and run by a real container engine', { skip, timeout:
   });
 
   after(async () => {
-    const failures: unknown[] = [];
-    const step = async (what: () => Promise<unknown>): Promise<void> => {
-      try {
-        await what();
-      } catch (error) {
-        failures.push(error);
-      }
-    };
-    for (const forwarder of forwarders) await step(() => forwarder.stop());
-    if (builder) await step(() => builder!.stop());
-    if (engine) await step(() => engine!.stop());
-    if (api) await step(() => api!.stop());
-    if (netnsMade) await step(() => run(['ip', 'netns', 'delete', name]));
-    await step(() => removeCgroups(cgroupsMade));
-    rmSync(dir, { recursive: true, force: true });
-    if (failures.length > 0) throw failures[0];
+    const teardown = new Teardown();
+    for (const forwarder of forwarders) await teardown.step(() => forwarder.stop());
+    if (builder) await teardown.step(() => builder!.stop());
+    if (engine) await teardown.step(() => engine!.stop());
+    if (api) await teardown.step(() => api!.stop());
+    if (netnsMade) await teardown.step(() => run(['ip', 'netns', 'delete', name]));
+    await teardown.step(() => removeCgroups(cgroupsMade));
+    await teardown.step(() => rmSync(dir, { recursive: true, force: true }));
+    teardown.finish('the runtime test');
   });
 
   /** Every TCP socket of every pod, from the answer for `agentNode`, once it matches ss inside each pod. */

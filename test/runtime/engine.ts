@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanupAtExit, isAlive, run, type CommandResult } from '../helpers/netns.js';
+import { Teardown } from '../helpers/teardown.js';
 
 export interface EngineOptions {
   /** Holds the data root, exec root, socket, pid file and log; the daemons' state lives here only. */
@@ -113,17 +114,11 @@ export class ContainerEngine {
    * containerd), unmounts whatever is left mounted under the directory and removes it — unless
    * `keepImages`, which leaves the data root (images) for a daemon started next on the same
    * directory. Each step runs even when an earlier one failed; the first failure is thrown at
-   * the end.
+   * the end, together.
    */
   async stop(options: { keepImages?: boolean } = {}): Promise<void> {
-    const failures: unknown[] = [];
-    const step = async (what: () => Promise<unknown>): Promise<void> => {
-      try {
-        await what();
-      } catch (error) {
-        failures.push(error);
-      }
-    };
+    const teardown = new Teardown();
+    const step = (what: () => unknown): Promise<void> => teardown.step(what);
     if (this.daemon.exitCode === null) {
       await step(async () => {
         const ids = (await this.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
@@ -148,7 +143,7 @@ export class ContainerEngine {
     await step(() => unmountUnder(this.options.dir));
     if (!options.keepImages) await step(async () => rmSync(this.options.dir, { recursive: true, force: true }));
     this.forgetExitCleanup();
-    if (failures.length > 0) throw failures[0];
+    teardown.finish(`stopping the container engine in ${this.options.dir}`);
   }
 
   private async stopDaemon(): Promise<void> {
