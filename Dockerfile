@@ -18,10 +18,14 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY README.md LICENSE buf.gen.yaml buf.yaml tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
 COPY bin ./bin
+COPY model ./model
+COPY config ./config
 COPY common ./common
+COPY kube ./kube
 COPY agent ./agent
 COPY aggregator ./aggregator
 COPY cli ./cli
+COPY cmd ./cmd
 COPY charts ./charts
 # prepack generates gen/ from proto/ (buf + ts-proto, from node_modules) and compiles dist/.
 RUN npm pack --pack-destination /tmp \

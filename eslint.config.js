@@ -1,6 +1,38 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers, each importing only those below it: gen ← model (the contract) ← config, common,
+ * kube (shared services) ← the programs agent, aggregator, cli (never each other) ← cmd (the
+ * mains, one small file per binary, which wire programs together).
+ */
+const LAYERS = ['model', 'config', 'common', 'kube', 'agent', 'aggregator', 'cli', 'cmd'];
+const MAY_IMPORT = {
+  model: [],
+  config: ['model'],
+  common: ['model', 'config'],
+  kube: ['model', 'config', 'common'],
+  agent: ['model', 'config', 'common', 'kube'],
+  aggregator: ['model', 'config', 'common', 'kube'],
+  cli: ['model', 'config', 'common', 'kube'],
+  cmd: ['model', 'config', 'common', 'kube', 'agent', 'aggregator', 'cli'],
+};
+
+const layerRules = LAYERS.map((layer) => {
+  const forbidden = LAYERS.filter((other) => other !== layer && !MAY_IMPORT[layer].includes(other));
+  return {
+    files: [`${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: forbidden.map((other) => ({
+          group: [`**/${other}/*`, `**/${other}/**`],
+          message: `${layer}/ may import only ${['gen', ...MAY_IMPORT[layer]].join(', ')} (eslint.config.js, the layers)`,
+        })),
+      }],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'gen/', 'bin/'] },
   js.configs.recommended,
@@ -13,6 +45,13 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
+  },
+  ...layerRules,
+  {
+    // Transitional, removed in the same restructuring: `local` still scans through agent/
+    // until it runs on the agent's one-shot snapshot and formats wire sockets.
+    files: ['cli/local/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
   },
   {
     // netstat's columns are runs of spaces; tests spell them out literally.

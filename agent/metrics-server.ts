@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { splitHostPort } from './listen.js';
+import { splitHostPort } from '../config/listen.js';
 import type { AgentMetrics } from './metrics.js';
 import type { LogFn } from '../common/log.js';
 

@@ -1,7 +1,7 @@
 import { attributeScan } from './attribution/attribute.js';
 import { readIdentities } from './attribution/identities.js';
-import type { PodResolver } from './attribution/types.js';
-import { ALL_PROTOS } from './model.js';
+import type { PodResolver } from '../model/pod.js';
+import { ALL_PROTOS } from '../model/socket.js';
 import { LocalHostFs } from './procfs/hostfs.js';
 import { scanProcRoot, type HostScan } from './scan/index.js';
 import { toWireSocket } from './stream/wire.js';

@@ -1,9 +1,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { PodInformer } from './kube/pod-informer.js';
+import type { PodInformer } from './pods/pod-informer.js';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VersionedPodResolver } from './attribution/types.js';
-import { PodStore } from './kube/pod-store.js';
+import type { VersionedPodResolver } from '../model/pod.js';
+import { PodStore } from './pods/pod-store.js';
 import { NodeScanner } from './node-rescan.js';
 import { LocalHostFs } from './procfs/hostfs.js';
 import { ListenCounters } from './procfs/listen-overflows.js';
@@ -109,7 +109,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
   let informer: PodInformer | undefined;
   if (options.kubeConfig) {
     const store = new PodStore(options.deletedPodGraceMs);
-    const { PodInformer } = await import('./kube/pod-informer.js');
+    const { PodInformer } = await import('./pods/pod-informer.js');
     informer = new PodInformer({
       kubeConfig: options.kubeConfig,
       nodeName: options.nodeName,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
+import { socketItem, socketList, unavailableItems } from '../model/json/socket-list.js';
 import type { NodeStore } from './node-store.js';
 import { forEachListed, type QuerySpec } from './query.js';
 import type { LogFn } from '../common/log.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { SocketProto } from '../agent/model.js';
-import { ALL_PROTOS } from '../agent/model.js';
-import { unavailableItems } from '../cli/output/socket-list.js';
+import type { SocketProto } from '../model/socket.js';
+import { ALL_PROTOS } from '../model/socket.js';
+import { unavailableItems } from '../model/json/socket-list.js';
 import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from './findings/index.js';
 import { sendSocketList } from './http-list.js';
 import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';

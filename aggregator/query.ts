@@ -1,7 +1,7 @@
-import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../agent/filter.js';
-import { labelsMatch, parseLabelSelector } from '../agent/kube/label-selector.js';
-import type { SocketProto } from '../agent/model.js';
-import { PROTO_TO_WIRE } from '../agent/stream/wire.js';
+import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../model/filter.js';
+import { labelsMatch, parseLabelSelector } from '../kube/label-selector.js';
+import type { SocketProto } from '../model/socket.js';
+import { PROTO_TO_WIRE } from '../model/wire.js';
 import { ListResponse, type UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeState, NodeStore } from './node-store.js';

@@ -1,4 +1,4 @@
-import type { FilterView } from '../agent/filter.js';
+import type { FilterView } from '../model/filter.js';
 import { Proto, PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { chunkBytes, sameChunk, SlabAllocator, type SlabStats } from './slab-allocator.js';
 import { varintLength } from './varint.js';

@@ -1,4 +1,4 @@
-import { ssNameOfCode } from '../agent/states.js';
+import { ssNameOfCode } from '../model/states.js';
 import type { UnavailableNode } from '../gen/kubenetstat/v1/query.js';
 import { Proto } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeStore } from './node-store.js';

@@ -1,6 +1,6 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { socketItem, unavailableItems } from '../cli/output/socket-list.js';
+import { socketItem, unavailableItems } from '../model/json/socket-list.js';
 import { WatchEvent, WatchEventType } from '../gen/kubenetstat/v1/query.js';
 import { QueryError, type QuerySpec } from './query.js';
 import type { WatchHub } from './watch.js';

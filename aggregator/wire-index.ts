@@ -1,4 +1,4 @@
-import { ssCodeOfName } from '../agent/filter.js';
+import { ssCodeOfName } from '../model/filter.js';
 import { Goodbye, Heartbeat, Hello, NamespaceTable, type NamespaceInfo } from '../gen/kubenetstat/v1/agent.js';
 import { Proto } from '../gen/kubenetstat/v1/socket.js';
 import { hashKey, PodIndex, type PendingSocket } from './socket-store.js';

@@ -17,7 +17,7 @@ import { WireProxy, wireRates, type WireCounters, type WireRates } from './wire-
  * profiler, idle, to show where its time goes (not counted).
  */
 
-const CLI = 'dist/cli/bin.js';
+const CLI = 'dist/cmd/bin.js';
 const EXIT_WITH_PARENT = 'dist/bench/exit-with-parent.js';
 const CHURN = fileURLToPath(new URL('./churn.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';

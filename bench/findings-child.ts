@@ -15,7 +15,7 @@ import { FindingsEngine } from '../aggregator/findings/engine.js';
 import { HistoryStore } from '../aggregator/history/history-store.js';
 import { NodeStore } from '../aggregator/node-store.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
-import { DEFAULTS } from '../cli/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { SyntheticNode } from './synthetic.js';
 

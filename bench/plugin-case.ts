@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../cli/kube-netstat.js';
+import { main } from '../cmd/kube-netstat.js';
 import { pod, TestApiServer } from '../test/k8s/index.js';
 import { exposeAggregator } from '../test/plugin/kubectl.js';
 import { latencyStats, timeQueries, type LatencyStats } from './stream-procs.js';

@@ -195,11 +195,11 @@ if (!values['no-build']) {
     process.exit(1);
   }
 }
-if (!existsSync('dist/cli/bin.js')) {
-  process.stderr.write('bench: dist/cli/bin.js missing: run npm run build:bench\n');
+if (!existsSync('dist/cmd/bin.js')) {
+  process.stderr.write('bench: dist/cmd/bin.js missing: run npm run build:bench\n');
   process.exit(1);
 }
-if (Math.max(newestSource('agent'), newestSource('cli')) > statSync('dist/cli/bin.js').mtimeMs) {
+if (Math.max(newestSource('agent'), newestSource('cli'), newestSource('cmd'), newestSource('model')) > statSync('dist/cmd/bin.js').mtimeMs) {
   progress('warning: dist/ is older than agent/ or cli/ sources; the CLI figures are of the old build');
 }
 

@@ -16,12 +16,12 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { attributeScan } from '../agent/attribution/attribute.js';
 import { readIdentities } from '../agent/attribution/identities.js';
-import type { PodResolver } from '../agent/attribution/types.js';
+import type { PodResolver } from '../model/pod.js';
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { scanHost, scanProcRoot, type HostScan } from '../agent/scan/index.js';
 import { scannedPids } from '../agent/node-scan.js';
-import type { InetProto, SocketProto } from '../agent/model.js';
+import type { InetProto, SocketProto } from '../model/socket.js';
 import { PARSE_RERUN, PROFILER_OVERHEAD, type AttributionRun, type ProfileRow, type ScanChildReport, type ScanRun } from './scan-report.js';
 
 /** Which kind of /proc access a relative path is. */

@@ -288,7 +288,7 @@ export function agentSummaryLines(agent: AgentCaseResult): string[] {
   return [
     `fixture: ${fmtInt(agent.fixture.heldSockets)} loopback sockets held in ${agent.fixture.namespaces} bench namespaces (setup ${(agent.fixture.setupMs / 1000).toFixed(1)} s); ` +
       `the agent's snapshot (whole host, every protocol): ${fmtInt(agent.snapshotSockets)} sockets after ${(agent.startupMs / 1000).toFixed(1)} s (${fmt(agent.startupCpuMs)} ms CPU, not counted)`,
-    `agent: \`node dist/cli/bin.js agent --interval 1s --proc-root /proc\` (no API), through a counting proxy to its own aggregator; RSS idle ${mib(agent.idle.rssKb * 1024)} MiB, ` +
+    `agent: \`node dist/cmd/bin.js agent --interval 1s --proc-root /proc\` (no API), through a counting proxy to its own aggregator; RSS idle ${mib(agent.idle.rssKb * 1024)} MiB, ` +
       `churn ${mib(agent.churn.rssKb * 1024)} MiB, peak ${mib(agent.hwmKb * 1024)} MiB; CPU idle ${pct(agent.idle.cpu.cores)} of a core, under churn ${pct(agent.churn.cpu.cores)}`,
     `agent CPU by thread in the idle window (ms of ${agent.idle.cpu.seconds.toFixed(0)} s): ` +
       Object.entries(agent.idle.threads)

@@ -22,7 +22,7 @@ import { AgentStream, type StreamEvent } from '../agent/stream/client.js';
 import { SocketTable, type TableChanges } from '../agent/stream/socket-table.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { PodDef, StreamRequest } from '../gen/kubenetstat/v1/agent.js';
-import { DEFAULTS } from '../cli/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { deltaRequestBytes } from './delta-bytes.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { serveIpc } from './ipc.js';

@@ -40,7 +40,7 @@ export const SERIES = {
   attributionWarm: 'attribution-warm',
 } as const;
 
-const CLI = 'dist/cli/bin.js';
+const CLI = 'dist/cmd/bin.js';
 /** The in-process measurement, compiled like the CLI (tsx would time its own transpiling too). */
 export const SCAN_CHILD = 'dist/bench/scan-child.js';
 

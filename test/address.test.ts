@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodeAddressBytes, formatIpv4, formatIpv6, netstatAddress } from '../agent/procfs/address.js';
+import { decodeAddressBytes, formatIpv4, formatIpv6 } from '../agent/procfs/address.js';
+import { netstatAddress } from '../model/address.js';
 
 const decode = (hex: string, littleEndian: boolean): string => {
   const out = new Uint8Array(16);

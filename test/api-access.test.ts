@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { KubeConfigError } from '../agent/kube/kubeconfig.js';
+import { KubeConfigError } from '../kube/kubeconfig.js';
 import { loadApiAccess, readPlainKubeconfig } from '../cli/query/api-access.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kns-access-'));

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { VersionedPodResolver } from '../agent/attribution/types.js';
+import type { VersionedPodResolver } from '../model/pod.js';
 import { NodeScanner } from '../agent/node-rescan.js';
 import { LocalHostFs } from '../agent/procfs/hostfs.js';
 import { readNamespaceCounters } from '../agent/scan/fingerprint.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { agentSettingsSchema, aggregatorSettingsSchema } from '../cli/defaults.js';
+import { agentSettingsSchema, aggregatorSettingsSchema } from '../config/defaults.js';
 import { DEFAULT_AGGREGATOR, parseQueryFlags } from '../cli/query/flags.js';
-import { ruleNames } from '../cli/rule-flags.js';
-import { agentSettings, aggregatorSettings } from '../cli/serve.js';
+import { ruleNames } from '../config/rule-flags.js';
+import { agentSettings, aggregatorSettings } from '../cmd/serve.js';
 import { helm, helmSkipReason, renderChart, type Manifest } from './helpers/helm.js';
 import { runCli } from './helpers/run-cli.js';
 import { requirement } from './helpers/requirements.js';
@@ -371,7 +371,7 @@ describe('the Helm chart, through the real helm binary', { skip: requirement(hel
       assert.deepEqual(schema.properties.aggregator?.properties.rules?.propertyNames?.enum, ruleNames().map((entry) => entry.split('=')[0]));
     });
 
-    test('ranges are the CLI\'s (cli/defaults.ts)', () => {
+    test('ranges are the CLI\'s (config/defaults.ts)', () => {
       const a = agentSettingsSchema.shape;
       const g = aggregatorSettingsSchema.shape;
       const ranges = [

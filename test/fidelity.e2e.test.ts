@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { displayBytes } from '../cli/output/socket-list.js';
+import { displayBytes } from '../model/json/socket-list.js';
 import { TestNetns, netnsInodeOf, netnsSkipReason, run, runInNetnsOf } from './helpers/netns.js';
 import {
   netstatAddressOf,
@@ -357,7 +357,7 @@ async function netstatText(pid: number): Promise<string> {
 
 /** The CLI's stdout: latin1 for netstat-style text, utf8 for JSON. */
 async function runCli(args: readonly string[], encoding: BufferEncoding): Promise<string> {
-  const result = await run([process.execPath, '--import', 'tsx', 'cli/bin.ts', ...args], {
+  const result = await run([process.execPath, '--import', 'tsx', 'cmd/bin.ts', ...args], {
     cwd: REPO,
     timeoutMs: CLI_TIMEOUT_MS,
     allowFailure: true,

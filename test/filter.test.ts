@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildSocketFilter, FilterError, stateMask } from '../agent/filter.js';
+import { buildSocketFilter, FilterError, stateMask } from '../model/filter.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { parseUnixTable } from '../agent/procfs/unix.js';
-import { ssStateName } from '../agent/states.js';
+import { ssStateName } from '../model/states.js';
 import { sample } from './helpers/samples.js';
 
 const tcp = [...parseInetTable(sample('demo.proc-net-tcp.txt'), 'tcp').records, ...parseInetTable(sample('demo.proc-net-tcp6.txt'), 'tcp6').records];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HistoryStore, SERIES_NAMES, type HistorySettings, type PodSample, type ResolutionView } from '../aggregator/history/index.js';
 import { Slice } from '../aggregator/slice.js';
-import { DEFAULTS } from '../cli/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 /** Per-pod history: ring buffers at two resolutions, retention, the pod cap and its memory. */
 

@@ -9,7 +9,7 @@ import { scanNode } from '../agent/node-scan.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import type { SocketList } from '../cli/output/socket-list.js';
+import type { SocketList } from '../model/json/socket-list.js';
 import { AgentServiceClient, StreamRequest, type PodDef, type StreamResponse } from '../gen/kubenetstat/v1/agent.js';
 import { ListRequest, QueryServiceClient } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';

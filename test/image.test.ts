@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { SocketItem, SocketList } from '../cli/output/socket-list.js';
+import type { SocketItem, SocketList } from '../model/json/socket-list.js';
 import { cgroupSkipReason, makeCgroup, removeCgroups } from './harness/cgroups.js';
 import { copyCheckout } from './helpers/checkout.js';
 import { renderChart } from './helpers/helm.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { PodMeta, VersionedPodResolver } from '../agent/attribution/types.js';
-import { PodStore } from '../agent/kube/pod-store.js';
+import type { PodMeta, VersionedPodResolver } from '../model/pod.js';
+import { PodStore } from '../agent/pods/pod-store.js';
 import { scanNode } from '../agent/node-scan.js';
 import { NodeScanner } from '../agent/node-rescan.js';
-import { ALL_PROTOS } from '../agent/model.js';
+import { ALL_PROTOS } from '../model/socket.js';
 import { LocalHostFs, type OpenFile } from '../agent/procfs/hostfs.js';
 import { IncrementalScanner } from '../agent/scan/incremental.js';
 import { SocketTable } from '../agent/stream/socket-table.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import type { SocketItem, SocketList } from '../cli/output/socket-list.js';
+import type { SocketItem, SocketList } from '../model/json/socket-list.js';
 import { SimulatedNode, cgroupSkipReason, type PodTruth, type SimulatedPod, type SocketTruth } from './harness/index.js';
 import { netnsSkipReason } from './helpers/netns.js';
 import { runCli } from './helpers/run-cli.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { TcpState, type InetSocketRecord, type SocketRecord } from '../agent/model.js';
+import { TcpState, type InetSocketRecord, type SocketRecord } from '../model/socket.js';
 import { ListenCounters, hasWaitingListener, parseListenDrops } from '../agent/procfs/listen-overflows.js';
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
 import { netnsInodeOf, netnsSkipReason, TestNetns } from './helpers/netns.js';

@@ -3,7 +3,7 @@ import { appendFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import type { SocketList } from '../cli/output/socket-list.js';
+import type { SocketList } from '../model/json/socket-list.js';
 import { runCli } from './helpers/run-cli.js';
 import { demoProcRoot, sampleText } from './helpers/samples.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseLocalFlags } from '../cli/local/flags.js';
-import { UsageError } from '../cli/usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 const protos = (...argv: string[]): string[] => [...parseLocalFlags(argv).protos].sort();
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { SocketItem, SocketList } from '../cli/output/socket-list.js';
+import type { SocketItem, SocketList } from '../model/json/socket-list.js';
 import { TestApiServer, pod } from './k8s/index.js';
 import { runCli } from './helpers/run-cli.js';
 import { demoProcRoot } from './helpers/samples.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { InetSocketRecord } from '../agent/model.js';
+import type { InetSocketRecord } from '../model/socket.js';
 import { NetstatFormatter, netstatSelects, programLabel, type NetstatOptions } from '../cli/netstat/format.js';
 import { FileNameResolver } from '../cli/netstat/names.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { SocketProto } from '../agent/model.js';
+import type { SocketProto } from '../model/socket.js';
 import { LocalHostFs } from '../agent/procfs/hostfs.js';
 import { scanHost, type HostScan } from '../agent/scan/index.js';
 import { formatNetstat, programLabel, type NetstatOptions } from '../cli/netstat/format.js';

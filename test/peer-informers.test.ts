@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
-import { Informer, type InformerEvent } from '../agent/kube/informer.js';
-import { serviceSource } from '../agent/kube/sources.js';
+import { Informer, type InformerEvent } from '../kube/informer.js';
+import { serviceSource } from '../kube/sources.js';
 import { ClusterPeers } from '../aggregator/peers/index.js';
 import type { Peer } from '../gen/kubenetstat/v1/socket.js';
 import { startApiCluster, type ApiCluster } from './helpers/api-cluster.js';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PodInformer, type InformerEvent } from '../agent/kube/pod-informer.js';
-import { PodStore } from '../agent/kube/pod-store.js';
+import { PodInformer, type InformerEvent } from '../agent/pods/pod-informer.js';
+import { PodStore } from '../agent/pods/pod-store.js';
 import { TestApiServer, pod } from './k8s/index.js';
 
 /**

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { podMetaFromApi, stripRuntimeScheme, workloadOf } from '../agent/kube/pod-meta.js';
-import { PodStore } from '../agent/kube/pod-store.js';
-import type { PodMeta } from '../agent/attribution/types.js';
+import { podMetaFromApi, stripRuntimeScheme, workloadOf } from '../kube/pod-meta.js';
+import { PodStore } from '../agent/pods/pod-store.js';
+import type { PodMeta } from '../model/pod.js';
 
 const NOW = Date.parse('2026-11-26T20:00:00Z');
 const ID_A = 'a'.repeat(64);

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_PORT_RANGE, parsePortRange, PortRanges, SysctlPortRangeReader, type NamespaceRef, type PortRange } from '../agent/procfs/port-range.js';
+import { parsePortRange, PortRanges, SysctlPortRangeReader, type NamespaceRef } from '../agent/procfs/port-range.js';
+import { DEFAULT_PORT_RANGE, type PortRange } from '../model/port-range.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { portRangeOf } from '../aggregator/node-store.js';

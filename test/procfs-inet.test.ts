@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { InetProto, InetSocketRecord } from '../agent/model.js';
+import type { InetProto, InetSocketRecord } from '../model/socket.js';
 import { ParseError } from '../agent/procfs/errors.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { sample, sampleText } from './helpers/samples.js';

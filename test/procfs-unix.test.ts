@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { UnixSocketRecord } from '../agent/model.js';
+import type { UnixSocketRecord } from '../model/socket.js';
 import { ParseError } from '../agent/procfs/errors.js';
 import { parseUnixTable } from '../agent/procfs/unix.js';
 import { sample, sampleText } from './helpers/samples.js';

@@ -18,11 +18,11 @@ import { createHttpServer } from '../aggregator/http.js';
 import { NodeStore } from '../aggregator/node-store.js';
 import { PeerIndex } from '../aggregator/peers/index.js';
 import { WatchHub } from '../aggregator/watch.js';
-import type { SocketList } from '../cli/output/socket-list.js';
+import type { SocketList } from '../model/json/socket-list.js';
 import { complete } from '../cli/query/completion.js';
 import { parseQueryFlags } from '../cli/query/flags.js';
 import { DelimitedFrames } from '../cli/query/watch.js';
-import { UsageError } from '../cli/usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { runCli } from './helpers/run-cli.js';
 import { storedSockets } from './helpers/stored.js';
@@ -287,7 +287,7 @@ describe('kube-netstat query: each failure says what to do next, with its exit c
     try {
       const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
       for (const key of ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) delete env[key];
-      const result = spawnSync(process.execPath, ['--import', 'tsx', 'cli/bin.ts', 'query', '-A'], { cwd: REPO, env, encoding: 'utf8', timeout: 60_000 });
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'cmd/bin.ts', 'query', '-A'], { cwd: REPO, env, encoding: 'utf8', timeout: 60_000 });
       assert.equal(result.status, 1);
       assert.match(result.stderr, /no kubeconfig found .*--kubeconfig FILE.*--server URL/);
     } finally {

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FindingItem, FindingList, PodHistoryObject } from '../cli/output/finding-list.js';
+import type { FindingItem, FindingList, PodHistoryObject } from '../model/json/finding-list.js';
 import { parseQueryFlags } from '../cli/query/flags.js';
 import { renderFindings, renderHistory, sparkline } from '../cli/query/leaks.js';
-import { UsageError } from '../cli/usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const ago = (seconds: number): string => new Date(NOW - seconds * 1000).toISOString();

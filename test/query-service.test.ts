@@ -7,7 +7,7 @@ import { listSockets, listSocketsEncoded, QueryError, type QuerySpec } from '../
 import { summarize, topPods } from '../aggregator/summary.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
-import { socketItem, socketList, unavailableItems } from '../cli/output/socket-list.js';
+import { socketItem, socketList, unavailableItems } from '../model/json/socket-list.js';
 import { ListRequest, ListResponse, QueryServiceClient, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { settle } from './helpers/grpc.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { SocketProto } from '../agent/model.js';
+import type { SocketProto } from '../model/socket.js';
 import { AccessDeniedError } from '../agent/procfs/errors.js';
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
 import { scanHost, scanHostParallel } from '../agent/scan/index.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { INET_PROTOS, type InetProto } from '../agent/model.js';
+import { INET_PROTOS, type InetProto } from '../model/socket.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { parseSockstat, tableIsEmpty } from '../agent/procfs/sockstat.js';
 import { TestNetns, netnsSkipReason } from './helpers/netns.js';

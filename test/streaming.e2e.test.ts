@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { scanNode } from '../agent/node-scan.js';
 import { STREAM_WINDOW_BYTES } from '../aggregator/http2-windows.js';
-import { DEFAULTS } from '../cli/defaults.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { runCli } from './helpers/run-cli.js';
 import { comparable, difference, exactView, nodeView, ownScan, served, waitConverged, type ComparableItem, type NodeView } from './stream/converge.js';

@@ -15,11 +15,11 @@ function asNobody(argv: string[]): ReturnType<typeof spawnSync> {
 
 function skipReason(): string | undefined {
   return rootReason('switches to uid 65534') ?? missingTools(['setpriv'])
-    ?? (asNobody(['test', '-r', `${repo}/cli/bin.ts`]).status !== 0 ? `uid 65534 cannot read ${repo}` : undefined);
+    ?? (asNobody(['test', '-r', `${repo}/cmd/bin.ts`]).status !== 0 ? `uid 65534 cannot read ${repo}` : undefined);
 }
 
 test('as an unprivileged user: what can be read is printed, plus one line saying what is missing and why', { skip: requirement(skipReason()) }, () => {
-  const result = asNobody([process.execPath, '--import', 'tsx', 'cli/bin.ts', 'local', '-tanp']);
+  const result = asNobody([process.execPath, '--import', 'tsx', 'cmd/bin.ts', 'local', '-tanp']);
   assert.equal(result.status, 0, String(result.stderr));
   assert.match(String(result.stdout), /^Network namespace net:\[\d+\]/);
   assert.match(String(result.stdout), /\nNAMESPACE +POD +CONTAINER +Proto Recv-Q Send-Q Local Address {11}Foreign Address {9}State {7}PID\/Program name/);

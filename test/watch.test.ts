@@ -9,7 +9,7 @@ import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js'
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { Watcher, WatchHub, WatchLimitError, type WatchSink } from '../aggregator/watch.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
-import { socketItem } from '../cli/output/socket-list.js';
+import { socketItem } from '../model/json/socket-list.js';
 import { ListRequest, QueryServiceClient, WatchEvent, WatchEventType } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { putSocket, storedSockets } from './helpers/stored.js';

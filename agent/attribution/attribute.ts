@@ -1,7 +1,8 @@
-import { TcpState, type SocketRecord } from '../model.js';
+import { TcpState, type SocketRecord } from '../../model/socket.js';
 import type { HostScan, NamespaceScan, SocketHolder } from '../scan/index.js';
 import type { CgroupIdentity } from './cgroup.js';
-import type { IdentityIndex, PodMeta, PodResolver, SocketAttribution } from './types.js';
+import type { IdentityIndex } from './types.js';
+import type { PodMeta, PodResolver, SocketAttribution } from '../../model/pod.js';
 
 export interface AttributedNamespace {
   readonly namespace: NamespaceScan;

@@ -1,4 +1,4 @@
-import type { SocketProto } from '../model.js';
+import type { SocketProto } from '../../model/socket.js';
 
 /**
  * A network namespace's socket counters, reduced to one comparable string per group of tables:

@@ -1,7 +1,7 @@
 import { decodeAddressBytes, formatIpv4, formatIpv6 } from './address.js';
 import { ParseError } from './errors.js';
 import { Tokens, forEachLine, indexOfByte, latin1, parseDec, parseHex, parseSignedDec, toBytes } from './tokens.js';
-import type { InetProto, InetSocketRecord, LineShape, TcpExtras } from '../model.js';
+import type { InetProto, InetSocketRecord, LineShape, TcpExtras } from '../../model/socket.js';
 
 export interface TableParse<T> {
   readonly records: T[];

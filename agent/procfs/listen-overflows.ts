@@ -1,4 +1,4 @@
-import { TcpState, type SocketRecord } from '../model.js';
+import { TcpState, type SocketRecord } from '../../model/socket.js';
 import type { HostFs } from './hostfs.js';
 
 /**

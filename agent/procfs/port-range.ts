@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { NamespaceInfo } from '../../gen/kubenetstat/v1/agent.js';
+import { DEFAULT_PORT_RANGE, type PortRange } from '../../model/port-range.js';
 
 /**
  * net.ipv4.ip_local_port_range of every network namespace: the ephemeral ports connect()
@@ -11,14 +12,6 @@ import type { NamespaceInfo } from '../../gen/kubenetstat/v1/agent.js';
  * which needs CAP_SYS_ADMIN) running `cat`. Without that privilege the kernel's default for a
  * new namespace (inet_init_net: 32768-60999) is assumed, and said so.
  */
-export interface PortRange {
-  readonly low: number;
-  readonly high: number;
-  /** The namespace's own value could not be read; the default is assumed. */
-  readonly assumed: boolean;
-}
-
-export const DEFAULT_PORT_RANGE: PortRange = { low: 32768, high: 60999, assumed: true };
 
 const SYSCTL = '/proc/sys/net/ipv4/ip_local_port_range';
 

@@ -1,4 +1,4 @@
-import type { InetProto } from '../model.js';
+import type { InetProto } from '../../model/socket.js';
 
 /**
  * Per-namespace socket counts from /proc/<pid>/net/sockstat and sockstat6 (sockstat_seq_show

@@ -1,7 +1,7 @@
 import { ParseError } from './errors.js';
 import type { TableParse } from './inet.js';
 import { Tokens, forEachLine, latin1, parseDec, parseHex, toBytes } from './tokens.js';
-import type { UnixSocketRecord } from '../model.js';
+import type { UnixSocketRecord } from '../../model/socket.js';
 
 /** Num (pointer + ':'), RefCount, Protocol, Flags, Type, St, Inode; Path is optional. */
 const MIN_TOKENS = 7;

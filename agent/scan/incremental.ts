@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SocketProto, SocketRecord } from '../model.js';
+import type { SocketProto, SocketRecord } from '../../model/socket.js';
 import { TABLE_GROUP, type NamespaceCounters, type TableGroup } from '../procfs/counters.js';
 import type { ParseError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';

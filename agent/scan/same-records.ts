@@ -1,4 +1,4 @@
-import type { SocketRecord } from '../model.js';
+import type { SocketRecord } from '../../model/socket.js';
 
 /**
  * Whether two reads of a namespace list the same sockets in the same states, line by line.

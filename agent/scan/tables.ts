@@ -3,7 +3,7 @@ import type { HostFs } from '../procfs/hostfs.js';
 import { parseInetTable } from '../procfs/inet.js';
 import { parseSockstat, tableIsEmpty, type SocketCounts } from '../procfs/sockstat.js';
 import { parseUnixTable } from '../procfs/unix.js';
-import { ALL_PROTOS, type InetSocketRecord, type SocketProto, type SocketRecord } from '../model.js';
+import { ALL_PROTOS, type InetSocketRecord, type SocketProto, type SocketRecord } from '../../model/socket.js';
 
 /** One table's raw text, as read; parsing is separate so reads can happen on another thread. */
 export interface TableBytes {

@@ -1,5 +1,5 @@
 import type { ParseError } from '../procfs/errors.js';
-import type { SocketProto, SocketRecord } from '../model.js';
+import type { SocketProto, SocketRecord } from '../../model/socket.js';
 
 /** A process as netstat and ss name it. */
 export interface ProcessInfo {

@@ -1,4 +1,4 @@
-import type { SocketProto } from '../model.js';
+import type { SocketProto } from '../../model/socket.js';
 import type { NamespaceTarget } from './scan.js';
 import type { NamespaceFiles } from './tables.js';
 

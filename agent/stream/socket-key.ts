@@ -1,4 +1,4 @@
-import type { SocketRecord } from '../model.js';
+import type { SocketRecord } from '../../model/socket.js';
 
 /**
  * A socket's identity within one node across scans. Namespace inode and table first: socket

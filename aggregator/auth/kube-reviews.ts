@@ -1,5 +1,5 @@
 import { AuthenticationV1Api, AuthorizationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { statusOf } from '../../agent/kube/informer.js';
+import { statusOf } from '../../kube/informer.js';
 import { AuthError, type AccessQuestion, type AccessReviewer, type PodLookup, type TokenReviewer, type TokenReviewResult, type UserInfo } from './types.js';
 
 /** What the API server could not answer: the caller gets UNAVAILABLE / 503, never a guess. */

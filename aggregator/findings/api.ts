@@ -1,5 +1,5 @@
 import { FindingsResponse, HistoryResponse, type UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
-import { findingList, podHistoryObject } from '../../cli/output/finding-list.js';
+import { findingList, podHistoryObject } from '../../model/json/finding-list.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { NodeStore } from '../node-store.js';
 import { compileSelection, orderedNodes, QueryError } from '../query.js';

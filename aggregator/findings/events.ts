@@ -1,6 +1,6 @@
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
-import { statusOf } from '../../agent/kube/informer.js';
+import { statusOf } from '../../kube/informer.js';
 import type { Finding, RuleName } from './types.js';
 import type { LogFn } from '../../common/log.js';
 

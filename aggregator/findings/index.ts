@@ -2,4 +2,4 @@
 export { findingsAnswer, findingsResponse, historyAnswer, historyResponse, NotFoundError, type Answer, type FindingsApi } from './api.js';
 export { FindingsEngine, findingId, type EvaluationStats, type FindingsEngineOptions } from './engine.js';
 export { findingsQueryOfRequest, type FindingsQuery } from './select.js';
-export { DEFAULT_PORT_RANGE, RULES, SEVERITIES, type Finding, type FindingsSettings, type PortRange, type PortRangeOf, type RuleName, type Severity } from './types.js';
+export { RULES, SEVERITIES, type Finding, type FindingsSettings, type PortRangeOf, type RuleName, type Severity } from './types.js';

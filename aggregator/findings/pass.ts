@@ -1,11 +1,12 @@
-import { TcpState } from '../../agent/model.js';
+import { TcpState } from '../../model/socket.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
 import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
 import { listenOverflowsOf, type NodeState, type NodeStore } from '../node-store.js';
 import { netnsOf } from '../wire-index.js';
 import { inPod, type PodIndex } from '../socket-store.js';
 import { Slice } from '../slice.js';
-import { DEFAULT_PORT_RANGE, type FindingsSettings, type PortRange, type PortRangeOf } from './types.js';
+import { DEFAULT_PORT_RANGE, type PortRange } from '../../model/port-range.js';
+import type { FindingsSettings, PortRangeOf } from './types.js';
 
 /**
  * One pass over every stored socket, reading only the store's columns (state, queues, the

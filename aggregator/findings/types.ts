@@ -1,10 +1,12 @@
 import type { NodeState } from '../node-store.js';
 import type { PodTally, ProcessTally } from './pass.js';
 import type { FloorTrends } from './trend.js';
+import type { FindingDetails } from '../../model/findings.js';
+import type { PortRange } from '../../model/port-range.js';
 
 /**
  * Contracts of the leak rules: what a finding says (kept by engine.ts, served by the query API
- * and posted as Kubernetes Events), the thresholds rules take (cli/defaults.ts has their
+ * and posted as Kubernetes Events), the thresholds rules take (config/defaults.ts has their
  * values), and what a rule returns from one pass over the store.
  */
 
@@ -56,16 +58,6 @@ export interface FindingsSettings {
   readonly evidenceRefreshSeconds: number;
 }
 
-/** A namespace's ephemeral port range (ip_local_port_range); `assumed` when not read from the namespace itself. */
-export interface PortRange {
-  readonly low: number;
-  readonly high: number;
-  readonly assumed?: boolean;
-}
-
-/** The kernel's default for a new namespace (inet_init_net), used when a node says nothing of one. */
-export const DEFAULT_PORT_RANGE: PortRange = { low: 32768, high: 60999, assumed: true };
-
 /** A node's namespaces' port ranges, by netns inode (decimal text); undefined when unknown. */
 export type PortRangeOf = (node: NodeState, netnsInode: string) => PortRange | undefined;
 
@@ -74,30 +66,6 @@ export interface Trend {
   /** The count's floor at the start of the window and now. */
   readonly from: number;
   readonly to: number;
-}
-
-/** Figures a rule reports beyond the socket count; each rule sets the ones it judges by. */
-export interface FindingDetails {
-  /** How long the oldest socket involved has been in its condition (s). */
-  readonly oldestSeconds?: number;
-  /** Bytes waiting in the stuck queues. */
-  readonly queuedBytes?: number;
-  /** The listener's port (listen-overflow, syn-flood). */
-  readonly localPort?: number;
-  /** Connections waiting in the accept queue, and its limit when the agent knows it. */
-  readonly acceptQueue?: number;
-  readonly backlog?: number;
-  /** The process (socket-growth). */
-  readonly pid?: number;
-  /** port-pressure: the pod's address, the destination, the share of the range in use, and the range. */
-  readonly source?: string;
-  readonly destination?: { readonly address: string; readonly port: number };
-  readonly share?: number;
-  readonly portRange?: Required<PortRange>;
-  /** port-pressure: of the ports in use, those in TIME_WAIT. */
-  readonly timeWait?: number;
-  /** listen-overflow: connections the kernel dropped into the full accept queue (the namespace's ListenOverflows since the backlog began). */
-  readonly listenOverflows?: number;
 }
 
 export interface FindingProcess {

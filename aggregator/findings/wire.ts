@@ -2,7 +2,7 @@ import type { Finding as FindingMessage, PodHistory } from '../../gen/kubenetsta
 import type { PodHistoryView } from '../history/types.js';
 import type { Finding } from './types.js';
 
-/** Findings and pod histories as the query API sends them (query.proto); JSON is made from these (cli/output/finding-list.ts). */
+/** Findings and pod histories as the query API sends them (query.proto); JSON is made from these (model/json/finding-list.ts). */
 
 const big = (value: number): bigint => BigInt(Math.max(0, Math.round(value)));
 

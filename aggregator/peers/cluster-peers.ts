@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Informer, type ApiObject, type InformerTuning, type ResourceSource } from '../../agent/kube/informer.js';
-import { endpointSliceSource, nodeSource, podSource, serviceSource } from '../../agent/kube/sources.js';
+import { Informer, type ApiObject, type InformerTuning, type ResourceSource } from '../../kube/informer.js';
+import { endpointSliceSource, nodeSource, podSource, serviceSource } from '../../kube/sources.js';
 import { nodeAddressesOf, podAddressesOf, serviceAddressesOf, serviceEndpointsOf } from './api-objects.js';
 import { PeerIndex } from './peer-index.js';
 import type { AddressOwner, PeerResolver, ResolvedPeer } from './types.js';

@@ -1,5 +1,5 @@
 import { isIP, SocketAddress } from 'node:net';
-import { netstatAddress } from '../../agent/procfs/address.js';
+import { netstatAddress } from '../../model/address.js';
 
 /**
  * IP text as one key for both sides: sockets carry inet_ntop text (agent/procfs/address.ts),

@@ -1,4 +1,4 @@
-import type { InformerSink } from '../../agent/kube/informer.js';
+import type { InformerSink } from '../../kube/informer.js';
 import { Peer } from '../../gen/kubenetstat/v1/socket.js';
 import { isLoopback, isUnspecified, socketIp } from './ip.js';
 import type { AddressOwner, PeerKind, PeerResolver, PodAddresses, ResolvedPeer, ServiceAddresses } from './types.js';

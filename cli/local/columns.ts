@@ -1,4 +1,4 @@
-import type { SocketAttribution } from '../../agent/attribution/types.js';
+import type { SocketAttribution } from '../../model/pod.js';
 import type { LeadingColumns } from '../netstat/format.js';
 
 /**

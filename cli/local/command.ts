@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildSocketFilter, FilterError } from '../../agent/filter.js';
+import { buildSocketFilter, FilterError } from '../../model/filter.js';
 import { AccessDeniedError } from '../../agent/procfs/errors.js';
 import { LocalHostFs, type HostFs } from '../../agent/procfs/hostfs.js';
 import { attributeScan } from '../../agent/attribution/attribute.js';
@@ -8,7 +8,7 @@ import { readIdentities } from '../../agent/attribution/identities.js';
 import { scannedPids } from '../../agent/node-scan.js';
 import { netnsOf, scanProcRoot, type HostScan } from '../../agent/scan/index.js';
 import { FileNameResolver } from '../netstat/names.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 import { parseLocalFlags, type LocalFlags } from './flags.js';
 import { filterAttributed, podFilter, startPods, type PodSource } from './pods.js';
 import { render } from './render.js';

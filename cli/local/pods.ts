@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributedNamespace } from '../../agent/attribution/attribute.js';
-import type { PodMeta, PodResolver, SocketAttribution } from '../../agent/attribution/types.js';
-import type { SocketRecord } from '../../agent/model.js';
-import { KubeConfigError, loadKubeConfig } from '../../agent/kube/kubeconfig.js';
-import { labelsMatch, parseLabelSelector, SelectorError } from '../../agent/kube/label-selector.js';
-import { PodStore } from '../../agent/kube/pod-store.js';
-import { UsageError } from '../usage-error.js';
+import type { PodMeta, PodResolver, SocketAttribution } from '../../model/pod.js';
+import type { SocketRecord } from '../../model/socket.js';
+import { KubeConfigError, loadKubeConfig } from '../../kube/kubeconfig.js';
+import { labelsMatch, parseLabelSelector, SelectorError } from '../../kube/label-selector.js';
+import { PodStore } from '../../agent/pods/pod-store.js';
+import { UsageError } from '../../config/usage-error.js';
 import type { KubeFlags } from './flags.js';
 
 /** How long a one-shot listing waits for the API before printing pod UIDs instead of names. */
@@ -48,7 +48,7 @@ export async function startPods(flags: KubeFlags, signal?: AbortSignal): Promise
   const done = async (): Promise<void> => undefined;
   if (!kubeConfig) return { resolver: NO_API, stop: done, apiAvailable: false, node, warning: 'no kubeconfig and not in a cluster: pods are shown by UID' };
 
-  const { PodInformer } = await import('../../agent/kube/pod-informer.js');
+  const { PodInformer } = await import('../../agent/pods/pod-informer.js');
   const store = new PodStore(DELETED_POD_GRACE_MS);
   let lastError: Error | undefined;
   const timeout = new AbortController();

@@ -1,10 +1,10 @@
 import type { AttributedNamespace } from '../../agent/attribution/attribute.js';
-import type { PodResolver } from '../../agent/attribution/types.js';
+import type { PodResolver } from '../../model/pod.js';
 import type { HostScan } from '../../agent/scan/index.js';
 import { formatNetstat, netstatSelects, programLabel, type NetstatOptions } from '../netstat/format.js';
 import type { NameResolver } from '../netstat/names.js';
 import { toWireSocket } from '../../agent/stream/wire.js';
-import { socketItem, socketList } from '../output/socket-list.js';
+import { socketItem, socketList } from '../../model/json/socket-list.js';
 import { ColumnLayout, POD_TITLES, WIDE_TITLES, podCells } from './columns.js';
 import type { LocalFlags } from './flags.js';
 

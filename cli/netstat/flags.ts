@@ -1,6 +1,6 @@
-import type { SocketProto } from '../../agent/model.js';
+import type { SocketProto } from '../../model/socket.js';
 import type { NetstatOptions } from './format.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 
 export type OutputFormat = 'netstat' | 'wide' | 'json' | 'yaml';
 const OUTPUT_FORMATS: ReadonlySet<string> = new Set(['wide', 'json', 'yaml']);

@@ -1,6 +1,6 @@
-import { netstatAddress } from '../../agent/procfs/address.js';
-import { UNIX_FLAG_ACCEPTCON, type InetSocketRecord, type SocketProto, type SocketRecord, type UnixSocketRecord } from '../../agent/model.js';
-import { CLOCK_TICKS_PER_SECOND, isRaw, isUdp, netstatStateName, timerKind, unixTypeName } from '../../agent/states.js';
+import { netstatAddress } from '../../model/address.js';
+import { UNIX_FLAG_ACCEPTCON, type InetSocketRecord, type SocketProto, type SocketRecord, type UnixSocketRecord } from '../../model/socket.js';
+import { CLOCK_TICKS_PER_SECOND, isRaw, isUdp, netstatStateName, timerKind, unixTypeName } from '../../model/states.js';
 import type { NameResolver } from './names.js';
 
 /**

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ALL_PROTOS } from '../../agent/model.js';
+import { ALL_PROTOS } from '../../model/socket.js';
 import type { NameResolver } from '../netstat/names.js';
 import type { CommandIo } from '../local/command.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 import { getJson, listAll } from './client.js';
 import type { QueryFlags } from './flags.js';
 import { partialWarning, QueryNames, renderListing, structuredListing, unavailableItems } from './render.js';
 import { renderFindings, renderHistory } from './leaks.js';
 import { renderSummary, renderTop, type SummaryAnswer } from './tables.js';
-import type { FindingList, PodHistoryObject } from '../output/finding-list.js';
+import type { FindingList, PodHistoryObject } from '../../model/json/finding-list.js';
 import { openEndpoint, QueryFailure, type AggregatorEndpoint } from './transport.js';
 
 /** Which namespace (kubectl's rule: -n, else the context's; none with -A) and pod a query is about. */

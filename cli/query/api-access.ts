@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { KubeConfigError, loadKubeConfig } from '../../agent/kube/kubeconfig.js';
+import { KubeConfigError, loadKubeConfig } from '../../kube/kubeconfig.js';
 
 /**
  * What the plugin needs of a kubeconfig: the API server, how to authenticate to it, and the

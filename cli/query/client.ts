@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ListResponse, type UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 import { QueryFailure, type AggregatorEndpoint } from './transport.js';
 
 export const PROTOBUF = 'application/x-protobuf';

@@ -1,5 +1,5 @@
 import type { CommandIo } from '../local/command.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 import { parseQueryFlags } from './flags.js';
 import { QUERY_USAGE } from './usage.js';
 

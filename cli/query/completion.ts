@@ -1,6 +1,6 @@
-import { STATE_FILTER_NAMES } from '../../agent/filter.js';
+import { STATE_FILTER_NAMES } from '../../model/filter.js';
 import type { CommandIo } from '../local/command.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 import { explainFailure, getJson, readBody } from './client.js';
 import { readQueryFlags, type QueryFlags } from './flags.js';
 import type { SummaryAnswer } from './tables.js';

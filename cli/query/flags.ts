@@ -1,5 +1,5 @@
 import { parseNetstatFlags, port, splitList, type CommonFlags, type FlagExtension } from '../netstat/flags.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 
 /** What `kubectl netstat` was asked to do: list sockets (the default) or one of its subcommands. */
 export type QueryCommand = 'list' | 'summary' | 'top' | 'watch' | 'leaks' | 'history' | 'completion' | '__complete';

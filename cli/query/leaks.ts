@@ -1,5 +1,5 @@
-import type { FindingItem, FindingList, HistoryResolutionItem, PodHistoryObject } from '../output/finding-list.js';
-import { peerText } from '../output/peer-text.js';
+import type { FindingItem, FindingList, HistoryResolutionItem, PodHistoryObject } from '../../model/json/finding-list.js';
+import { peerText } from '../../model/json/peer-text.js';
 import { age } from './render.js';
 
 /**

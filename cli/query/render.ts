@@ -1,11 +1,11 @@
-import { fromWireSocket } from '../../agent/stream/wire.js';
+import { fromWireSocket } from '../../model/wire.js';
 import type { UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { ColumnLayout, POD_TITLES, shortContainer } from '../local/columns.js';
 import { formatNetstat, programLabel, type LeadingColumns, type NetstatOptions } from '../netstat/format.js';
 import { FileNameResolver, type NameResolver } from '../netstat/names.js';
-import { peerItem, peerText } from '../output/peer-text.js';
-import { socketItem, socketList, type UnavailableNode as UnavailableItem } from '../output/socket-list.js';
+import { peerItem, peerText } from '../../model/json/peer-text.js';
+import { socketItem, socketList, type UnavailableNode as UnavailableItem } from '../../model/json/socket-list.js';
 import type { QueryFlags } from './flags.js';
 
 /**

@@ -1,8 +1,8 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { KubeConfigError } from '../../agent/kube/kubeconfig.js';
+import { KubeConfigError } from '../../kube/kubeconfig.js';
 import { loadApiAccess, type ApiAccess } from './api-access.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '../../config/usage-error.js';
 import type { QueryFlags } from './flags.js';
 
 /**

@@ -3,7 +3,7 @@ import { WatchEvent, WatchEventType } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { ColumnLayout, POD_TITLES } from '../local/columns.js';
 import type { CommandIo } from '../local/command.js';
-import { socketItem } from '../output/socket-list.js';
+import { socketItem } from '../../model/json/socket-list.js';
 import { PROTOBUF, fetchOk } from './client.js';
 import { queryParams } from './answer.js';
 import type { QueryFlags } from './flags.js';

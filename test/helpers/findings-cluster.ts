@@ -2,7 +2,7 @@ import { FindingsEngine, type Finding, type FindingsSettings, type PortRangeOf }
 import { HistoryStore } from '../../aggregator/history/index.js';
 import { NodeStore } from '../../aggregator/node-store.js';
 import { PodCache } from '../../aggregator/wire-index.js';
-import { DEFAULTS } from '../../cli/defaults.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import { Proto, Socket, type PodRef, type ProcessRef } from '../../gen/kubenetstat/v1/socket.js';
 import { putSocket, storedSockets } from './stored.js';
 

@@ -1,4 +1,4 @@
-import { main } from '../../cli/kube-netstat.js';
+import { main } from '../../cmd/kube-netstat.js';
 
 export interface CliResult {
   readonly code: number;

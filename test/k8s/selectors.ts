@@ -6,9 +6,9 @@
 import type { FieldGetter, KubeObject } from './types.js';
 
 // Label selectors are the production parser, so the test server and `-l` agree by construction.
-export { labelsMatch, parseLabelSelector, SelectorError } from '../../agent/kube/label-selector.js';
-export type { LabelOperator, LabelRequirement, Labels } from '../../agent/kube/label-selector.js';
-import { SelectorError } from '../../agent/kube/label-selector.js';
+export { labelsMatch, parseLabelSelector, SelectorError } from '../../kube/label-selector.js';
+export type { LabelOperator, LabelRequirement, Labels } from '../../kube/label-selector.js';
+import { SelectorError } from '../../kube/label-selector.js';
 
 export interface FieldRequirement {
   readonly field: string;

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { get } from 'node:http';
 import { scanNode } from '../../agent/node-scan.js';
-import { socketItem, type SocketItem, type SocketList } from '../../cli/output/socket-list.js';
+import { socketItem, type SocketItem, type SocketList } from '../../model/json/socket-list.js';
 import { waitFor } from './wait.js';
 
 /** A socket item as both sides must agree on it: everything but firstSeen (the agent's first observation, not the scan's). */

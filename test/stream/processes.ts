@@ -14,7 +14,7 @@ export interface LogLine {
 }
 
 /**
- * A real `kube-netstat` process (node --import tsx cli/bin.ts ...), its stderr parsed as JSON
+ * A real `kube-netstat` process (node --import tsx cmd/bin.ts ...), its stderr parsed as JSON
  * log lines. Only this handle's own pid is ever signalled; exit-with-parent.ts ends it should
  * the test process die before its after() hook runs.
  */
@@ -32,7 +32,7 @@ export class KubeNetstatProcess {
     const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: '', LOG_LEVEL: 'info' };
     // No API access (pods are shown by UID) and nothing inherited from the test runner.
     for (const key of ['KUBERNETES_SERVICE_HOST', 'NODE_NAME', 'NODE_TEST_CONTEXT', 'NODE_OPTIONS']) delete env[key];
-    this.child = spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_PARENT, 'cli/bin.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_PARENT, 'cmd/bin.ts', ...args], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((resolveExit) => this.child.once('exit', (code, signal) => {
       this.exitedNow = true;
       resolveExit({ code, signal });

@@ -1,4 +1,4 @@
-import { TcpState } from '../../../agent/model.js';
+import { TcpState } from '../../../model/socket.js';
 import { SERIES_NAMES } from '../../history/types.js';
 import type { Candidate, Rule } from '../types.js';
 import { duration, heldBy, listCommand, peersText, plural, podName } from '../words.js';

@@ -1,4 +1,4 @@
-import { TcpState } from '../../../agent/model.js';
+import { TcpState } from '../../../model/socket.js';
 import type { Aged, PodTally } from '../pass.js';
 import type { Candidate, Evidence, FindingText, Rule, RuleName } from '../types.js';
 import { duration, heldBy, peersText, plural, podName } from '../words.js';

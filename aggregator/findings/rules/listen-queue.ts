@@ -1,4 +1,4 @@
-import { TcpState } from '../../../agent/model.js';
+import { TcpState } from '../../../model/socket.js';
 import { Proto } from '../../../gen/kubenetstat/v1/socket.js';
 import type { Candidate, Rule } from '../types.js';
 import { duration, heldBy, listCommand, peersText, plural, podName } from '../words.js';

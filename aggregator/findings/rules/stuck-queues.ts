@@ -1,4 +1,4 @@
-import { TcpState } from '../../../agent/model.js';
+import { TcpState } from '../../../model/socket.js';
 import { Proto } from '../../../gen/kubenetstat/v1/socket.js';
 import type { PodTally, QueueTally } from '../pass.js';
 import type { Candidate, Rule, SocketMatch } from '../types.js';

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import type { AttributionSource } from '../../agent/attribution/types.js';
-import type { SocketProto } from '../../agent/model.js';
-import { WIRE_TO_PROTO } from '../../agent/stream/wire.js';
-import { CLOCK_TICKS_PER_SECOND, unixTypeName } from '../../agent/states.js';
+import type { AttributionSource } from '../pod.js';
+import type { SocketProto } from '../socket.js';
+import { WIRE_TO_PROTO } from '../wire.js';
+import { CLOCK_TICKS_PER_SECOND, unixTypeName } from '../states.js';
 import type { UnavailableNode as WireUnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import { peerItem } from './peer-text.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';

@@ -1,5 +1,5 @@
-import type { CommandIo } from './local/command.js';
-import { UsageError } from './usage-error.js';
+import type { CommandIo } from '../cli/local/command.js';
+import { UsageError } from '../config/usage-error.js';
 
 const USAGE = `usage: kube-netstat <command> [flags]
 
@@ -17,11 +17,11 @@ type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
 
 /** Each command loads only its own modules: start-up time is what every `local` run pays. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
-  local: async () => (await import('./local/command.js')).runLocal,
+  local: async () => (await import('../cli/local/command.js')).runLocal,
   agent: async () => (await import('./serve.js')).runAgentCommand,
   aggregator: async () => (await import('./serve.js')).runAggregatorCommand,
   standalone: async () => (await import('./serve.js')).runStandaloneCommand,
-  query: async () => (await import('./query/command.js')).runQuery,
+  query: async () => (await import('../cli/query/command.js')).runQuery,
 };
 
 /** Node's parseArgs reports bad flags as TypeErrors with ERR_PARSE_ARGS_* codes. */

@@ -1,11 +1,11 @@
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import type { PodMeta } from '../attribution/types.js';
-import { Informer, type InformerTuning } from './informer.js';
-import { podMetaFromApi } from './pod-meta.js';
+import type { PodMeta } from '../../model/pod.js';
+import { Informer, type InformerTuning } from '../../kube/informer.js';
+import { podMetaFromApi } from '../../kube/pod-meta.js';
 import type { PodStore } from './pod-store.js';
-import { podSource } from './sources.js';
+import { podSource } from '../../kube/sources.js';
 
-export type { InformerEvent } from './informer.js';
+export type { InformerEvent } from '../../kube/informer.js';
 
 export interface PodInformerOptions extends InformerTuning {
   readonly kubeConfig: KubeConfig;

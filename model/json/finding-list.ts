@@ -1,4 +1,4 @@
-import type { FindingDetails } from '../../aggregator/findings/types.js';
+import type { FindingDetails } from '../findings.js';
 import type { Finding, PodHistory, UnavailableNode as WireUnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import type { PeerItem, UnavailableNode, WorkloadItem } from './socket-list.js';
 import { unavailableItems } from './socket-list.js';

@@ -1,4 +1,4 @@
-import { TcpState, UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetSocketRecord, type SocketRecord, type UnixSocketRecord } from './model.js';
+import { TcpState, UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetSocketRecord, type SocketRecord, type UnixSocketRecord } from './socket.js';
 
 /** net-tools `tcp_state[]`, indexed by the kernel's state code. */
 const NETSTAT_TCP_STATES = [

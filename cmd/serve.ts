@@ -4,19 +4,19 @@ import { readFileSync } from 'node:fs';
 import { basename, relative } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { z } from 'zod';
-import { loadKubeConfig } from '../agent/kube/kubeconfig.js';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { startAgentMetricsServer } from '../agent/metrics-server.js';
 import { runAgent } from '../agent/runner.js';
 import { tuneAggregatorHeap } from '../aggregator/heap.js';
 import { startAggregator, type AggregatorOptions, type RunningAggregator } from '../aggregator/server.js';
-import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from './defaults.js';
-import type { CommandIo } from './local/command.js';
+import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from '../config/defaults.js';
+import type { CommandIo } from '../cli/local/command.js';
 import { createLogger, type LogFn } from '../common/log.js';
-import { clusterKubeConfig, peerNamesKubeConfig, type ClusterAccess } from './peer-names.js';
-import { applyRules, ruleNames } from './rule-flags.js';
-import { UsageError } from './usage-error.js';
-import { nodeName as defaultNode } from './local/pods.js';
+import { clusterKubeConfig, peerNamesKubeConfig, type ClusterAccess } from './cluster-access.js';
+import { applyRules, ruleNames } from '../config/rule-flags.js';
+import { UsageError } from '../config/usage-error.js';
+import { nodeName as defaultNode } from '../cli/local/pods.js';
 
 export const VERSION = '0.1.0';
 

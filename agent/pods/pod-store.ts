@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { PodMeta, VersionedPodResolver } from '../attribution/types.js';
+import type { PodMeta, VersionedPodResolver } from '../../model/pod.js';
 
 /**
  * The pods of a node as attribution sees them, fed by an informer. Deleted pods stay

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
-import { netstatAddress } from './procfs/address.js';
-import { TcpState, type SocketRecord } from './model.js';
+import { netstatAddress } from './address.js';
+import { TcpState, type SocketRecord } from './socket.js';
 import { ssStateName } from './states.js';
 
 /** A socket filter built from user input; construction throws FilterError on bad input. */

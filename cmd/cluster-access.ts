@@ -1,8 +1,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeConfigError, loadKubeConfig } from '../agent/kube/kubeconfig.js';
-import type { AggregatorSettings } from './defaults.js';
+import { KubeConfigError, loadKubeConfig } from '../kube/kubeconfig.js';
+import type { AggregatorSettings } from '../config/defaults.js';
 import type { LogFn } from '../common/log.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../config/usage-error.js';
 
 /** The aggregator's cluster access, as flags and the environment give it. */
 export interface ClusterAccess {

@@ -1,5 +1,5 @@
 import type { V1ContainerStatus, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
-import type { PodMeta, WorkloadRef } from '../attribution/types.js';
+import type { PodMeta, WorkloadRef } from '../model/pod.js';
 
 /** `containerd://<id>` → `<id>` (ContainerID.String in kubelet's container/runtime.go). */
 export function stripRuntimeScheme(containerID: string | undefined): string | undefined {
