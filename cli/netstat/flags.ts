@@ -1,5 +1,6 @@
 import type { SocketProto } from '../../model/socket.js';
 import type { NetstatOptions } from './format.js';
+import { isDuration, parseDuration } from '../../config/duration.js';
 import { UsageError } from '../../config/usage-error.js';
 
 export type OutputFormat = 'netstat' | 'wide' | 'json' | 'yaml';
@@ -144,12 +145,12 @@ function outputFormat(value: string): OutputFormat {
 }
 
 function seconds(text: string): number {
-  const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0) throw new UsageError(`invalid interval '${text}' for -c: expected seconds > 0`);
+  const value = parseDuration(text, 'interval for -c');
+  if (value <= 0) throw new UsageError(`invalid interval '${text}' for -c: expected more than 0s`);
   return value;
 }
 
-const isNumber = (text: string | undefined): text is string => text !== undefined && /^\d+(\.\d+)?$/.test(text);
+const isInterval = (text: string | undefined): text is string => text !== undefined && isDuration(text);
 
 /**
  * Long options one command adds to the common grammar, writing into its own record `E`:
@@ -221,7 +222,7 @@ export function parseNetstatFlags<E>(argv: readonly string[], extension: FlagExt
       const inline = eq < 0 ? undefined : arg.slice(eq + 1);
       if (name === 'continuous') {
         if (inline !== undefined) m.continuousSeconds = seconds(inline);
-        else if (isNumber(argv[i + 1])) m.continuousSeconds = seconds(argv[++i]!);
+        else if (isInterval(argv[i + 1])) m.continuousSeconds = seconds(argv[++i]!);
         else m.continuousSeconds = 1;
         continue;
       }
@@ -264,11 +265,11 @@ export function parseNetstatFlags<E>(argv: readonly string[], extension: FlagExt
         continue;
       }
       if (letter === 'c') {
-        if (isNumber(rest)) {
+        if (isInterval(rest)) {
           m.continuousSeconds = seconds(rest);
           break;
         }
-        if (rest === '' && isNumber(argv[i + 1])) m.continuousSeconds = seconds(argv[++i]!);
+        if (rest === '' && isInterval(argv[i + 1])) m.continuousSeconds = seconds(argv[++i]!);
         else m.continuousSeconds = 1;
         continue;
       }

@@ -1,4 +1,5 @@
 import { parseNetstatFlags, port, splitList, type CommonFlags, type FlagExtension } from '../netstat/flags.js';
+import { parseDuration } from '../../config/duration.js';
 import { UsageError } from '../../config/usage-error.js';
 
 /** What `kubectl netstat` was asked to do: list sockets (the default) or one of its subcommands. */
@@ -103,16 +104,6 @@ function bytes(name: string, text: string): number {
   return Number(match[1]) * scale;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
-
-/** A Go-style duration as kubectl takes them (30s, 5m, 1h30m); a bare number is seconds. */
-export function durationSeconds(name: string, text: string): number {
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) throw new UsageError(`invalid ${name} '${text}': expected a duration such as 90s, 10m or 1h30m`);
-  return parts.reduce((sum, part) => sum + Number(part[1]) * DURATION_UNITS[part[2]!]!, 0);
-}
-
 const QUERY: FlagExtension<QueryExtra> = {
   initial: () => ({
     command: undefined,
@@ -178,11 +169,11 @@ const QUERY: FlagExtension<QueryExtra> = {
     'foreign-address': (e, value) => e.foreignAddresses.push(...splitList(value)),
     'min-recv-q': (e, value) => (e.minRecvQ = bytes('--min-recv-q', value)),
     'min-send-q': (e, value) => (e.minSendQ = bytes('--min-send-q', value)),
-    'min-age': (e, value) => (e.minAgeSeconds = durationSeconds('--min-age', value)),
+    'min-age': (e, value) => (e.minAgeSeconds = parseDuration(value, '--min-age')),
     by: (e, value) => (e.by = value),
     limit: (e, value) => (e.limit = count('--limit', value, 1)),
     'chunk-size': (e, value) => (e.chunkSize = count('--chunk-size', value)),
-    'request-timeout': (e, value) => (e.requestTimeoutSeconds = durationSeconds('--request-timeout', value)),
+    'request-timeout': (e, value) => (e.requestTimeoutSeconds = parseDuration(value, '--request-timeout')),
     rule: (e, value) => e.rules.push(...splitList(value)),
     severity: (e, value) => (e.severity = value),
     resolution: (e, value) => (e.resolution = value),
