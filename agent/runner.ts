@@ -14,6 +14,7 @@ import type { SentListener } from './stream/counting-client.js';
 import { SocketTable } from './stream/socket-table.js';
 import { TokenFile } from './stream/token.js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Backoff } from '../common/backoff.js';
 import type { LogFn } from '../common/log.js';
 import { effectiveCapabilities, privilegeExplanation } from './privileges.js';
 
@@ -31,7 +32,7 @@ export interface AgentRunOptions {
   readonly heartbeatMs: number;
   readonly chunkSize: number;
   readonly deletedPodGraceMs: number;
-  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff: Backoff;
   readonly kubeConfig: KubeConfig | undefined;
   readonly version: string;
   /** The projected service-account token file sent to the aggregator (agent/stream/token.ts); none when absent. */

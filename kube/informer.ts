@@ -1,5 +1,6 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs, type Backoff } from '../common/backoff.js';
 
 /** The part of every API object the informer itself reads. */
 export interface ApiObject {
@@ -46,7 +47,7 @@ export interface InformerTuning {
   /** Items per list page (`limit`/`continue`), so a large cluster never arrives as one response. */
   readonly pageSize?: number;
   /** First and longest wait after a failure (ms); doubled per consecutive failure, with jitter. */
-  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff?: Backoff;
   /** Injected for tests. */
   readonly delay?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly random?: () => number;
@@ -137,8 +138,7 @@ export class Informer<T extends ApiObject, K> {
         if (this.abort.signal.aborted) break;
         if (statusOf(error) === 410) resourceVersion = undefined;
         failures++;
-        const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1));
-        const retryInMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+        const retryInMs = backoffDelayMs(backoff, failures, random);
         this.options.onEvent?.({ kind: 'failed', error: error instanceof Error ? error : new Error(String(error)), retryInMs });
         await delay(retryInMs, this.abort.signal).catch(() => undefined);
       }

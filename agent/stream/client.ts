@@ -2,6 +2,7 @@ import { Metadata, type ChannelCredentials, type ClientDuplexStream } from '@grp
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentServiceClient, NamespaceInfo, StreamRequest, StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import { backoffDelayMs, type Backoff } from '../../common/backoff.js';
 import { agentClient, type SentListener } from './counting-client.js';
 import { PodDictionary } from './pod-dictionary.js';
 import type { SocketTable, TableChanges } from './socket-table.js';
@@ -20,7 +21,7 @@ export interface AgentStreamOptions {
   readonly heartbeatMs?: number;
   /** Sockets per snapshot chunk and per delta message, so no message grows with the table. */
   readonly chunkSize?: number;
-  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff?: Backoff;
   readonly credentials?: ChannelCredentials;
   /** The bearer token each connection sends (`authorization` metadata), asked for anew at every (re)connect; none when absent. */
   readonly token?: () => string;
@@ -110,8 +111,7 @@ export class AgentStream {
       } catch (error) {
         if (signal.aborted) break;
         failures = established ? 1 : failures + 1;
-        const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1));
-        const retryInMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+        const retryInMs = backoffDelayMs(backoff, failures, random);
         this.options.onEvent?.({ kind: 'disconnected', error: error instanceof Error ? error.message : String(error), retryInMs });
         await sleep(retryInMs, undefined, { signal }).catch(() => undefined);
       }
