@@ -3,7 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { AddressInfo } from 'node:net';
 import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
 import { ListRequest, QueryServiceService, type WatchRequest, type FindingsRequest, type FindingsResponse, type HistoryRequest, type HistoryResponse, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
 import { WIRE_TO_PROTO } from '../model/wire.js';
 import { splitHostPort } from '../config/listen.js';
 import type { SocketProto } from '../model/socket.js';
@@ -38,21 +38,21 @@ export interface AggregatorOptions {
   readonly maxMessageBytes: number;
   readonly maxSocketsPerMessage: number;
   readonly maxSocketsPerNode: number;
-  /** Between two looks for changes by every open watch (ms); default DEFAULTS.aggregator.watchPollSeconds. */
+  /** Between two looks for changes by every open watch (ms); default AGGREGATOR_DEFAULTS.watchPollSeconds. */
   readonly watchPollMs?: number;
-  /** Watches open at once; default DEFAULTS.aggregator.maxWatches. */
+  /** Watches open at once; default AGGREGATOR_DEFAULTS.maxWatches. */
   readonly maxWatches?: number;
-  /** Watches one client (authenticated user, else remote address) may hold open; default DEFAULTS.aggregator.maxWatchesPerClient. */
+  /** Watches one client (authenticated user, else remote address) may hold open; default AGGREGATOR_DEFAULTS.maxWatchesPerClient. */
   readonly maxWatchesPerClient?: number;
   /** Cluster access for peer names (aggregator/peers); answers name no peers without it. */
   readonly kubeConfig?: KubeConfig;
-  /** Pods with socket series of their own on /metrics; default DEFAULTS.aggregator.metricsMaxPods. */
+  /** Pods with socket series of their own on /metrics; default AGGREGATOR_DEFAULTS.metricsMaxPods. */
   readonly metricsMaxPods?: number;
   /** More series for /metrics (metrics.ts MetricsCollector). */
   readonly metricsCollectors?: readonly MetricsCollector[];
-  /** Leak rules and how often they run; default DEFAULTS.aggregator.findings. */
+  /** Leak rules and how often they run; default AGGREGATOR_DEFAULTS.findings. */
   readonly findings?: FindingsSettings & { readonly evaluateEverySeconds: number };
-  /** Per-pod history; default DEFAULTS.aggregator.history. */
+  /** Per-pod history; default AGGREGATOR_DEFAULTS.history. */
   readonly history?: HistorySettings;
   /** Cluster access to post a Kubernetes Event on a pod when a finding opens; none without it. */
   readonly eventsKubeConfig?: KubeConfig;
@@ -62,9 +62,9 @@ export interface AggregatorOptions {
   readonly agentAuth?: AgentAuthenticator;
   /** Queries must authenticate and see only their namespaces (aggregator/auth/query-auth.ts); undefined: no authentication. */
   readonly queryAuth?: QueryAuthorizer;
-  /** Queries per second and burst per client; default DEFAULTS.aggregator.queryRate. */
+  /** Queries per second and burst per client; default AGGREGATOR_DEFAULTS.queryRate. */
   readonly queryRate?: { readonly perSecond: number; readonly burst: number };
-  /** Values per filter and text length; default DEFAULTS.aggregator.filterLimits. */
+  /** Values per filter and text length; default AGGREGATOR_DEFAULTS.filterLimits. */
   readonly filterLimits?: FilterLimits;
   /** TLS for the gRPC listener (PEM); with clientCa, clients must present a certificate it issued. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly clientCa?: Buffer };
@@ -167,25 +167,25 @@ async function clusterPeers(kubeConfig: KubeConfig, log: AggregatorOptions['log'
 export async function startAggregator(options: AggregatorOptions): Promise<RunningAggregator> {
   const peers = options.kubeConfig ? await clusterPeers(options.kubeConfig, options.log) : undefined;
   const store = new NodeStore({ staleAfterMs: options.staleAfterMs, evictAfterMs: options.evictAfterMs, log: options.log, ...(peers && { peers }) });
-  const metrics = new AggregatorMetrics(store, { maxPods: options.metricsMaxPods ?? DEFAULTS.aggregator.metricsMaxPods, openWatches: () => watches.size, log: options.log });
+  const metrics = new AggregatorMetrics(store, { maxPods: options.metricsMaxPods ?? AGGREGATOR_DEFAULTS.metricsMaxPods, openWatches: () => watches.size, log: options.log });
   for (const collector of options.metricsCollectors ?? []) metrics.add(collector);
   const findings = await createFindings(store, {
-    settings: options.findings ?? DEFAULTS.aggregator.findings,
-    history: options.history ?? DEFAULTS.aggregator.history,
+    settings: options.findings ?? AGGREGATOR_DEFAULTS.findings,
+    history: options.history ?? AGGREGATOR_DEFAULTS.history,
     eventsKubeConfig: options.eventsKubeConfig,
     portRangeOf: options.portRangeOf ?? portRangeOf,
     log: options.log,
   });
   metrics.add(findingsCollector(findings.api.engine, findings.api.history));
   const gate: GrpcGate = {
-    guard: new QueryGuard({ authorizer: options.queryAuth, rate: options.queryRate ?? DEFAULTS.aggregator.queryRate, store }),
-    limits: options.filterLimits ?? DEFAULTS.aggregator.filterLimits,
+    guard: new QueryGuard({ authorizer: options.queryAuth, rate: options.queryRate ?? AGGREGATOR_DEFAULTS.queryRate, store }),
+    limits: options.filterLimits ?? AGGREGATOR_DEFAULTS.filterLimits,
   };
   const ingest = new IngestService(store, { ...(options.agentAuth && { authenticate: options.agentAuth }), maxSocketsPerMessage: options.maxSocketsPerMessage, maxSocketsPerNode: options.maxSocketsPerNode, log: options.log, onApplied: metrics.onApplied, onEvent: metrics.onIngestEvent });
   const watches = new WatchHub(store, {
-    pollMs: options.watchPollMs ?? DEFAULTS.aggregator.watchPollSeconds * 1000,
-    maxWatches: options.maxWatches ?? DEFAULTS.aggregator.maxWatches,
-    maxWatchesPerClient: options.maxWatchesPerClient ?? DEFAULTS.aggregator.maxWatchesPerClient,
+    pollMs: options.watchPollMs ?? AGGREGATOR_DEFAULTS.watchPollSeconds * 1000,
+    maxWatches: options.maxWatches ?? AGGREGATOR_DEFAULTS.maxWatches,
+    maxWatchesPerClient: options.maxWatchesPerClient ?? AGGREGATOR_DEFAULTS.maxWatchesPerClient,
     log: options.log,
   });
   const grpc = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });

@@ -15,7 +15,7 @@ import { FindingsEngine } from '../aggregator/findings/engine.js';
 import { HistoryStore } from '../aggregator/history/history-store.js';
 import { NodeStore } from '../aggregator/node-store.js';
 import { PodCache, readSocket } from '../aggregator/wire-index.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { SyntheticNode } from './synthetic.js';
 
@@ -99,8 +99,8 @@ for (let i = 0; i < evaluations; i++) applyChurn();
 const storeHeap = heapAfterGc();
 const rssBefore = process.memoryUsage().rss;
 
-const settings = DEFAULTS.aggregator.findings;
-const history = new HistoryStore(DEFAULTS.aggregator.history);
+const settings = AGGREGATOR_DEFAULTS.findings;
+const history = new HistoryStore(AGGREGATOR_DEFAULTS.history);
 const engine = new FindingsEngine(store, { settings, history, log: () => undefined });
 const steady: Sample[] = [];
 for (let i = 0; i < evaluations; i++) {

@@ -22,7 +22,7 @@ import { AgentStream, type StreamEvent } from '../agent/stream/client.js';
 import { SocketTable, type TableChanges } from '../agent/stream/socket-table.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { PodDef, StreamRequest } from '../gen/kubenetstat/v1/agent.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { AGENT_DEFAULTS } from '../config/agent-settings.js';
 import { deltaRequestBytes } from './delta-bytes.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { serveIpc } from './ipc.js';
@@ -181,7 +181,7 @@ serveIpc(
             version: '0.1.0-bench-sim',
             table,
             heartbeatMs: args.heartbeatMs,
-            chunkSize: DEFAULTS.agent.chunkSize,
+            chunkSize: AGENT_DEFAULTS.chunkSize,
             credentials: new OwnConnection(),
             onEvent: (event) => {
               events[event.kind]++;

@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfigError, loadKubeConfig } from '../kube/kubeconfig.js';
-import type { AggregatorSettings } from '../config/defaults.js';
+import type { AggregatorSettings } from '../config/aggregator-settings.js';
 import type { LogFn } from '../common/log.js';
 import { UsageError } from '../config/usage-error.js';
 

@@ -18,9 +18,9 @@ type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
 /** Each command loads only its own modules: start-up time is what every `local` run pays. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   local: async () => (await import('../cli/local/command.js')).runLocal,
-  agent: async () => (await import('./serve.js')).runAgentCommand,
-  aggregator: async () => (await import('./serve.js')).runAggregatorCommand,
-  standalone: async () => (await import('./serve.js')).runStandaloneCommand,
+  agent: async () => (await import('./agent.js')).runAgentCommand,
+  aggregator: async () => (await import('./aggregator.js')).runAggregatorCommand,
+  standalone: async () => (await import('./standalone.js')).runStandaloneCommand,
   query: async () => (await import('../cli/query/command.js')).runQuery,
 };
 

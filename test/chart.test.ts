@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { agentSettingsSchema, aggregatorSettingsSchema } from '../config/defaults.js';
+import { AGENT } from '../config/agent-settings.js';
+import { AGGREGATOR } from '../config/aggregator-settings.js';
 import { DEFAULT_AGGREGATOR, parseQueryFlags } from '../cli/query/flags.js';
 import { ruleNames } from '../config/rule-flags.js';
-import { agentSettings, aggregatorSettings } from '../cmd/serve.js';
+import { agentSettings } from '../cmd/agent.js';
+import { aggregatorSettings } from '../cmd/aggregator.js';
 import { helm, helmSkipReason, renderChart, type Manifest } from './helpers/helm.js';
 import { runCli } from './helpers/run-cli.js';
 import { requirement } from './helpers/requirements.js';
@@ -368,12 +370,12 @@ describe('the Helm chart, through the real helm binary', { skip: requirement(hel
     }
 
     test('leak-rule names are exactly those --rule takes', () => {
-      assert.deepEqual(schema.properties.aggregator?.properties.rules?.propertyNames?.enum, ruleNames().map((entry) => entry.split('=')[0]));
+      assert.deepEqual(schema.properties.aggregator?.properties.rules?.propertyNames?.enum, ruleNames(AGGREGATOR.settings));
     });
 
-    test('ranges are the CLI\'s (config/defaults.ts)', () => {
-      const a = agentSettingsSchema.shape;
-      const g = aggregatorSettingsSchema.shape;
+    test('ranges are the CLI\'s (config/agent-settings.ts, config/aggregator-settings.ts)', () => {
+      const a = AGENT.settings;
+      const g = AGGREGATOR.settings;
       const ranges = [
         ['agent', 'intervalSeconds', a.intervalSeconds],
         ['agent', 'fullReadEverySeconds', a.fullReadEverySeconds],
@@ -384,14 +386,14 @@ describe('the Helm chart, through the real helm binary', { skip: requirement(hel
         ['aggregator', 'maxWatches', g.maxWatches],
         ['aggregator', 'maxWatchesPerClient', g.maxWatchesPerClient],
         ['aggregator', 'metricsMaxPods', g.metricsMaxPods],
-        ['aggregator', 'evaluateEverySeconds', g.findings.shape.evaluateEverySeconds],
-        ['aggregator', 'historyMaxPods', g.history.shape.maxPods],
+        ['aggregator', 'evaluateEverySeconds', g.findings.evaluateEverySeconds],
+        ['aggregator', 'historyMaxPods', g.history.maxPods],
       ] as const;
       for (const [component, key, cli] of ranges) {
         const property = schema.properties[component]?.properties[key];
-        assert.deepEqual([property?.minimum, property?.maximum], [cli.minValue, cli.maxValue], `${component}.${key}`);
+        assert.deepEqual([property?.minimum, property?.maximum], [cli.min, cli.max], `${component}.${key}`);
       }
-      assert.deepEqual(schema.properties.aggregator?.properties.peerNames, { enum: g.peerNames.options });
+      assert.deepEqual(schema.properties.aggregator?.properties.peerNames, { enum: g.peerNames.choices });
     });
   });
 });

@@ -13,9 +13,8 @@ import { HistoryStore, SERIES_NAMES } from '../aggregator/history/index.js';
 import { createHttpServer } from '../aggregator/http.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { findingItem, type FindingList, type PodHistoryObject } from '../model/json/finding-list.js';
-import { DEFAULTS } from '../config/defaults.js';
-import { applyRules } from '../config/rule-flags.js';
-import { aggregatorSettings } from '../cmd/serve.js';
+import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
+import { aggregatorSettings } from '../cmd/aggregator.js';
 import { UsageError } from '../config/usage-error.js';
 import { FindingsRequest, FindingsResponse, HistoryRequest, QueryServiceClient, type HistoryResponse } from '../gen/kubenetstat/v1/query.js';
 import { settle } from './helpers/grpc.js';
@@ -101,7 +100,7 @@ describe('findings and history over HTTP', () => {
   });
 
   test('/metrics: the history\'s fill, pods kept and pods its cap left out by the latest sample', async () => {
-    const history = new HistoryStore({ ...DEFAULTS.aggregator.history, maxPods: 2 });
+    const history = new HistoryStore({ ...AGGREGATOR_DEFAULTS.history, maxPods: 2 });
     const counts = Array.from(SERIES_NAMES, (name) => (name === 'ESTAB' ? 1 : 0));
     history.record(T0, ['a', 'b', 'c'].map((name) => ({ namespace: 'shop', name, uid: `uid-${name}`, node: 'node-a', counts })));
     const registry = new Registry();
@@ -228,9 +227,9 @@ describe('flags: --rule, --evaluate-every, --events, --history-max-pods', () => 
   });
 
   test('an unknown name, a unit on a count, or a value out of range is a usage error that says which', () => {
-    assert.throws(() => applyRules(['close-wait.maxage=1']), (error: unknown) => error instanceof UsageError && /--rule close-wait.maxage: no such threshold; one of close-wait.window, /.test(error.message));
-    assert.throws(() => applyRules(['close-wait.min-growth=5m']), /expected a number/);
-    assert.throws(() => applyRules(['events=on']), /no such threshold/);
+    assert.throws(() => aggregatorSettings(['--rule', 'close-wait.maxage=1']), (error: unknown) => error instanceof UsageError && /--rule close-wait.maxage: no such threshold; one of close-wait.window, /.test(error.message));
+    assert.throws(() => aggregatorSettings(['--rule', 'close-wait.min-growth=5m']), /expected a number/);
+    assert.throws(() => aggregatorSettings(['--rule', 'events=on']), /no such threshold/);
     assert.throws(() => aggregatorSettings(['--rule', 'stuck-queue.after=1s']), /--rule stuck-queue.after: Too small/);
     assert.throws(() => aggregatorSettings(['--evaluate-every', '0']), /--evaluate-every: Too small/);
     assert.throws(() => aggregatorSettings(['--events', 'maybe']), /--events: /);

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { findingId, type Finding } from '../aggregator/findings/index.js';
 import { passOver } from '../aggregator/findings/pass.js';
 import { Slice } from '../aggregator/slice.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { applyNamespaceTable, listenOverflowsOf } from '../aggregator/node-store.js';
 import { FindingsCluster, NETNS, T0, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
@@ -448,7 +448,7 @@ describe('an evaluation in slices', () => {
   test('the history sample and every rule yield inside too: 1,200 pods', () => {
     const cluster = crowded(1200);
     cluster.engine.evaluate();
-    cluster.advance(DEFAULTS.aggregator.history.fineSeconds);
+    cluster.advance(AGGREGATOR_DEFAULTS.history.fineSeconds);
     const steps = cluster.engine.steps(0);
     let yields = 0;
     for (let step = steps.next(); !step.done; step = steps.next()) yields++;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HistoryStore, SERIES_NAMES, type HistorySettings, type PodSample, type ResolutionView } from '../aggregator/history/index.js';
 import { Slice } from '../aggregator/slice.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
 
 /** Per-pod history: ring buffers at two resolutions, retention, the pod cap and its memory. */
 
@@ -153,7 +153,7 @@ describe('pod history', () => {
   });
 
   test('memory: within the documented bound per pod; a count past 255, then 65,535 widens only its own series; an all-zero series is freed', () => {
-    const history = new HistoryStore({ ...DEFAULTS.aggregator.history, maxPods: 100 });
+    const history = new HistoryStore({ ...AGGREGATOR_DEFAULTS.history, maxPods: 100 });
     const empty = history.bytes();
     const states = { ESTAB: 40, LISTEN: 2, 'TIME-WAIT': 300, 'CLOSE-WAIT': 1 };
     for (let i = 0; i < 100; i++) history.record(T0 + i * 10_000, Array.from({ length: 100 }, (_, pod) => sample(`pod-${pod}`, states)));

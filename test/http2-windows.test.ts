@@ -3,7 +3,7 @@ import { connect, type ClientHttp2Session } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { SESSION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../aggregator/http2-windows.js';
 import type { RunningAggregator } from '../aggregator/server.js';
-import { aggregatorSettings, startAggregatorWith } from '../cmd/serve.js';
+import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
 
 /**
  * The aggregator's HTTP/2 receive windows (aggregator/http2-windows.ts) as a client sees them:

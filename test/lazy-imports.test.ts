@@ -30,7 +30,7 @@ describe('an aggregator without cluster access', () => {
 
   test('starts and stops without loading the Kubernetes client library', async () => {
     const urls = await importsOf('plain');
-    assert.ok(urls.some((url) => url.endsWith('/cmd/serve.ts')), 'the recorder saw the aggregator load');
+    assert.ok(urls.some((url) => url.endsWith('/cmd/aggregator.ts')), 'the recorder saw the aggregator load');
     assert.deepEqual(
       urls.filter((url) => url.includes(CLIENT_LIBRARY)),
       [],

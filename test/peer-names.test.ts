@@ -5,7 +5,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import type { RunningAggregator } from '../aggregator/server.js';
 import { listSockets } from '../aggregator/query.js';
 import type { PeerItem, SocketList } from '../model/json/socket-list.js';
-import { aggregatorSettings, startAggregatorWith } from '../cmd/serve.js';
+import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
 import { UsageError } from '../config/usage-error.js';
 import { ListRequest, QueryServiceClient, type ListResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type Peer, type PodRef } from '../gen/kubenetstat/v1/socket.js';

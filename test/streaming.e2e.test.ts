@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { scanNode } from '../agent/node-scan.js';
 import { STREAM_WINDOW_BYTES } from '../aggregator/http2-windows.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { AGENT_DEFAULTS } from '../config/agent-settings.js';
 import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { runCli } from './helpers/run-cli.js';
 import { comparable, difference, exactView, nodeView, ownScan, served, waitConverged, type ComparableItem, type NodeView } from './stream/converge.js';
@@ -29,7 +29,7 @@ const BIG_NODE = 'node-big';
 /** Rows the big node adds to the demo table: more than two snapshot chunks of 1000 sockets. */
 const BIG_ROWS = 2_200;
 /** Sockets per snapshot chunk: the agent's default (not a flag). */
-const CHUNK_SIZE = DEFAULTS.agent.chunkSize;
+const CHUNK_SIZE = AGENT_DEFAULTS.chunkSize;
 
 function newTree(index: number): NodeTree {
   const digit = index.toString(16);

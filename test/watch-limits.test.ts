@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { NodeStore } from '../aggregator/node-store.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import { WatchHub, WatchLimitError, type WatchSink } from '../aggregator/watch.js';
-import { aggregatorSettings, startAggregatorWith } from '../cmd/serve.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
+import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
 import { QueryServiceClient, WatchRequest } from '../gen/kubenetstat/v1/query.js';
 import { startApiCluster, type ApiCluster } from './helpers/api-cluster.js';
 import { waitFor } from './stream/wait.js';
@@ -37,8 +37,8 @@ describe('WatchHub counts watches per client', () => {
     hub.close('done');
   });
 
-  test('the default is DEFAULTS.aggregator.maxWatchesPerClient (10), the flag and environment variable set it', () => {
-    assert.equal(DEFAULTS.aggregator.maxWatchesPerClient, 10);
+  test('the default is AGGREGATOR_DEFAULTS.maxWatchesPerClient (10), the flag and environment variable set it', () => {
+    assert.equal(AGGREGATOR_DEFAULTS.maxWatchesPerClient, 10);
     assert.equal(aggregatorSettings([]).maxWatchesPerClient, 10);
     assert.equal(aggregatorSettings(['--max-watches-per-client', '3']).maxWatchesPerClient, 3);
     process.env.KUBE_NETSTAT_MAX_WATCHES_PER_CLIENT = '4';

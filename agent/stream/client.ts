@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentServiceClient, NamespaceInfo, StreamRequest, StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { backoffDelayMs, type Backoff } from '../../common/backoff.js';
+import { AGENT_DEFAULTS } from '../../config/agent-settings.js';
 import { agentClient, type SentListener } from './counting-client.js';
 import { PodDictionary } from './pod-dictionary.js';
 import type { SocketTable, TableChanges } from './socket-table.js';
@@ -38,7 +39,11 @@ export type StreamEvent =
   | { readonly kind: 'resync-requested'; readonly reason: string }
   | { readonly kind: 'disconnected'; readonly error: string; readonly retryInMs: number };
 
-const DEFAULTS = { heartbeatMs: 5_000, chunkSize: 250, backoff: { initialMs: 200, maxMs: 30_000 } };
+const DEFAULTS = {
+  heartbeatMs: AGENT_DEFAULTS.heartbeatSeconds * 1000,
+  chunkSize: AGENT_DEFAULTS.chunkSize,
+  backoff: { initialMs: AGENT_DEFAULTS.backoffInitialSeconds * 1000, maxMs: AGENT_DEFAULTS.backoffMaxSeconds * 1000 },
+};
 
 /** A stream that ended or failed: the session is over and the agent reconnects. */
 class SessionEnded extends Error {

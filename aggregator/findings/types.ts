@@ -6,7 +6,7 @@ import type { PortRange } from '../../model/port-range.js';
 
 /**
  * Contracts of the leak rules: what a finding says (kept by engine.ts, served by the query API
- * and posted as Kubernetes Events), the thresholds rules take (config/defaults.ts has their
+ * and posted as Kubernetes Events), the thresholds rules take (config/aggregator-settings.ts declares their
  * values), and what a rule returns from one pass over the store.
  */
 

@@ -6,13 +6,12 @@ import type { SocketRecord } from '../../model/socket.js';
 import { KubeConfigError, loadKubeConfig } from '../../kube/kubeconfig.js';
 import { labelsMatch, parseLabelSelector, SelectorError } from '../../kube/label-selector.js';
 import { PodStore } from '../../agent/pods/pod-store.js';
+import { AGENT_DEFAULTS } from '../../config/agent-settings.js';
 import { UsageError } from '../../config/usage-error.js';
 import type { KubeFlags } from './flags.js';
 
 /** How long a one-shot listing waits for the API before printing pod UIDs instead of names. */
 const API_TIMEOUT_MS = 10_000;
-/** With -c, a pod deleted meanwhile keeps its name this long: its TIME_WAIT sockets linger 60 s. */
-const DELETED_POD_GRACE_MS = 120_000;
 
 export interface PodSource {
   readonly resolver: PodResolver;
@@ -49,7 +48,8 @@ export async function startPods(flags: KubeFlags, signal?: AbortSignal): Promise
   if (!kubeConfig) return { resolver: NO_API, stop: done, apiAvailable: false, node, warning: 'no kubeconfig and not in a cluster: pods are shown by UID' };
 
   const { PodInformer } = await import('../../agent/pods/pod-informer.js');
-  const store = new PodStore(DELETED_POD_GRACE_MS);
+  // With -c, a pod deleted meanwhile keeps its name as long as the agent keeps it.
+  const store = new PodStore(AGENT_DEFAULTS.deletedPodGraceSeconds * 1000);
   let lastError: Error | undefined;
   const timeout = new AbortController();
   const informer = new PodInformer({

@@ -2,7 +2,7 @@ import { FindingsEngine, type Finding, type FindingsSettings, type PortRangeOf }
 import { HistoryStore } from '../../aggregator/history/index.js';
 import { NodeStore } from '../../aggregator/node-store.js';
 import { PodCache } from '../../aggregator/wire-index.js';
-import { DEFAULTS } from '../../config/defaults.js';
+import { AGGREGATOR_DEFAULTS } from '../../config/aggregator-settings.js';
 import { Proto, Socket, type PodRef, type ProcessRef } from '../../gen/kubenetstat/v1/socket.js';
 import { putSocket, storedSockets } from './stored.js';
 
@@ -51,7 +51,7 @@ export function tcp(key: string, state: StateName, fields: Partial<Socket> = {})
 
 /** Every setting at its default, with some groups replaced. */
 export function settingsWith(overrides: Partial<{ [K in keyof FindingsSettings]: Partial<FindingsSettings[K]> }> = {}): FindingsSettings {
-  const base: FindingsSettings = DEFAULTS.aggregator.findings;
+  const base: FindingsSettings = AGGREGATOR_DEFAULTS.findings;
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     const current = merged[key];
@@ -72,7 +72,7 @@ export class FindingsCluster {
 
   constructor(settings: FindingsSettings = settingsWith(), options: { portRangeOf?: PortRangeOf; staleAfterMs?: number; evaluateEveryMs?: number } = {}) {
     this.store = new NodeStore({ staleAfterMs: options.staleAfterMs ?? 86_400_000, evictAfterMs: 86_400_000, now: this.now });
-    this.history = new HistoryStore(DEFAULTS.aggregator.history);
+    this.history = new HistoryStore(AGGREGATOR_DEFAULTS.history);
     this.engine = new FindingsEngine(this.store, {
       settings,
       history: this.history,
