@@ -7,7 +7,8 @@ import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import type { NodeState, NodeStore } from './node-store.js';
 import type { PeerResolver } from './peers/types.js';
 import { inPod, type NodeSockets, type PodIndex, type SlotView } from './socket-store.js';
-import { varintLength, writeVarint } from './varint.js';
+import { varintBytes, varintLength, writeVarint } from './varint.js';
+import { WIRE } from '../model/wire-fields.js';
 import { SORT_FIELDS, sortEntries, sortOrder, type SortEntry } from './sort.js';
 
 export interface QuerySpec extends SocketFilterSpec {
@@ -287,12 +288,12 @@ export function listSockets(store: NodeStore, spec: QuerySpec): QueryResult {
 }
 
 /** Field tags an answer adds to a stored socket's bytes (socket.proto), and ListResponse.items, as their varints. */
-const NODE_TAG = Uint8Array.of((1 << 3) | 2);
-const POD_TAG = Uint8Array.of((3 << 3) | 2);
-/** pod_ref (27, varint) with the value 0. */
-const POD_REF_ZERO = Uint8Array.of(0xd8, 0x01, 0x00);
-const PEER_TAG = Uint8Array.of(0xe2, 0x01);
-const LIST_ITEMS_TAG = (1 << 3) | 2;
+const NODE_TAG = varintBytes(WIRE.Socket.node.tag);
+const POD_TAG = varintBytes(WIRE.Socket.pod.tag);
+/** pod_ref with the value 0. */
+const POD_REF_ZERO = Uint8Array.of(...varintBytes(WIRE.Socket.podRef.tag), 0);
+const PEER_TAG = varintBytes(WIRE.Socket.peer.tag);
+const LIST_ITEMS_TAG = WIRE.ListResponse.items.tag;
 
 /** Bytes a length-delimited field takes: its tag, its length's varint, its payload. */
 function fieldLength(tag: Uint8Array, payload: number): number {
@@ -337,7 +338,7 @@ export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: 
     const length = sockets.bytesOf(slot).length + (pod ? fieldLength(POD_TAG, pod.bytes.length) : 0) + (peer ? fieldLength(PEER_TAG, peer.length) : 0) + POD_REF_ZERO.length + fieldLength(NODE_TAG, run.node.length);
     slots.push(slot);
     lengths.push(length);
-    size += 1 + varintLength(length) + length;
+    size += varintLength(LIST_ITEMS_TAG) + varintLength(length) + length;
     return true;
   });
   const tail = ListResponse.encode({ items: [], unavailableNodes: listing.unavailable, continueToken: listing.continueToken }).finish();
@@ -353,7 +354,7 @@ export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: 
     const to = runs[r + 1]?.from ?? slots.length;
     for (let i = from; i < to; i++) {
       const slot = slots[i]!;
-      bytes[at++] = LIST_ITEMS_TAG;
+      at = writeVarint(bytes, at, LIST_ITEMS_TAG);
       at = writeVarint(bytes, at, lengths[i]!);
       const stored = sockets.bytesOf(slot);
       bytes.set(stored, at);

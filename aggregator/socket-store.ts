@@ -1,7 +1,8 @@
 import type { FilterView } from '../model/filter.js';
 import { Proto, PodRef } from '../gen/kubenetstat/v1/socket.js';
 import { chunkBytes, sameChunk, SlabAllocator, type SlabStats } from './slab-allocator.js';
-import { varintLength } from './varint.js';
+import { varintBytes, varintLength } from './varint.js';
+import { WIRE } from '../model/wire-fields.js';
 
 /**
  * How the aggregator holds a node's sockets. A million sockets must fit in well under a GiB and
@@ -104,8 +105,8 @@ function queueSince(bytes: number, before: number, since: number, now: number): 
   return since !== 0 && bytes >= before ? since : now;
 }
 
-/** Socket.first_seen_unix_ms's tag (field 22, varint: 22 << 3 = 176) as a varint. */
-const FIRST_SEEN_TAG = Uint8Array.of(0xb0, 0x01);
+/** Socket.first_seen_unix_ms's tag as a varint. */
+const FIRST_SEEN_TAG = varintBytes(WIRE.Socket.firstSeenUnixMs.tag);
 
 /**
  * Writes firstSeen (with its tag when `tagged`) at `at`, its varint spread over exactly

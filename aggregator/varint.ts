@@ -19,3 +19,10 @@ export function writeVarint(buf: Uint8Array, at: number, value: number): number 
   buf[at++] = value;
   return at;
 }
+
+/** The varint of `value` as bytes of its own: a field's tag, written ahead of its payload. */
+export function varintBytes(value: number): Uint8Array {
+  const bytes = new Uint8Array(varintLength(value));
+  writeVarint(bytes, 0, value);
+  return bytes;
+}

@@ -2,6 +2,7 @@ import { ssCodeOfName } from '../model/filter.js';
 import { Goodbye, Heartbeat, Hello, NamespaceTable, type NamespaceInfo } from '../gen/kubenetstat/v1/agent.js';
 import { Proto } from '../gen/kubenetstat/v1/socket.js';
 import { hashKey, PodIndex, type PendingSocket } from './socket-store.js';
+import { tagsOf, WIRE, WireType, wireTypeOf } from '../model/wire-fields.js';
 
 /**
  * The aggregator keeps each socket as the bytes its agent sent plus the few fields queries
@@ -142,16 +143,16 @@ class Reader {
 
   skip(wireType: number): void {
     switch (wireType) {
-      case 0:
+      case WireType.VARINT:
         this.skipVarint();
         return;
-      case 1:
+      case WireType.I64:
         this.pos += 8;
         break;
-      case 2:
+      case WireType.LEN:
         this.delimited();
         return;
-      case 5:
+      case WireType.I32:
         this.pos += 4;
         break;
       default:
@@ -161,14 +162,9 @@ class Reader {
   }
 }
 
-/** PodRef fields (socket.proto) the index reads. */
-const POD_NAMESPACE = 1;
-const POD_NAME = 2;
-const POD_UID = 3;
-const POD_CONTAINER = 4;
-const POD_WORKLOAD_KIND = 7;
-const POD_WORKLOAD_NAME = 8;
-const POD_LABELS = 9;
+const POD = tagsOf(WIRE.PodRef);
+const LABEL = tagsOf(WIRE.PodRef_LabelsEntry);
+const POD_DEF = tagsOf(WIRE.PodDef);
 /** Pods one connection remembers; a node runs at most a few hundred. */
 const POD_CACHE_LIMIT = 4_096;
 
@@ -208,11 +204,11 @@ export class PodCache {
     let pod: PodIndex | undefined;
     while (!reader.done) {
       const tag = reader.varint();
-      if (tag === 8) ref = reader.varint();
-      else if (tag === 18) {
+      if (tag === POD_DEF.ref) ref = reader.varint();
+      else if (tag === POD_DEF.pod) {
         const podStart = reader.delimited();
         pod = this.get(buf, podStart, reader.pos);
-      } else reader.skip(tag & 7);
+      } else reader.skip(wireTypeOf(tag));
     }
     if (ref < 1 || ref > MAX_POD_REF) throw new WireFormatError(`pod ref ${ref} out of range 1–${MAX_POD_REF}`);
     if (!pod) throw new WireFormatError(`pod ref ${ref} defined without a pod`);
@@ -234,59 +230,67 @@ function podUid(buf: Buffer, start: number, end: number): string {
   const reader = new Reader(buf, start, end);
   while (!reader.done) {
     const tag = reader.varint();
-    if (tag === ((POD_UID << 3) | 2)) return reader.string();
-    reader.skip(tag & 7);
+    if (tag === POD.uid) return reader.string();
+    reader.skip(wireTypeOf(tag));
   }
   return '';
 }
 
 function parsePod(buf: Buffer, start: number, end: number): PodIndex {
   const reader = new Reader(buf, start, end);
-  const text: string[] = ['', '', '', '', '', '', '', '', ''];
+  let namespace = '';
+  let name = '';
+  let uid = '';
+  let container = '';
+  let workloadKind = '';
+  let workloadName = '';
   const labels: Record<string, string> = {};
   while (!reader.done) {
     const tag = reader.varint();
-    const field = tag >>> 3;
-    if (tag === ((POD_LABELS << 3) | 2)) {
-      const entryStart = reader.delimited();
-      const entry = new Reader(buf, entryStart, reader.pos);
-      let key = '';
-      let value = '';
-      while (!entry.done) {
-        const entryTag = entry.varint();
-        if (entryTag === 10) key = entry.string();
-        else if (entryTag === 18) value = entry.string();
-        else entry.skip(entryTag & 7);
+    switch (tag) {
+      case POD.namespace:
+        namespace = reader.string();
+        break;
+      case POD.name:
+        name = reader.string();
+        break;
+      case POD.uid:
+        uid = reader.string();
+        break;
+      case POD.container:
+        container = reader.string();
+        break;
+      case POD.workloadKind:
+        workloadKind = reader.string();
+        break;
+      case POD.workloadName:
+        workloadName = reader.string();
+        break;
+      case POD.labels: {
+        const entryStart = reader.delimited();
+        const entry = new Reader(buf, entryStart, reader.pos);
+        let key = '';
+        let value = '';
+        while (!entry.done) {
+          const entryTag = entry.varint();
+          if (entryTag === LABEL.key) key = entry.string();
+          else if (entryTag === LABEL.value) value = entry.string();
+          else entry.skip(wireTypeOf(entryTag));
+        }
+        labels[key] = value;
+        break;
       }
-      labels[key] = value;
-    } else if ((tag & 7) === 2 && field >= POD_NAMESPACE && field <= POD_WORKLOAD_NAME) text[field] = reader.string();
-    else reader.skip(tag & 7);
+      default:
+        reader.skip(wireTypeOf(tag));
+    }
   }
   const bytes = Buffer.allocUnsafeSlow(end - start);
   buf.copy(bytes, 0, start, end);
-  return new PodIndex(text[POD_NAMESPACE]!, text[POD_NAME]!, text[POD_UID]!, text[POD_CONTAINER]!, text[POD_WORKLOAD_KIND]!, text[POD_WORKLOAD_NAME]!, labels, bytes);
+  return new PodIndex(namespace, name, uid, container, workloadKind, workloadName, labels, bytes);
 }
 
 /** Socket fields (socket.proto) the index keeps. */
-const F = { pod: 3, proto: 4, localAddress: 5, localPort: 6, foreignAddress: 7, foreignPort: 8, stateCode: 9, recvQ: 11, sendQ: 12, processes: 16, firstSeen: 22, key: 24, ssState: 26, podRef: 27, peer: 28 } as const;
-const tag = (field: number, wireType: number): number => (field << 3) | wireType;
-const T = {
-  pod: tag(F.pod, 2),
-  proto: tag(F.proto, 0),
-  localAddress: tag(F.localAddress, 2),
-  localPort: tag(F.localPort, 0),
-  foreignAddress: tag(F.foreignAddress, 2),
-  foreignPort: tag(F.foreignPort, 0),
-  stateCode: tag(F.stateCode, 0),
-  recvQ: tag(F.recvQ, 0),
-  sendQ: tag(F.sendQ, 0),
-  processes: tag(F.processes, 2),
-  firstSeen: tag(F.firstSeen, 0),
-  key: tag(F.key, 2),
-  ssState: tag(F.ssState, 2),
-  podRef: tag(F.podRef, 0),
-  peer: tag(F.peer, 2),
-} as const;
+const T = tagsOf(WIRE.Socket);
 
 /** Ingest reads one socket at a time: these readers serve every one (readSocket, firstPid). */
 const SOCKET_READER = new Reader(Buffer.alloc(0));
@@ -294,8 +298,6 @@ const PROCESS_READER = new Reader(Buffer.alloc(0));
 
 /** netnsOf's own reader: the findings pass reads stored sockets, not a message being ingested. */
 const NETNS_READER = new Reader(Buffer.alloc(0));
-/** Socket.netns (field 2, varint). */
-const NETNS_TAG = (2 << 3) | 0;
 
 /**
  * Socket.netns of a stored socket's bytes, as decimal text, read without decoding the rest;
@@ -306,8 +308,8 @@ export function netnsOf(bytes: Buffer): string {
   try {
     while (!reader.done) {
       const tag = reader.varint();
-      if (tag === NETNS_TAG) return String(reader.varint());
-      reader.skip(tag & 7);
+      if (tag === T.netns) return String(reader.varint());
+      reader.skip(wireTypeOf(tag));
     }
   } catch (error) {
     if (!(error instanceof WireFormatError)) throw error;
@@ -433,7 +435,7 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
       case T.sendQ:
         sendQ = reader.varint();
         break;
-      case T.firstSeen:
+      case T.firstSeenUnixMs:
         firstSeenAt = reader.pos;
         firstSeenMs = reader.varint();
         firstSeenEnd = reader.pos;
@@ -473,7 +475,7 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
         break;
       }
       default:
-        reader.skip(t & 7);
+        reader.skip(wireTypeOf(t));
     }
   }
   if (keyEnd === keyStart) throw new WireFormatError('a socket without a key');
@@ -512,8 +514,10 @@ export function readSocket(buf: Buffer, start: number, end: number, pods: PodCac
   return into;
 }
 
+const PROCESS = tagsOf(WIRE.ProcessRef);
+
 /**
- * ProcessRef.pid (field 1) of the ProcessRef at [start, end); 0 when it has none, or when the
+ * ProcessRef.pid of the ProcessRef at [start, end); 0 when it has none, or when the
  * ProcessRef is malformed: ingest does not judge nested messages (an answer leaves out a
  * socket whose bytes do not decode, query.ts), so neither does this.
  */
@@ -522,14 +526,17 @@ function firstPid(buf: Buffer, start: number, end: number): number {
   try {
     while (!reader.done) {
       const tag = reader.varint();
-      if (tag === 8) return Math.min(reader.varint(), 0x7fffffff);
-      reader.skip(tag & 7);
+      if (tag === PROCESS.pid) return Math.min(reader.varint(), 0x7fffffff);
+      reader.skip(wireTypeOf(tag));
     }
   } catch (error) {
     if (!(error instanceof WireFormatError)) throw error;
   }
   return 0;
 }
+
+const MESSAGE = tagsOf(WIRE.StreamRequest);
+const MESSAGE_TAGS: ReadonlySet<number> = new Set(Object.values(MESSAGE));
 
 /**
  * Parses one StreamRequest as received (gRPC's raw message bytes). With a `pool`, a snapshot's
@@ -541,31 +548,30 @@ export function readEnvelope(buf: Buffer, pods: PodCache, pool?: PendingPool): E
   let envelope: Envelope | undefined;
   while (!reader.done) {
     const tag = reader.varint();
-    const field = tag >>> 3;
-    if ((tag & 7) !== 2 || field < 1 || field > 5) {
-      reader.skip(tag & 7);
+    if (!MESSAGE_TAGS.has(tag)) {
+      reader.skip(wireTypeOf(tag));
       continue;
     }
     const start = reader.delimited();
     const end = reader.pos;
     const body = buf.subarray(start, end);
     try {
-      switch (field) {
-        case 1:
+      switch (tag) {
+        case MESSAGE.hello:
           envelope = { kind: 'hello', hello: Hello.decode(body) };
           break;
-        case 2:
+        case MESSAGE.snapshot:
           envelope = readSnapshot(buf, start, end, pods, pool);
           break;
-        case 3:
+        case MESSAGE.delta:
           envelope = readDelta(buf, start, end, pods, pool);
           break;
-        case 4: {
+        case MESSAGE.heartbeat: {
           const heartbeat = Heartbeat.decode(body);
           envelope = { kind: 'heartbeat', sequence: Number(heartbeat.sequence), socketCount: Number(heartbeat.socketCount) };
           break;
         }
-        case 5: {
+        case MESSAGE.goodbye: {
           const goodbye = Goodbye.decode(body);
           envelope = { kind: 'goodbye', sequence: Number(goodbye.sequence), reason: goodbye.reason };
           break;
@@ -641,6 +647,9 @@ class SocketBounds {
 const SOCKET_BOUNDS = new SocketBounds();
 const REMOVED_BOUNDS = new SocketBounds();
 
+const SNAPSHOT = tagsOf(WIRE.SnapshotChunk);
+const DELTA = tagsOf(WIRE.Delta);
+
 function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache, pool: PendingPool | undefined): Envelope {
   const reader = new Reader(buf, start, end);
   let sequence = 0;
@@ -652,31 +661,31 @@ function readSnapshot(buf: Buffer, start: number, end: number, pods: PodCache, p
   while (!reader.done) {
     const tag = reader.varint();
     switch (tag) {
-      case 8:
+      case SNAPSHOT.sequence:
         sequence = reader.varint();
         break;
-      case 16:
+      case SNAPSHOT.snapshotId:
         snapshotId = reader.varint();
         break;
-      case 24:
+      case SNAPSHOT.index:
         index = reader.varint();
         break;
-      case 34:
+      case SNAPSHOT.sockets:
         sockets.add(reader.delimited(), reader.pos);
         break;
-      case 40:
+      case SNAPSHOT.last:
         last = reader.varint() !== 0;
         break;
-      case 50: {
+      case SNAPSHOT.pods: {
         const defStart = reader.delimited();
         pods.define(buf, defStart, reader.pos);
         break;
       }
-      case 58:
+      case SNAPSHOT.namespaces:
         namespaces = namespaceTable(reader);
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skip(wireTypeOf(tag));
     }
   }
   return { kind: 'snapshot', sequence, snapshotId, index, sockets: sockets.read(buf, pods, pool), last, namespaces };
@@ -691,25 +700,25 @@ function readDelta(buf: Buffer, start: number, end: number, pods: PodCache, pool
   while (!reader.done) {
     const tag = reader.varint();
     switch (tag) {
-      case 8:
+      case DELTA.sequence:
         sequence = reader.varint();
         break;
-      case 18:
+      case DELTA.upserted:
         upserted.add(reader.delimited(), reader.pos);
         break;
-      case 26:
+      case DELTA.removedKeys:
         removed.add(reader.delimited(), reader.pos);
         break;
-      case 34: {
+      case DELTA.pods: {
         const defStart = reader.delimited();
         pods.define(buf, defStart, reader.pos);
         break;
       }
-      case 42:
+      case DELTA.namespaces:
         namespaces = namespaceTable(reader);
         break;
       default:
-        reader.skip(tag & 7);
+        reader.skip(wireTypeOf(tag));
     }
   }
   return { kind: 'delta', sequence, upserted: upserted.read(buf, pods, pool), removed: { source: reader.buf, bounds: removed.flat(pool !== undefined) }, namespaces };

@@ -5,6 +5,8 @@ import { PassMemory, passOver, type Pass } from '../aggregator/findings/pass.js'
 import { runThrough, Slice } from '../aggregator/slice.js';
 import { netnsOf } from '../aggregator/wire-index.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { WIRE } from '../model/wire-fields.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { FindingsCluster, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
 
 /**
@@ -36,7 +38,7 @@ describe('netnsOf: a stored socket\'s network namespace, read without decoding i
   test('is empty without the field, and for an inode a number cannot hold exactly', () => {
     assert.equal(netnsOf(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', node: 'node-a' })).finish())), '');
     assert.equal(netnsOf(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', netns: 2n ** 60n + 1n })).finish())), '');
-    assert.equal(netnsOf(Buffer.of(0x0a, 0x05, 0x61)), '', 'a length past the end');
+    assert.equal(netnsOf(Buffer.from(new BinaryWriter().uint32(WIRE.Socket.node.tag).uint32(5).raw(Uint8Array.of(0x61)).finish())), '', 'a length past the end');
   });
 });
 

@@ -8,6 +8,8 @@ import { PodCache, readSocket } from '../aggregator/wire-index.js';
 import { AgentServiceClient, type StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { ListResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { WIRE } from '../model/wire-fields.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { converse } from './stream/raw-grpc.js';
 
 /**
@@ -88,8 +90,8 @@ describe('the first holder\'s pid', () => {
     put(store, tcp('a', { processes: [{ pid: 41, name: 'a', comm: 'a', fds: [3] }, { pid: 97, name: 'b', comm: 'b', fds: [4] }] }), T0);
     assert.equal(store.pid(store.find('a')), 41);
     const good = Buffer.from(Socket.encode(tcp('b')).finish());
-    // A ProcessRef (field 16) whose pid varint is cut short.
-    const broken = Buffer.concat([good, Buffer.from([0x82, 0x01, 2, 0x08, 0xff])]);
+    // A ProcessRef whose pid varint is cut short.
+    const broken = Buffer.concat([good, new BinaryWriter().uint32(WIRE.Socket.processes.tag).uint32(2).uint32(WIRE.ProcessRef.pid.tag).raw(Uint8Array.of(0xff)).finish()]);
     store.put(readSocket(broken, 0, broken.length, new PodCache()), T0);
     assert.equal(store.pid(store.find('b')), 0);
   });
