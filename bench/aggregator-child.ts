@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { createLogger } from '../common/log.js';
-import { socketChunkStats, type NodeSockets } from '../aggregator/socket-store.js';
+import { socketChunkStats, type NodeSockets } from '../aggregator/store/node-sockets.js';
 import { aggregatorSettings, startAggregatorWith } from '../cmd/serve.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { notify, serveIpc } from './ipc.js';

@@ -12,9 +12,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
-import { IngestService } from '../aggregator/ingest.js';
-import { NodeStore } from '../aggregator/node-store.js';
-import { socketChunkStats } from '../aggregator/socket-store.js';
+import { IngestService } from '../aggregator/ingest/service.js';
+import { NodeStore } from '../aggregator/store/node-store.js';
+import { socketChunkStats } from '../aggregator/store/node-sockets.js';
 import { EncodingAgent, REPLAY_OPTIONS } from './agent-messages.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { SyntheticNode } from './synthetic.js';

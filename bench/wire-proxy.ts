@@ -1,5 +1,5 @@
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { PodCache, readEnvelope } from '../aggregator/wire-index.js';
+import { PodCache, readEnvelope } from '../aggregator/ingest/stream-reader.js';
 
 /**
  * A loopback TCP proxy between one agent and its aggregator that counts the bytes each way and

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { PassMemory, passOver, type Pass } from '../aggregator/findings/pass.js';
 import { runThrough, Slice } from '../aggregator/slice.js';
-import { netnsOf } from '../aggregator/wire-index.js';
+import { netnsOf } from '../aggregator/ingest/stream-reader.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../model/wire-fields.js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { credentials } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import { listSockets, listSocketsEncoded } from '../aggregator/query.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { NodeSockets } from '../aggregator/socket-store.js';
-import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { listSockets, listSocketsEncoded } from '../aggregator/query/listing.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/server.js';
+import { NodeSockets } from '../aggregator/store/node-sockets.js';
+import { PodCache, readSocket } from '../aggregator/ingest/stream-reader.js';
 import { AgentServiceClient, type StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { ListResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';

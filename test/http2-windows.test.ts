@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
-import { SESSION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../aggregator/http2-windows.js';
-import type { RunningAggregator } from '../aggregator/server.js';
+import { SESSION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../aggregator/server/http2-windows.js';
+import type { RunningAggregator } from '../aggregator/server/server.js';
 import { aggregatorSettings, startAggregatorWith } from '../cmd/serve.js';
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { canonicalIp, nodeAddressesOf, PeerIndex, podAddressesOf, serviceAddressesOf, serviceEndpointsOf, type AddressOwner } from '../aggregator/peers/index.js';
-import { PodCache, readSocket, WireFormatError } from '../aggregator/wire-index.js';
+import { PodCache, readSocket, WireFormatError } from '../aggregator/ingest/stream-reader.js';
 import { peerText } from '../model/json/peer-text.js';
 import type { PeerItem } from '../model/json/socket-list.js';
 import { Peer, Proto, Socket } from '../gen/kubenetstat/v1/socket.js';

@@ -10,9 +10,9 @@ import { parsePortRange, PortRanges, SysctlPortRangeReader, type NamespaceRef } 
 import { DEFAULT_PORT_RANGE, type PortRange } from '../model/port-range.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
-import { portRangeOf } from '../aggregator/node-store.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { readEnvelope, PodCache, WireFormatError } from '../aggregator/wire-index.js';
+import { portRangeOf } from '../aggregator/store/node-store.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/server.js';
+import { readEnvelope, PodCache, WireFormatError } from '../aggregator/ingest/stream-reader.js';
 import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { netnsInodeOf, netnsSkipReason, TestNetns } from './helpers/netns.js';

@@ -3,12 +3,12 @@ import { credentials, status, type ClientReadableStream, type ServiceError } fro
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHttpServer } from '../aggregator/http.js';
-import { NodeStore } from '../aggregator/node-store.js';
-import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { Watcher, WatchHub, WatchLimitError, type WatchSink } from '../aggregator/watch.js';
-import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { createHttpServer } from '../aggregator/server/http.js';
+import { NodeStore } from '../aggregator/store/node-store.js';
+import { listSockets, QueryError, type QuerySpec } from '../aggregator/query/listing.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/server.js';
+import { Watcher, WatchHub, WatchLimitError, type WatchSink } from '../aggregator/query/watch.js';
+import { PodCache, readSocket } from '../aggregator/ingest/stream-reader.js';
 import { socketItem } from '../model/json/socket-list.js';
 import { ListRequest, QueryServiceClient, WatchEvent, WatchEventType } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';

@@ -1,5 +1,5 @@
-import type { QuerySpec } from '../query.js';
-import { QueryError } from '../query.js';
+import type { QuerySpec } from '../query/listing.js';
+import { QueryError } from '../query/listing.js';
 
 /** A client sent more requests than its share: HTTP 429, gRPC RESOURCE_EXHAUSTED. */
 export class RateLimitError extends Error {

@@ -1,9 +1,9 @@
 import { TcpState } from '../../model/socket.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
 import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
-import { listenOverflowsOf, type NodeState, type NodeStore } from '../node-store.js';
-import { netnsOf } from '../wire-index.js';
-import { inPod, type PodIndex } from '../socket-store.js';
+import { listenOverflowsOf, type NodeState, type NodeStore } from '../store/node-store.js';
+import { netnsOf } from '../ingest/stream-reader.js';
+import { inPod, type PodIndex } from '../store/node-sockets.js';
 import { Slice } from '../slice.js';
 import { DEFAULT_PORT_RANGE, type PortRange } from '../../model/port-range.js';
 import type { FindingsSettings, PortRangeOf } from './types.js';

@@ -1,7 +1,7 @@
 import { FindingsEngine, type Finding, type FindingsSettings, type PortRangeOf } from '../../aggregator/findings/index.js';
 import { HistoryStore } from '../../aggregator/history/index.js';
-import { NodeStore } from '../../aggregator/node-store.js';
-import { PodCache } from '../../aggregator/wire-index.js';
+import { NodeStore } from '../../aggregator/store/node-store.js';
+import { PodCache } from '../../aggregator/ingest/stream-reader.js';
 import { DEFAULTS } from '../../config/defaults.js';
 import { Proto, Socket, type PodRef, type ProcessRef } from '../../gen/kubenetstat/v1/socket.js';
 import { putSocket, storedSockets } from './stored.js';

@@ -1,5 +1,5 @@
-import { NodeSockets } from '../../aggregator/socket-store.js';
-import { PodCache, readSocket } from '../../aggregator/wire-index.js';
+import { NodeSockets } from '../../aggregator/store/node-sockets.js';
+import { PodCache, readSocket } from '../../aggregator/ingest/stream-reader.js';
 import { Socket } from '../../gen/kubenetstat/v1/socket.js';
 
 /** Stores one socket as ingest does: the agent's encoding read by wire-index, pods through `pods`, arriving at `nowMs`. */

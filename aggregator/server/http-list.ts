@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { socketItem, socketList, unavailableItems } from '../model/json/socket-list.js';
-import type { NodeStore } from './node-store.js';
-import { forEachListed, type QuerySpec } from './query.js';
-import type { LogFn } from '../common/log.js';
+import { socketItem, socketList, unavailableItems } from '../../model/json/socket-list.js';
+import type { NodeStore } from '../store/node-store.js';
+import { forEachListed, type QuerySpec } from '../query/listing.js';
+import type { LogFn } from '../../common/log.js';
 
 /** Answer text gathered before each write (UTF-16 code units; ~64 KiB of JSON). */
 const WRITE_CHARS = 64 * 1024;

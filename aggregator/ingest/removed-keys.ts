@@ -1,5 +1,5 @@
-import { hashKey } from './socket-store.js';
-import type { RemovedKeys } from './wire-index.js';
+import { hashKey } from '../store/node-sockets.js';
+import type { RemovedKeys } from './stream-reader.js';
 
 /**
  * The keys one delta removes, as a set of their hashes (hashKey, never 0), reused message after

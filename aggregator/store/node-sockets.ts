@@ -1,8 +1,8 @@
-import type { FilterView } from '../model/filter.js';
-import { Proto, PodRef } from '../gen/kubenetstat/v1/socket.js';
+import type { FilterView } from '../../model/filter.js';
+import { Proto, PodRef } from '../../gen/kubenetstat/v1/socket.js';
 import { chunkBytes, sameChunk, SlabAllocator, type SlabStats } from './slab-allocator.js';
-import { varintBytes, varintLength } from './varint.js';
-import { WIRE } from '../model/wire-fields.js';
+import { varintBytes, varintLength } from '../wire/varint.js';
+import { WIRE } from '../../model/wire-fields.js';
 
 /**
  * How the aggregator holds a node's sockets. A million sockets must fit in well under a GiB and

@@ -1,9 +1,9 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { socketItem, unavailableItems } from '../model/json/socket-list.js';
-import { WatchEvent, WatchEventType } from '../gen/kubenetstat/v1/query.js';
-import { QueryError, type QuerySpec } from './query.js';
-import type { WatchHub } from './watch.js';
+import { socketItem, unavailableItems } from '../../model/json/socket-list.js';
+import { WatchEvent, WatchEventType } from '../../gen/kubenetstat/v1/query.js';
+import { QueryError, type QuerySpec } from '../query/listing.js';
+import type { WatchHub } from '../query/watch.js';
 
 /** `watch=1` or `watch=true` turns a listing into a watch; `0`, `false` or absent do not. */
 export function isWatch(params: URLSearchParams): boolean {

@@ -1,6 +1,6 @@
 import type { Server } from '@grpc/grpc-js';
 import type { ServerHttp2Session } from 'node:http2';
-import type { LogFn } from '../common/log.js';
+import type { LogFn } from '../../common/log.js';
 
 /**
  * HTTP/2 receive windows of the aggregator's gRPC connections. grpc-js leaves Node's: 64 KiB

@@ -1,32 +1,32 @@
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AddressInfo } from 'node:net';
-import { AgentServiceService } from '../gen/kubenetstat/v1/agent.js';
-import { ListRequest, QueryServiceService, type WatchRequest, type FindingsRequest, type FindingsResponse, type HistoryRequest, type HistoryResponse, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
-import { DEFAULTS } from '../config/defaults.js';
-import { WIRE_TO_PROTO } from '../model/wire.js';
-import { splitHostPort } from '../config/listen.js';
-import type { SocketProto } from '../model/socket.js';
-import { findingsQueryOfRequest, findingsResponse, historyResponse, NotFoundError, type FindingsApi, type FindingsSettings, type PortRangeOf } from './findings/index.js';
-import { findingsCollector } from './findings/metrics.js';
+import { AgentServiceService } from '../../gen/kubenetstat/v1/agent.js';
+import { ListRequest, QueryServiceService, type WatchRequest, type FindingsRequest, type FindingsResponse, type HistoryRequest, type HistoryResponse, type SummaryRequest, type SummaryResponse, type SummaryRow as WireSummaryRow, type TopRequest, type TopResponse } from '../../gen/kubenetstat/v1/query.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { WIRE_TO_PROTO } from '../../model/wire.js';
+import { splitHostPort } from '../../config/listen.js';
+import type { SocketProto } from '../../model/socket.js';
+import { findingsQueryOfRequest, findingsResponse, historyResponse, NotFoundError, type FindingsApi, type FindingsSettings, type PortRangeOf } from '../findings/index.js';
+import { findingsCollector } from '../findings/metrics.js';
 import { widenReceiveWindows } from './http2-windows.js';
-import { createFindings } from './findings/start.js';
-import type { HistorySettings } from './history/index.js';
+import { createFindings } from '../findings/start.js';
+import type { HistorySettings } from '../history/index.js';
 import { createHttpServer } from './http.js';
-import { IngestService } from './ingest.js';
-import { AggregatorMetrics, type MetricsCollector } from './metrics.js';
-import { NodeStore, portRangeOf } from './node-store.js';
-import type { ClusterPeers } from './peers/index.js';
-import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
-import { rankingOf, summarize, topPods, type Grouping, type SummaryRow } from './summary.js';
-import { WatchHub } from './watch.js';
+import { IngestService } from '../ingest/service.js';
+import { AggregatorMetrics, type MetricsCollector } from '../metrics/metrics.js';
+import { NodeStore, portRangeOf } from '../store/node-store.js';
+import type { ClusterPeers } from '../peers/index.js';
+import { listSocketsEncoded, QueryError, type QuerySpec } from '../query/listing.js';
+import { rankingOf, summarize, topPods, type Grouping, type SummaryRow } from '../query/summary.js';
+import { WatchHub } from '../query/watch.js';
 import { watchHandler } from './watch-grpc.js';
-import type { AgentAuthenticator } from './auth/agent-auth.js';
-import { QueryGuard } from './auth/guard.js';
-import { gatedStream, gatedUnary, type GrpcGate, type NamespaceAccess } from './auth/grpc-gate.js';
-import type { FilterLimits } from './auth/limits.js';
-import type { QueryAuthorizer } from './auth/query-auth.js';
-import type { LogFn } from '../common/log.js';
+import type { AgentAuthenticator } from '../auth/agent-auth.js';
+import { QueryGuard } from '../auth/guard.js';
+import { gatedStream, gatedUnary, type GrpcGate, type NamespaceAccess } from '../auth/grpc-gate.js';
+import type { FilterLimits } from '../auth/limits.js';
+import type { QueryAuthorizer } from '../auth/query-auth.js';
+import type { LogFn } from '../../common/log.js';
 
 export interface AggregatorOptions {
   /** host:port for agents and gRPC queries; port 0 picks one. */
@@ -160,7 +160,7 @@ function unary<Request, Response>(log: AggregatorOptions['log'], answer: (reques
 
 /** Peer names' informers, not started yet; their module (and the client library) loads only with cluster access. */
 async function clusterPeers(kubeConfig: KubeConfig, log: AggregatorOptions['log']): Promise<ClusterPeers> {
-  const { ClusterPeers } = await import('./peers/index.js');
+  const { ClusterPeers } = await import('../peers/index.js');
   return new ClusterPeers({ kubeConfig, log });
 }
 

@@ -1,19 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { SocketProto } from '../model/socket.js';
-import { ALL_PROTOS } from '../model/socket.js';
-import { unavailableItems } from '../model/json/socket-list.js';
-import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from './findings/index.js';
+import type { SocketProto } from '../../model/socket.js';
+import { ALL_PROTOS } from '../../model/socket.js';
+import { unavailableItems } from '../../model/json/socket-list.js';
+import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from '../findings/index.js';
 import { sendSocketList } from './http-list.js';
-import { listSocketsEncoded, QueryError, type QuerySpec } from './query.js';
-import { rankingOf, summarize, topPods, type Grouping } from './summary.js';
-import type { NodeStore } from './node-store.js';
-import { WatchLimitError, type WatchHub } from './watch.js';
+import { listSocketsEncoded, QueryError, type QuerySpec } from '../query/listing.js';
+import { rankingOf, summarize, topPods, type Grouping } from '../query/summary.js';
+import type { NodeStore } from '../store/node-store.js';
+import { WatchLimitError, type WatchHub } from '../query/watch.js';
 import { isWatch, serveWatch } from './watch-http.js';
-import type { QueryGuard } from './auth/guard.js';
-import { admitHttp } from './auth/http-gate.js';
-import { RateLimitError, type FilterLimits } from './auth/limits.js';
-import { AuthError } from './auth/types.js';
-import type { LogFn } from '../common/log.js';
+import type { QueryGuard } from '../auth/guard.js';
+import { admitHttp } from '../auth/http-gate.js';
+import { RateLimitError, type FilterLimits } from '../auth/limits.js';
+import { AuthError } from '../auth/types.js';
+import type { LogFn } from '../../common/log.js';
 
 /** What the HTTP face needs of the metrics (aggregator/metrics.ts): timing requests, serving /metrics. */
 export interface HttpMetrics {

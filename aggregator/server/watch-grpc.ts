@@ -1,8 +1,8 @@
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
-import type { WatchEvent, WatchRequest } from '../gen/kubenetstat/v1/query.js';
-import { QueryError, type QuerySpec } from './query.js';
-import { WatchLimitError, type Watch, type WatchHub } from './watch.js';
-import type { LogFn } from '../common/log.js';
+import type { WatchEvent, WatchRequest } from '../../gen/kubenetstat/v1/query.js';
+import { QueryError, type QuerySpec } from '../query/listing.js';
+import { WatchLimitError, type Watch, type WatchHub } from '../query/watch.js';
+import type { LogFn } from '../../common/log.js';
 
 type Call = ServerWritableStream<WatchRequest, WatchEvent>;
 

@@ -1,14 +1,14 @@
-import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../model/filter.js';
-import { labelsMatch, parseLabelSelector } from '../kube/label-selector.js';
-import type { SocketProto } from '../model/socket.js';
-import { PROTO_TO_WIRE } from '../model/wire.js';
-import { ListResponse, type UnavailableNode } from '../gen/kubenetstat/v1/query.js';
-import { Socket } from '../gen/kubenetstat/v1/socket.js';
-import type { NodeState, NodeStore } from './node-store.js';
-import type { PeerResolver } from './peers/types.js';
-import { inPod, type NodeSockets, type PodIndex, type SlotView } from './socket-store.js';
-import { varintBytes, varintLength, writeVarint } from './varint.js';
-import { WIRE } from '../model/wire-fields.js';
+import { buildViewFilter, type FilterView, type SocketFilterSpec } from '../../model/filter.js';
+import { labelsMatch, parseLabelSelector } from '../../kube/label-selector.js';
+import type { SocketProto } from '../../model/socket.js';
+import { PROTO_TO_WIRE } from '../../model/wire.js';
+import { ListResponse, type UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
+import { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import type { NodeState, NodeStore } from '../store/node-store.js';
+import type { PeerResolver } from '../peers/types.js';
+import { inPod, type NodeSockets, type PodIndex, type SlotView } from '../store/node-sockets.js';
+import { varintBytes, varintLength, writeVarint } from '../wire/varint.js';
+import { WIRE } from '../../model/wire-fields.js';
 import { SORT_FIELDS, sortEntries, sortOrder, type SortEntry } from './sort.js';
 
 export interface QuerySpec extends SocketFilterSpec {

@@ -1,8 +1,8 @@
-import { ssCodeOfName } from '../model/filter.js';
-import { Goodbye, Heartbeat, Hello, NamespaceTable, type NamespaceInfo } from '../gen/kubenetstat/v1/agent.js';
-import { Proto } from '../gen/kubenetstat/v1/socket.js';
-import { hashKey, PodIndex, type PendingSocket } from './socket-store.js';
-import { tagsOf, WIRE, WireType, wireTypeOf } from '../model/wire-fields.js';
+import { ssCodeOfName } from '../../model/filter.js';
+import { Goodbye, Heartbeat, Hello, NamespaceTable, type NamespaceInfo } from '../../gen/kubenetstat/v1/agent.js';
+import { Proto } from '../../gen/kubenetstat/v1/socket.js';
+import { hashKey, PodIndex, type PendingSocket } from '../store/node-sockets.js';
+import { tagsOf, WIRE, WireType, wireTypeOf } from '../../model/wire-fields.js';
 
 /**
  * The aggregator keeps each socket as the bytes its agent sent plus the few fields queries

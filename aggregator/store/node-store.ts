@@ -1,7 +1,7 @@
-import type { NamespaceInfo } from '../gen/kubenetstat/v1/agent.js';
-import type { PeerResolver } from './peers/types.js';
-import { NodeSockets } from './socket-store.js';
-import type { LogFn } from '../common/log.js';
+import type { NamespaceInfo } from '../../gen/kubenetstat/v1/agent.js';
+import type { PeerResolver } from '../peers/types.js';
+import { NodeSockets } from './node-sockets.js';
+import type { LogFn } from '../../common/log.js';
 
 export type NodeStatus = 'syncing' | 'live' | 'disconnected';
 

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { IngestEvent } from './ingest.js';
-import type { NodeStore, UnavailableCause } from './node-store.js';
-import { QueryError } from './query.js';
+import type { IngestEvent } from '../ingest/service.js';
+import type { NodeStore, UnavailableCause } from '../store/node-store.js';
+import { QueryError } from '../query/listing.js';
 import { registerSocketMetrics } from './socket-metrics.js';
-import { isWatch } from './watch-http.js';
-import type { LogFn } from '../common/log.js';
+import { isWatch } from '../server/watch-http.js';
+import type { LogFn } from '../../common/log.js';
 
 /**
  * Adds series to the aggregator's /metrics without touching this module: it registers its

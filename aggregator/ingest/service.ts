@@ -1,13 +1,13 @@
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { NamespaceInfo, StreamResponse } from '../gen/kubenetstat/v1/agent.js';
-import { applyNamespaceTable, type NodeState, type NodeStore } from './node-store.js';
+import type { NamespaceInfo, StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
+import { applyNamespaceTable, type NodeState, type NodeStore } from '../store/node-store.js';
 import { RemovedKeySet } from './removed-keys.js';
-import { NodeSockets, type PendingSocket } from './socket-store.js';
-import type { AgentAuthenticator, AgentIdentity } from './auth/agent-auth.js';
-import { bearerToken } from './auth/bearer.js';
-import { AuthError } from './auth/types.js';
-import { PendingPool, PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './wire-index.js';
-import type { LogFn } from '../common/log.js';
+import { NodeSockets, type PendingSocket } from '../store/node-sockets.js';
+import type { AgentAuthenticator, AgentIdentity } from '../auth/agent-auth.js';
+import { bearerToken } from '../auth/bearer.js';
+import { AuthError } from '../auth/types.js';
+import { PendingPool, PodCache, readEnvelope, WireFormatError, type Envelope, type RemovedKeys } from './stream-reader.js';
+import type { LogFn } from '../../common/log.js';
 
 export interface IngestOptions {
   /** Sockets one snapshot chunk or delta may carry. */

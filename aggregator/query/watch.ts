@@ -1,9 +1,9 @@
-import { WatchEventType, type UnavailableNode, type WatchEvent } from '../gen/kubenetstat/v1/query.js';
-import type { Socket } from '../gen/kubenetstat/v1/socket.js';
-import type { NodeState, NodeStore, UnavailableCause } from './node-store.js';
-import { compileSelection, decodeSocket, decodeStored, orderedNodes, QueryError, walkCandidates, type QuerySpec, type Selection } from './query.js';
-import type { NodeSockets, PodIndex } from './socket-store.js';
-import type { LogFn } from '../common/log.js';
+import { WatchEventType, type UnavailableNode, type WatchEvent } from '../../gen/kubenetstat/v1/query.js';
+import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import type { NodeState, NodeStore, UnavailableCause } from '../store/node-store.js';
+import { compileSelection, decodeSocket, decodeStored, orderedNodes, QueryError, walkCandidates, type QuerySpec, type Selection } from './listing.js';
+import type { NodeSockets, PodIndex } from '../store/node-sockets.js';
+import type { LogFn } from '../../common/log.js';
 
 /**
  * Watch: the sockets a filter selects, then their changes. A watcher does not follow ingest

@@ -1,5 +1,5 @@
-import type { NodeSockets } from './socket-store.js';
-import { inPod } from './socket-store.js';
+import type { NodeSockets } from '../store/node-sockets.js';
+import { inPod } from '../store/node-sockets.js';
 
 /** A sort key read from a stored slot without decoding it. */
 type SortKey = (sockets: NodeSockets, slot: number, node: string) => number | string;
