@@ -1,5 +1,5 @@
 import { tagsOf, WIRE } from '../model/wire-fields.js';
-import { varintLength, writeVarint } from '../aggregator/wire/varint.js';
+import { varintLength, writeVarint } from '../aggregator/wire/index.js';
 
 /** A socket's encoding without its pod field and podRef, and the ref to append (0: none). */
 export interface PreparedSocket {

@@ -12,9 +12,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
-import { IngestService } from '../aggregator/ingest/service.js';
-import { NodeStore } from '../aggregator/store/node-store.js';
-import { socketChunkStats } from '../aggregator/store/node-sockets.js';
+import { IngestService } from '../aggregator/ingest/index.js';
+import { NodeStore } from '../aggregator/store/index.js';
 import { EncodingAgent, REPLAY_OPTIONS } from './agent-messages.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { SyntheticNode } from './synthetic.js';
@@ -81,7 +80,7 @@ function memoryLine(store: NodeStore): string {
     sockets += node.sockets.size;
   }
   const usage = process.memoryUsage();
-  return `${sockets.toLocaleString('en-US')} sockets; socket bytes ${(live / MiB).toFixed(0)} MiB in chunks of ${(chunks / MiB).toFixed(0)} MiB (slabs reserved ${(socketChunkStats().reservedBytes / MiB).toFixed(0)} MiB); arrayBuffers ${(usage.arrayBuffers / MiB).toFixed(0)} MiB; heap used ${(usage.heapUsed / MiB).toFixed(0)} MiB`;
+  return `${sockets.toLocaleString('en-US')} sockets; socket bytes ${(live / MiB).toFixed(0)} MiB in chunks of ${(chunks / MiB).toFixed(0)} MiB (slabs reserved ${(store.chunks.stats().reservedBytes / MiB).toFixed(0)} MiB); arrayBuffers ${(usage.arrayBuffers / MiB).toFixed(0)} MiB; heap used ${(usage.heapUsed / MiB).toFixed(0)} MiB`;
 }
 
 const log = (): void => undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tuneAggregatorHeap } from '../aggregator/server/heap.js';
+import { tuneAggregatorHeap } from '../aggregator/server/index.js';
 
 /** The aggregator's V8 heap growth factor (aggregator/heap.ts): set at start-up unless node was given one. */
 

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { scanNode } from '../agent/node-scan.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server/server.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
 import type { SocketList } from '../model/json/socket-list.js';
 import { WIRE } from '../model/wire-fields.js';
 import { AgentServiceClient, StreamRequest, type PodDef, type StreamResponse } from '../gen/kubenetstat/v1/agent.js';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { scanNode } from '../agent/node-scan.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server/server.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
 import { exactView, getText, waitConverged } from './stream/converge.js';
 import { NodeTree } from './stream/node-tree.js';
 

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import { createHttpServer } from '../aggregator/server/http.js';
-import { NodeStore } from '../aggregator/store/node-store.js';
-import { listSockets, listSocketsEncoded, QueryError, type QuerySpec } from '../aggregator/query/listing.js';
-import { summarize, topPods } from '../aggregator/query/summary.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server/server.js';
-import { PodCache, readSocket } from '../aggregator/ingest/stream-reader.js';
+import { createHttpServer, startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
+import { NodeStore } from '../aggregator/store/index.js';
+import { listSockets, listSocketsEncoded, QueryError, summarize, topPods, type QuerySpec } from '../aggregator/query/index.js';
+import { PodCache, readSocket } from '../aggregator/ingest/index.js';
 import { socketItem, socketList, unavailableItems } from '../model/json/socket-list.js';
 import { ListRequest, ListResponse, QueryServiceClient, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';

@@ -3,12 +3,10 @@ import { credentials, status, type ClientReadableStream, type ServiceError } fro
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHttpServer } from '../aggregator/server/http.js';
-import { NodeStore } from '../aggregator/store/node-store.js';
-import { listSockets, QueryError, type QuerySpec } from '../aggregator/query/listing.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server/server.js';
-import { Watcher, WatchHub, WatchLimitError, type WatchSink } from '../aggregator/query/watch.js';
-import { PodCache, readSocket } from '../aggregator/ingest/stream-reader.js';
+import { createHttpServer, startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
+import { bytesView, NodeStore } from '../aggregator/store/index.js';
+import { listSockets, QueryError, Watcher, WatchHub, WatchLimitError, type QuerySpec, type WatchSink } from '../aggregator/query/index.js';
+import { PodCache, readSocket } from '../aggregator/ingest/index.js';
 import { socketItem } from '../model/json/socket-list.js';
 import { ListRequest, QueryServiceClient, WatchEvent, WatchEventType } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
@@ -68,7 +66,7 @@ function upsert(store: NodeStore, name: string, socket: Socket): void {
 
 function remove(store: NodeStore, name: string, key: string): void {
   const bytes = Buffer.from(key, 'latin1');
-  assert.ok(store.get(name)!.sockets.delete(bytes, 0, bytes.length), `${name} holds ${key}`);
+  assert.ok(store.get(name)!.sockets.delete(bytesView(bytes), 0, bytes.length), `${name} holds ${key}`);
 }
 
 const TYPE = {

@@ -1,9 +1,7 @@
 import { TcpState } from '../../model/socket.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
 import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
-import { listenOverflowsOf, type NodeState, type NodeStore } from '../store/node-store.js';
-import { netnsOf } from '../ingest/stream-reader.js';
-import { inPod, type PodIndex } from '../store/node-sockets.js';
+import { inPod, listenOverflowsOf, NetnsReader, type NodeState, type NodeStore, type PodIndex } from '../store/index.js';
 import { Slice } from '../slice.js';
 import { DEFAULT_PORT_RANGE, type PortRange } from '../../model/port-range.js';
 import type { FindingsSettings, PortRangeOf } from './types.js';
@@ -128,6 +126,8 @@ export class PassMemory {
   /** The processes the pass met: its `processes`. */
   readonly processes: ProcessTally[] = [];
   readonly unavailable = new Set<string>();
+  /** Reads each pod's network namespace off one of its stored sockets. */
+  readonly netns = new NetnsReader();
   /** The current pass's number; a tally met in it carries it. */
   private pass = 0;
   /** The current node walk's number: a PodIndex met in it carries the number and its tally (PodIndex.walk). */
@@ -273,7 +273,7 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
       if (series >= 0) tally.counts[series]!++;
       if (proto === Proto.PROTO_UNIX) continue;
       if (tally.netns === '') {
-        tally.netns = netnsOf(sockets.bytesOf(slot));
+        tally.netns = memory.netns.read(sockets.bytesOf(slot));
         tally.portRange = (tally.netns && portRangeOf?.(node, tally.netns)) || DEFAULT_PORT_RANGE;
         tally.listenOverflows = tally.netns ? listenOverflowsOf(node, tally.netns) : undefined;
       }

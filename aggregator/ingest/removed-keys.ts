@@ -1,5 +1,5 @@
-import { hashKey } from '../store/node-sockets.js';
-import type { RemovedKeys } from './stream-reader.js';
+import { hashKey } from '../store/index.js';
+import type { RemovedKeys } from './envelope.js';
 
 /**
  * The keys one delta removes, as a set of their hashes (hashKey, never 0), reused message after
@@ -14,7 +14,7 @@ export class RemovedKeySet {
 
   /** Takes a delta's removed keys (their hashes are then hashOf(0), hashOf(1), ...). */
   reset(removed: RemovedKeys): void {
-    const { source, bounds } = removed;
+    const { sourceView, bounds } = removed;
     const count = bounds.length / 2;
     let size = 1024;
     while (size < 2 * count) size *= 2;
@@ -24,7 +24,7 @@ export class RemovedKeySet {
     this.removed = removed;
     if (count > this.hashes.length) this.hashes = new Int32Array(size);
     for (let i = 0; i < count; i++) {
-      const hash = hashKey(source, bounds[2 * i]!, bounds[2 * i + 1]!);
+      const hash = hashKey(sourceView, bounds[2 * i]!, bounds[2 * i + 1]!);
       this.hashes[i] = hash;
       let cell = hash & this.mask;
       while (this.cells[cell] !== 0 && this.cells[cell] !== hash) cell = (cell + 1) & this.mask;

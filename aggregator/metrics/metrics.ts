@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { IngestEvent } from '../ingest/service.js';
-import type { NodeStore, UnavailableCause } from '../store/node-store.js';
-import { QueryError } from '../query/listing.js';
+import type { IngestEvent } from '../ingest/index.js';
+import type { NodeStore, UnavailableCause } from '../store/index.js';
+import { isWatch, QueryError } from '../query/index.js';
 import { registerSocketMetrics } from './socket-metrics.js';
-import { isWatch } from '../server/watch-http.js';
 import type { LogFn } from '../../common/log.js';
 
 /**

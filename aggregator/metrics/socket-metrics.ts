@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { NodeStore } from '../store/node-store.js';
-import { summarize, type SummaryRow } from '../query/summary.js';
+import type { NodeStore } from '../store/index.js';
+import { summarize, type SummaryRow } from '../query/index.js';
 
 /** The pod (and workload) label of the series that pods beyond the cap are folded into. */
 export const OTHER = '<other>';

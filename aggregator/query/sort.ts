@@ -1,5 +1,4 @@
-import type { NodeSockets } from '../store/node-sockets.js';
-import { inPod } from '../store/node-sockets.js';
+import { inPod, type NodeSockets } from '../store/index.js';
 
 /** A sort key read from a stored slot without decoding it. */
 type SortKey = (sockets: NodeSockets, slot: number, node: string) => number | string;

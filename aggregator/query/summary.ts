@@ -1,9 +1,9 @@
 import { ssNameOfCode } from '../../model/states.js';
 import type { UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
-import type { NodeStore } from '../store/node-store.js';
-import { inPod, type PodIndex } from '../store/node-sockets.js';
-import { compileSelection, forEachSelected, QueryError, type QuerySpec } from './listing.js';
+import { inPod, type NodeStore, type PodIndex } from '../store/index.js';
+import { compileSelection, forEachSelected } from './selection.js';
+import { QueryError, type QuerySpec } from './spec.js';
 
 /** What a summary groups sockets by. */
 export const GROUPINGS = ['namespace', 'workload', 'pod', 'node'] as const;

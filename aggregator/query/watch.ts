@@ -1,8 +1,9 @@
 import { WatchEventType, type UnavailableNode, type WatchEvent } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
-import type { NodeState, NodeStore, UnavailableCause } from '../store/node-store.js';
-import { compileSelection, decodeSocket, decodeStored, orderedNodes, QueryError, walkCandidates, type QuerySpec, type Selection } from './listing.js';
-import type { NodeSockets, PodIndex } from '../store/node-sockets.js';
+import type { NodeSockets, NodeState, NodeStore, PodIndex, UnavailableCause } from '../store/index.js';
+import { decodeSocket, decodeStored } from './decode.js';
+import { compileSelection, orderedNodes, walkCandidates, type Selection } from './selection.js';
+import { QueryError, type QuerySpec } from './spec.js';
 import type { LogFn } from '../../common/log.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { socketItem, socketList, unavailableItems } from '../../model/json/socket-list.js';
-import type { NodeStore } from '../store/node-store.js';
-import { forEachListed, type QuerySpec } from '../query/listing.js';
+import type { NodeStore } from '../store/index.js';
+import { forEachListed, type QuerySpec } from '../query/index.js';
 import type { LogFn } from '../../common/log.js';
 
 /** Answer text gathered before each write (UTF-16 code units; ~64 KiB of JSON). */

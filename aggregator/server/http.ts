@@ -1,21 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { SocketProto } from '../../model/socket.js';
-import { ALL_PROTOS } from '../../model/socket.js';
 import { unavailableItems } from '../../model/json/socket-list.js';
 import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from '../findings/index.js';
 import { sendSocketList } from './http-list.js';
-import { listSocketsEncoded, QueryError, type QuerySpec } from '../query/listing.js';
-import { rankingOf, summarize, topPods, type Grouping } from '../query/summary.js';
-import type { NodeStore } from '../store/node-store.js';
-import { WatchLimitError, type WatchHub } from '../query/watch.js';
-import { isWatch, serveWatch } from './watch-http.js';
+import { isWatch, listSocketsEncoded, QueryError, querySpec, rankingOf, summarize, topPods, WatchLimitError, type Grouping, type WatchHub } from '../query/index.js';
+import type { NodeStore } from '../store/index.js';
+import { serveWatch } from './watch-http.js';
 import type { QueryGuard } from '../auth/guard.js';
 import { admitHttp } from '../auth/http-gate.js';
 import { RateLimitError, type FilterLimits } from '../auth/limits.js';
 import { AuthError } from '../auth/types.js';
 import type { LogFn } from '../../common/log.js';
 
-/** What the HTTP face needs of the metrics (aggregator/metrics.ts): timing requests, serving /metrics. */
+/** What the HTTP face needs of the metrics (aggregator/metrics/): timing requests, serving /metrics. */
 export interface HttpMetrics {
   observeHttp(request: IncomingMessage, response: ServerResponse): void;
   serve(response: ServerResponse): void;
@@ -114,61 +110,6 @@ const PROTOBUF = 'application/x-protobuf';
 /** Content negotiation as the API server does it: protobuf when the client lists it in Accept. */
 function acceptsProtobuf(request: IncomingMessage): boolean {
   return (request.headers.accept ?? '').split(',').some((type) => type.split(';')[0]!.trim() === PROTOBUF);
-}
-
-/** A non-negative number parameter, or undefined when absent. */
-function numberParam(params: URLSearchParams, name: string): number | undefined {
-  const text = params.get(name);
-  if (text === null) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new QueryError(`invalid ${name} '${text}': expected a non-negative number`);
-  return value;
-}
-
-/** Query parameters, repeatable or comma-separated, as the gRPC ListRequest has them. */
-export function querySpec(params: URLSearchParams): QuerySpec {
-  const list = (name: string): string[] => params.getAll(name).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
-  const protos = list('proto');
-  for (const proto of protos) if (!(ALL_PROTOS as readonly string[]).includes(proto)) throw new QueryError(`unknown proto '${proto}': expected one of ${ALL_PROTOS.join(', ')}`);
-  const portList = (name: string): number[] =>
-    list(name).map((text) => {
-      const port = Number(text);
-      if (!/^\d+$/.test(text) || port > 65535) throw new QueryError(`invalid ${name} '${text}'`);
-      return port;
-    });
-  const ports = portList('port');
-  const limitText = params.get('limit');
-  const limit = limitText === null ? 0 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 0) throw new QueryError(`invalid limit '${limitText}'`);
-  const pod = params.get('pod');
-  const labelSelector = params.get('labelSelector');
-  const continueToken = params.get('continue');
-  const sortBy = params.get('sortBy');
-  const minRecvQ = numberParam(params, 'minRecvQ');
-  const minSendQ = numberParam(params, 'minSendQ');
-  const minAgeSeconds = numberParam(params, 'minAge');
-  return {
-    containers: list('container'),
-    workloads: list('workload'),
-    ...(minRecvQ !== undefined && { minRecvQ }),
-    ...(minSendQ !== undefined && { minSendQ }),
-    ...(minAgeSeconds !== undefined && { minAgeSeconds }),
-    namespaces: list('namespace'),
-    protos: protos as SocketProto[],
-    states: list('state'),
-    ports,
-    addresses: list('address'),
-    localPorts: portList('localPort'),
-    foreignPorts: portList('foreignPort'),
-    localAddresses: list('localAddress'),
-    foreignAddresses: list('foreignAddress'),
-    nodes: list('node'),
-    limit,
-    ...(pod && { pod }),
-    ...(labelSelector && { labelSelector }),
-    ...(continueToken && { continueToken }),
-    ...(sortBy && { sortBy }),
-  };
 }
 
 function status(code: number, reason: string, message: string): object {

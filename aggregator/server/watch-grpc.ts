@@ -1,7 +1,6 @@
 import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type { WatchEvent, WatchRequest } from '../../gen/kubenetstat/v1/query.js';
-import { QueryError, type QuerySpec } from '../query/listing.js';
-import { WatchLimitError, type Watch, type WatchHub } from '../query/watch.js';
+import { QueryError, WatchLimitError, type QuerySpec, type Watch, type WatchHub } from '../query/index.js';
 import type { LogFn } from '../../common/log.js';
 
 type Call = ServerWritableStream<WatchRequest, WatchEvent>;

@@ -2,16 +2,7 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { socketItem, unavailableItems } from '../../model/json/socket-list.js';
 import { WatchEvent, WatchEventType } from '../../gen/kubenetstat/v1/query.js';
-import { QueryError, type QuerySpec } from '../query/listing.js';
-import type { WatchHub } from '../query/watch.js';
-
-/** `watch=1` or `watch=true` turns a listing into a watch; `0`, `false` or absent do not. */
-export function isWatch(params: URLSearchParams): boolean {
-  const value = params.get('watch');
-  if (value === null || value === '0' || value === 'false') return false;
-  if (value === '1' || value === 'true') return true;
-  throw new QueryError(`invalid watch '${value}': expected true or false`);
-}
+import type { QuerySpec, WatchHub } from '../query/index.js';
 
 const TYPE_NAMES: Readonly<Record<WatchEventType, string>> = {
   [WatchEventType.WATCH_EVENT_TYPE_UNSPECIFIED]: 'UNSPECIFIED',

@@ -1,185 +1,24 @@
-import type { FilterView } from '../../model/filter.js';
-import { Proto, PodRef } from '../../gen/kubenetstat/v1/socket.js';
-import { chunkBytes, sameChunk, SlabAllocator, type SlabStats } from './slab-allocator.js';
-import { varintBytes, varintLength } from '../wire/varint.js';
-import { WIRE } from '../../model/wire-fields.js';
+import { bytesView, copyBytes, sameBytes } from './bytes.js';
+import { firstSeenFieldLength, writeFirstSeen } from './first-seen.js';
+import { hashKey } from './hash.js';
+import type { PendingSocket } from './pending-socket.js';
+import { inPod, type PodIndex } from './pod-index.js';
+import { ADDRESS, BUCKET, BUCKET_AT, FIRST_SEEN, FLAGS, FLOATS, FOREIGN_AT, HASH, INTS, KEY_AT, KEY_LENGTH, KIND, LENGTH, LOCAL_AT, PID, PORTS, RECV_Q, RECV_Q_SINCE, SEND_Q, SEND_Q_SINCE, STATE_SINCE, VALIDATED } from './record.js';
+import { msOf, queueSince, sinceOf } from './since.js';
+import { chunkBytes, sameChunk, type SlabAllocator } from './slab-allocator.js';
+import type { Ledger, SocketChunks } from './socket-chunks.js';
+import { SlotView } from './slot-view.js';
+import { varintLength } from '../wire/index.js';
 
 /**
  * How the aggregator holds a node's sockets. A million sockets must fit in well under a GiB and
  * take ≥500k changes/s, and a JavaScript object per socket costs both (each one is allocated,
  * promoted and traced by every major GC). So a node's sockets are columns: the agent's protobuf
- * bytes (minus the pod, kept once per pod) in a chunk of the shared slab allocator, the fields
- * queries filter on in typed arrays indexed by slot, and an open-addressing hash table from key
- * bytes to slot. Ingest allocates nothing that outlives a message; nothing is decoded until a
- * query answers with it.
+ * bytes (minus the pod, kept once per pod) in a chunk of its NodeStore's slab allocator, the
+ * fields queries filter on in a record of typed arrays per slot (record.ts), and an
+ * open-addressing hash table from key bytes to slot. Ingest allocates nothing that outlives a
+ * message; nothing is decoded until a query answers with it.
  */
-
-/** A pod as the sockets of one agent connection share it: its encoding, and what queries match. */
-export class PodIndex {
-  private decoded: PodRef | undefined;
-  private keyText: string | undefined;
-  /**
-   * For one walk over the stores at a time (the findings pass): the walk's number and what it
-   * keeps for this pod, so that a walk finds it without a Map lookup per socket.
-   */
-  walk = 0;
-  walkValue: unknown = undefined;
-  /** The bucket of the pod's namespace in the store that last asked (NodeSockets.bucketFor): a store asks for every socket it takes. */
-  bucketStore: NodeSockets | undefined;
-  bucketId = -1;
-  constructor(
-    readonly namespace: string,
-    readonly name: string,
-    readonly uid: string,
-    readonly container: string,
-    readonly workloadKind: string,
-    readonly workloadName: string,
-    readonly labels: Readonly<Record<string, string>>,
-    /** The PodRef message exactly as the agent encoded it. */
-    readonly bytes: Buffer,
-  ) {}
-
-  /** `namespace/name`: the pod's identity across its containers and streams (made once, on first use). */
-  get key(): string {
-    return (this.keyText ??= `${this.namespace}/${this.name}`);
-  }
-
-  /** The decoded PodRef, shared by every answer that carries this pod: callers must not mutate it. */
-  ref(): PodRef {
-    return (this.decoded ??= PodRef.decode(this.bytes));
-  }
-}
-
-/**
- * A socket read from a message and not yet stored: its indexed fields and where its bytes lie
- * in the message. [cutStart, cutEnd) is the pod field, which is not copied (`pod` has it);
- * [keyStart, keyEnd) is its key, `keyHash` the key's hash (hashKey). Addresses are not
- * decoded at ingest: the store keeps where their text is, and filters read it when asked.
- */
-export interface PendingSocket {
-  readonly source: Buffer;
-  readonly start: number;
-  readonly cutStart: number;
-  readonly cutEnd: number;
-  readonly end: number;
-  readonly keyStart: number;
-  readonly keyEnd: number;
-  readonly keyHash: number;
-  readonly proto: number;
-  /** The kernel state code; for unix sockets the one ss shows them in (filter.ts). */
-  readonly stateCode: number;
-  /** Where the addresses' text lies in the message (0, 0 for none). */
-  readonly localStart: number;
-  readonly localEnd: number;
-  readonly localPort: number;
-  readonly foreignStart: number;
-  readonly foreignEnd: number;
-  readonly foreignPort: number;
-  readonly recvQ: number;
-  readonly sendQ: number;
-  /** When the agent first saw the socket (Unix ms; 0 when it did not say). */
-  readonly firstSeenMs: number;
-  /** Where firstSeen's varint lies in the message ([firstSeenAt, firstSeenEnd); equal when absent). */
-  readonly firstSeenAt: number;
-  readonly firstSeenEnd: number;
-  /** The first (lowest) pid holding the socket; 0 when no process does. */
-  readonly pid: number;
-  readonly pod: PodIndex | undefined;
-}
-
-/** Where since-times count from: 2020-01-01T00:00:00Z. */
-const SINCE_EPOCH_MS = Date.UTC(2020, 0, 1);
-
-/** A time as the store keeps it: whole seconds since SINCE_EPOCH_MS, at least 1 (0 means none). */
-function sinceOf(ms: number): number {
-  return Math.max(1, Math.floor((ms - SINCE_EPOCH_MS) / 1000));
-}
-
-function msOf(since: number): number {
-  return since === 0 ? 0 : SINCE_EPOCH_MS + since * 1000;
-}
-
-/** A queue stays stuck since `since` while it is non-empty and does not shrink; shrinking (draining) starts it again. */
-function queueSince(bytes: number, before: number, since: number, now: number): number {
-  if (bytes === 0) return 0;
-  return since !== 0 && bytes >= before ? since : now;
-}
-
-/** Socket.first_seen_unix_ms's tag as a varint. */
-const FIRST_SEEN_TAG = varintBytes(WIRE.Socket.firstSeenUnixMs.tag);
-
-/**
- * Writes firstSeen (with its tag when `tagged`) at `at`, its varint spread over exactly
- * `length` bytes (with the tag, when tagged). An earlier time never needs more bytes than the
- * one it replaces; fewer are padded with continuation bytes, which protobuf decoders accept.
- */
-function writeFirstSeen(buf: Buffer, at: number, ms: number, length: number, tagged: boolean): void {
-  let pos = at;
-  if (tagged) {
-    buf.set(FIRST_SEEN_TAG, pos);
-    pos += FIRST_SEEN_TAG.length;
-  }
-  const last = at + length - 1;
-  let value = ms;
-  for (; pos < last; pos++) {
-    buf[pos] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  buf[last] = value;
-}
-
-let viewed: Uint8Array | undefined;
-let viewedAs: DataView = new DataView(new ArrayBuffer(0));
-
-/** A DataView over `buf` (the last one asked for is kept: ingest asks for one message's many times). */
-function viewOf(buf: Uint8Array): DataView {
-  if (buf !== viewed) {
-    viewed = buf;
-    viewedAs = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  return viewedAs;
-}
-
-/**
- * What the table is keyed by: an FNV-style hash of a key's bytes taken four at a time, with
- * their number (never 0, which marks a free slot). Reading words instead of bytes halves its cost;
- * little-endian words, the CPU's own order on x86 and arm64 (no byte swap).
- */
-export function hashKey(buf: Uint8Array, start: number, end: number): number {
-  const view = viewOf(buf);
-  let hash = 0x811c9dc5 ^ (end - start);
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    hash = Math.imul(hash ^ view.getInt32(i, true), 0x01000193);
-    hash ^= hash >>> 15;
-  }
-  for (; i < end; i++) hash = Math.imul(hash ^ view.getUint8(i), 0x01000193);
-  return hash | 1;
-}
-
-/**
- * Copies from[start, end) to into[at...], four bytes at a time. Buffer.copy makes a Uint8Array
- * view of the source range for every call that does not start at its first byte: ~100 bytes of
- * garbage per socket stored, ~40 MB in a burst of 435,000 upserts.
- */
-function copyBytes(from: DataView, start: number, end: number, into: DataView, at: number): void {
-  let i = start;
-  for (; i + 4 <= end; i += 4, at += 4) into.setInt32(at, from.getInt32(i, true), true);
-  for (; i < end; i++, at++) into.setUint8(at, from.getUint8(i));
-}
-
-/** Whether a[aAt, aAt + length) and b[bAt, bAt + length) hold the same bytes (compared four at a time). */
-function sameBytes(a: DataView, aAt: number, b: DataView, bAt: number, length: number): boolean {
-  let i = 0;
-  for (; i + 4 <= length; i += 4) if (a.getInt32(aAt + i, true) !== b.getInt32(bAt + i, true)) return false;
-  for (; i < length; i++) if (a.getUint8(aAt + i) !== b.getUint8(bAt + i)) return false;
-  return true;
-}
-
-/** The pod a socket is in, if any: a pod field without a name (never sent by agents) counts as none. */
-export function inPod(pod: PodIndex | undefined): PodIndex | undefined {
-  return pod?.name ? pod : undefined;
-}
 
 const MIN_SLOTS = 64;
 const EMPTY_SLOTS = new Int32Array(0);
@@ -189,28 +28,6 @@ const EMPTY_SLOTS = new Int32Array(0);
  * of a million sockets, each record read is a cache miss.
  */
 const DELETED = -1;
-
-/** Every node's socket bytes, in one allocator: a chunk freed by one node is reused by any other. */
-const SHARED_CHUNKS = new SlabAllocator();
-
-/** What the shared allocator holds, for the bench and metrics. */
-export function socketChunkStats(): SlabStats {
-  return SHARED_CHUNKS.stats();
-}
-
-/**
- * A store's chunks go back to its allocator when the store is collected (a snapshot replaced
- * it, its node was evicted, a resync dropped it half-built): what the store's records say it
- * holds, which its ledger keeps pointing at as they grow.
- */
-interface Ledger {
-  ints: Int32Array;
-  readonly chunks: SlabAllocator;
-}
-
-const unreachable = new FinalizationRegistry<Ledger>(({ ints, chunks }) => {
-  for (let r = 0; r < ints.length; r += INTS) if (ints[r + LENGTH] !== 0) chunks.release(ints[r + ADDRESS]!, ints[r + LENGTH]!);
-});
 
 function grown<T extends Float64Array | Int32Array>(old: T, size: number, make: (n: number) => T): T {
   const next = make(size);
@@ -224,47 +41,6 @@ class Bucket {
   size = 0;
   constructor(readonly namespace: string) {}
 }
-
-/**
- * A slot's fields, as one record of int32s (one cache line of 64 bytes): looking a
- * key up or storing a socket touches one record instead of a dozen arrays, which on a store of
- * a million sockets is most of the cost. Offsets of the key and addresses are relative to the
- * socket's bytes, which are in the chunk at ADDRESS (slab-allocator.ts).
- */
-const ADDRESS = 0;
-const LENGTH = 1;
-const HASH = 2;
-const KEY_AT = 3;
-const KEY_LENGTH = 4;
-const BUCKET_AT = 5;
-const LOCAL_AT = 6;
-const FOREIGN_AT = 7;
-/** proto | state << 8 | local address length << 16 | foreign address length << 24. */
-const KIND = 8;
-/** local port | foreign port << 16. */
-const PORTS = 9;
-/** VALIDATED once its bytes decoded as a Socket. */
-const FLAGS = 10;
-/** The slot's namespace bucket (an index into buckets), -1 outside pods. */
-const BUCKET = 11;
-/**
- * Times in whole seconds since SINCE_EPOCH_MS (int32 lasts until 2088): when the socket entered
- * its state, and since when its Recv-Q / Send-Q have been non-empty without shrinking (0: empty).
- * They are the aggregator's observations (ingest time), carried across deltas and snapshots of
- * the same boot (see put), and what the leak rules judge lingering and stuck queues by.
- */
-const STATE_SINCE = 12;
-const RECV_Q_SINCE = 13;
-const SEND_Q_SINCE = 14;
-/** The first holder's pid, 0 for none (a per-process socket count needs no decoding). */
-const PID = 15;
-const INTS = 16;
-const VALIDATED = 1;
-/** Numbers beyond 32 bits, a record of float64s per slot. */
-const RECV_Q = 0;
-const SEND_Q = 1;
-const FIRST_SEEN = 2;
-const FLOATS = 3;
 
 /**
  * One node's sockets. Slots are reused through a free list; a slot is live while its length
@@ -288,10 +64,13 @@ export class NodeSockets {
   private held = 0;
   private changes = 0;
   private readonly ledger: Ledger;
+  private readonly chunks: SlabAllocator;
 
-  constructor(private readonly chunks: SlabAllocator = SHARED_CHUNKS) {
-    this.ledger = { ints: this.ints, chunks };
-    unreachable.register(this, this.ledger);
+  /** Its sockets' bytes go in `chunks` (its NodeStore's), and back to them when the store is collected. */
+  constructor(chunks: SocketChunks) {
+    this.chunks = chunks.allocator;
+    this.ledger = { ints: this.ints };
+    chunks.track(this, this.ledger);
   }
 
   get size(): number {
@@ -322,12 +101,12 @@ export class NodeSockets {
    * the state changed or the queue shrank. `nowMs` is when the change arrived.
    */
   put(pending: PendingSocket, nowMs = Date.now(), previous?: NodeSockets): void {
-    const { source, start, cutStart, cutEnd, end, keyStart, keyEnd, keyHash } = pending;
+    const { sourceView, start, cutStart, cutEnd, end, keyStart, keyEnd, keyHash } = pending;
     const cut = cutEnd - cutStart;
-    let slot = this.lookup(source, keyStart, keyEnd, keyHash);
+    let slot = this.lookup(sourceView, keyStart, keyEnd, keyHash);
     const replaced = slot >= 0;
     const known: NodeSockets | undefined = slot >= 0 ? this : previous;
-    const from = slot >= 0 ? slot : (previous?.lookup(source, keyStart, keyEnd, keyHash) ?? -1);
+    const from = slot >= 0 ? slot : (previous?.lookup(sourceView, keyStart, keyEnd, keyHash) ?? -1);
     const now = sinceOf(nowMs);
     let firstSeenMs = pending.firstSeenMs;
     let stateSince = now;
@@ -344,7 +123,7 @@ export class NodeSockets {
     // An earlier firstSeen is written over the agent's (an earlier time needs no more bytes),
     // or appended (a later field wins in protobuf) when the agent sent none or a zero.
     const rewrite = firstSeenMs !== pending.firstSeenMs;
-    const appended = rewrite && pending.firstSeenEnd - pending.firstSeenAt < varintLength(firstSeenMs) ? FIRST_SEEN_TAG.length + varintLength(firstSeenMs) : 0;
+    const appended = rewrite && pending.firstSeenEnd - pending.firstSeenAt < varintLength(firstSeenMs) ? firstSeenFieldLength(firstSeenMs) : 0;
     const length = end - start - cut + appended;
     const chunks = this.chunks;
     let address: number;
@@ -366,9 +145,9 @@ export class NodeSockets {
     const buffer = chunks.bufferOf(address);
     const at = chunks.offsetOf(address);
     const into = chunks.viewOf(address);
-    copyBytes(viewOf(source), start, cutStart, into, at);
+    copyBytes(sourceView, start, cutStart, into, at);
     // Sockets whose pod comes by ref (PodDef) have no pod field to cut: one copy.
-    if (cutEnd < end) copyBytes(viewOf(source), cutEnd, end, into, at + (cutStart - start));
+    if (cutEnd < end) copyBytes(sourceView, cutEnd, end, into, at + (cutStart - start));
     if (appended > 0) writeFirstSeen(buffer, at + length - appended, firstSeenMs, appended, true);
     else if (rewrite) writeFirstSeen(buffer, at + pending.firstSeenAt - start - (pending.firstSeenAt < cutStart ? 0 : cut), firstSeenMs, pending.firstSeenEnd - pending.firstSeenAt, false);
     this.live += length;
@@ -403,23 +182,23 @@ export class NodeSockets {
     this.changes++;
   }
 
-  /** Removes the socket whose key is buf[start, end); false when there is none. */
-  delete(buf: Uint8Array, start: number, end: number, keyHash = hashKey(buf, start, end)): boolean {
-    const slot = this.lookup(buf, start, end, keyHash);
+  /** Removes the socket whose key is the bytes [start, end) of `view`; false when there is none. */
+  delete(view: DataView, start: number, end: number, keyHash = hashKey(view, start, end)): boolean {
+    const slot = this.lookup(view, start, end, keyHash);
     if (slot < 0) return false;
     this.release(slot);
     return true;
   }
 
   /** Whether a socket with this key (as bytes) is held. */
-  hasKeyBytes(buf: Uint8Array, start: number, end: number, keyHash = hashKey(buf, start, end)): boolean {
-    return this.lookup(buf, start, end, keyHash) >= 0;
+  hasKeyBytes(view: DataView, start: number, end: number, keyHash = hashKey(view, start, end)): boolean {
+    return this.lookup(view, start, end, keyHash) >= 0;
   }
 
-  /** The slot of a key given as text (one char per byte, as wire-index reads keys), or -1. */
+  /** The slot of a key given as text (one char per byte, as keyOf reads keys), or -1. */
   find(key: string): number {
-    const bytes = Buffer.from(key, 'latin1');
-    return this.lookup(bytes, 0, bytes.length, hashKey(bytes, 0, bytes.length));
+    const view = bytesView(Buffer.from(key, 'latin1'));
+    return this.lookup(view, 0, view.byteLength, hashKey(view, 0, view.byteLength));
   }
 
   has(key: string): boolean {
@@ -556,7 +335,7 @@ export class NodeSockets {
     return new SlotView(this);
   }
 
-  private lookup(buf: Uint8Array, start: number, end: number, keyHash: number): number {
+  private lookup(view: DataView, start: number, end: number, keyHash: number): number {
     if (this.count === 0) return -1;
     const table = this.table;
     const mask = (table.length >>> 1) - 1;
@@ -569,7 +348,7 @@ export class NodeSockets {
       const r = (entry - 1) * INTS;
       if (ints[r + KEY_LENGTH] !== length) continue;
       const address = ints[r + ADDRESS]!;
-      if (sameBytes(this.chunks.viewOf(address), this.chunks.offsetOf(address) + ints[r + KEY_AT]!, viewOf(buf), start, length)) return entry - 1;
+      if (sameBytes(this.chunks.viewOf(address), this.chunks.offsetOf(address) + ints[r + KEY_AT]!, view, start, length)) return entry - 1;
     }
   }
 
@@ -692,27 +471,3 @@ export class NodeSockets {
   }
 }
 
-/** The filter fields of whichever slot `at` points to; addresses are read from its bytes when asked. */
-export class SlotView implements FilterView {
-  at = 0;
-  constructor(private readonly sockets: NodeSockets) {}
-
-  get unix(): boolean {
-    return this.sockets.proto(this.at) === Proto.PROTO_UNIX;
-  }
-  get stateCode(): number {
-    return this.sockets.stateCode(this.at);
-  }
-  get localAddress(): string {
-    return this.sockets.localAddress(this.at);
-  }
-  get localPort(): number {
-    return this.sockets.localPort(this.at);
-  }
-  get foreignAddress(): string {
-    return this.sockets.foreignAddress(this.at);
-  }
-  get foreignPort(): number {
-    return this.sockets.foreignPort(this.at);
-  }
-}

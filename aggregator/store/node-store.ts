@@ -1,6 +1,7 @@
 import type { NamespaceInfo } from '../../gen/kubenetstat/v1/agent.js';
 import type { PeerResolver } from '../peers/types.js';
 import { NodeSockets } from './node-sockets.js';
+import { SocketChunks } from './socket-chunks.js';
 import type { LogFn } from '../../common/log.js';
 
 export type NodeStatus = 'syncing' | 'live' | 'disconnected';
@@ -88,6 +89,8 @@ export class NodeStore {
   private nextSession = 1;
   /** The clock every time the store records comes from (ms since the epoch). */
   readonly now: () => number;
+  /** Where every node's socket bytes live. */
+  readonly chunks = new SocketChunks();
 
   constructor(private readonly options: NodeStoreOptions) {
     this.now = options.now ?? Date.now;
@@ -98,13 +101,18 @@ export class NodeStore {
     return this.options.peers;
   }
 
+  /** A node's store with no sockets yet, its bytes in this store's chunks (a snapshot is staged in one). */
+  emptySockets(): NodeSockets {
+    return new NodeSockets(this.chunks);
+  }
+
   /** A hello: returns whether this connection may write the node, and the session it supersedes. */
   claim(name: string, epoch: bigint, bootId: string): ClaimResult & { session?: number } {
     const existing = this.nodes.get(name);
     const session = this.nextSession++;
     const now = this.now();
     if (!existing) {
-      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: new NodeSockets(), socketsBootId: bootId, synced: false, session, namespaces: new Map(), listenBaselines: new Map() });
+      this.nodes.set(name, { name, epoch, bootId, status: 'syncing', lastSeenMs: now, downSinceMs: undefined, sockets: this.emptySockets(), socketsBootId: bootId, synced: false, session, namespaces: new Map(), listenBaselines: new Map() });
       this.options.log?.('node connected', { node: name, epoch: String(epoch), session });
       return { accepted: true, session };
     }

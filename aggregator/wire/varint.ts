@@ -1,4 +1,4 @@
-/** Protobuf varints of numbers below 2^53, for answers assembled from stored bytes (query.ts) and times rewritten in them (socket-store.ts). */
+/** Protobuf varints of numbers below 2^53, for answers assembled from stored bytes (query/encoded-list.ts), times rewritten in them (store/first-seen.ts) and tags written ahead of fields. */
 
 /** Bytes the varint of `value` takes. */
 export function varintLength(value: number): number {
