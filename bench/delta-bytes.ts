@@ -18,7 +18,7 @@ const DELTA = tagsOf(WIRE.Delta);
  * upserted, removed_keys, pods), without the generated writer's per-field fork/join copies.
  */
 export function deltaRequestBytes(sequence: bigint, upserted: readonly PreparedSocket[], removedKeys: readonly string[], pods: readonly Uint8Array[]): Buffer {
-  // Lengths, not Buffers: a burst removes ~350k keys, and a Buffer each was ~10% of the simulator's time.
+  // Lengths, not Buffers: a burst removes most of a node's keys, and a Buffer each would be garbage.
   const keyLengths = removedKeys.map((key) => Buffer.byteLength(key, 'utf8'));
   const delimitedSize = (tag: number, length: number): number => varintLength(tag) + varintLength(length) + length;
   const socketSize = (socket: PreparedSocket): number => socket.bytes.length + (socket.podRef > 0 ? varintLength(POD_REF_TAG) + varintLength(socket.podRef) : 0);

@@ -7,8 +7,8 @@
  * to the IngestService a real aggregator runs, through a stand-in for the gRPC call. Timed:
  * changes per CPU-second of this process while it takes a burst (GC included), i.e. what the
  * streaming bench's aggregator spends per change without gRPC, HTTP/2 and a simulator sharing
- * the cores (in the full bench the same code costs ~1.6× more). For quick iteration on
- * socket-store.ts, wire-index.ts and ingest.ts; the targets are judged by the full bench.
+ * the cores (the full bench costs more per change). For quick iteration on
+ * aggregator/ingest/ and aggregator/store/; the targets are judged by the full bench.
  */
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';

@@ -25,7 +25,7 @@ const KEYS = [
   'continue', 'sortBy', 'minRecvQ', 'minSendQ', 'minAge', 'by', 'watch', 'rule', 'severity', 'since',
 ] as const;
 const ALLOWED = new Set([200, 400, 404, 429]);
-/** A request's line and headers beyond this (aggregator/http.ts) are Node's to refuse, with a bare 431. */
+/** A request's line and headers beyond this (aggregator/server/http.ts) are Node's to refuse, with a bare 431. */
 const MAX_HEADER_BYTES = 64 * 1024;
 /** A failure names its counterexample shortened: some are hundreds of KiB of percent-escapes. */
 function reporter<T>(details: fc.RunDetails<T>): void {

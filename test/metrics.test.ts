@@ -173,7 +173,7 @@ describe('the aggregator\'s registry', () => {
     const store = cluster();
     let walks = 0;
     const sweep = store.sweep.bind(store);
-    // Every pass over the store (query.ts orderedNodes) starts with a sweep.
+    // Every pass over the store (aggregator/query/selection.ts orderedNodes) starts with a sweep.
     store.sweep = () => {
       walks++;
       sweep();

@@ -46,7 +46,7 @@ export interface PodTally extends PodSample {
    * the pod's when its PodIndex has the pod's key (evidence.ts).
    */
   moreNodes: NodeState[] | undefined;
-  /** Sockets by series (history/types.ts). A plain array: ~50 bytes where an Int32Array takes ~280, for every pod kept between passes. */
+  /** Sockets by series (history/types.ts). A plain array: a short one takes a fraction of an Int32Array's memory, for every pod kept between passes. */
   readonly counts: number[];
   /** When its oldest CLOSE_WAIT socket entered the state (ms); Infinity for none. */
   closeWaitOldestMs: number;
@@ -94,7 +94,7 @@ export interface Pass {
 }
 
 const aged = (): Aged => ({ sockets: 0, oldestMs: Infinity });
-/** A literal, not `{ ...aged(), bytes: 0 }`: an object spread makes a ~270-byte object of a 50-byte one. */
+/** A literal, not `{ ...aged(), bytes: 0 }`: an object spread makes an object several times the size of the literal. */
 const queueTally = (): QueueTally => ({ sockets: 0, oldestMs: Infinity, bytes: 0 });
 const NO_COUNTS: readonly number[] = new Array<number>(SERIES_COUNT).fill(0);
 
@@ -114,9 +114,9 @@ let walks = 0;
 /**
  * What passes keep between them, so that a pass allocates next to nothing: every pod's and
  * process's tally, reset when a pass first meets it and dropped by a pass that did not. Made
- * afresh per pass, the tallies of 30,000 pods and their processes were ~25 MB of short-lived
- * objects every 10 s (V8's sampling heap profiler), which the aggregator's peak memory paid
- * for while it took bursts of changes. One engine owns one; its passes never overlap.
+ * afresh per pass, the tallies of every pod and process would be short-lived objects on every
+ * pass, which the aggregator's peak memory pays for while it takes bursts of changes. One
+ * engine owns one; its passes never overlap.
  */
 export class PassMemory {
   /** Pods by `namespace/name`: the pass's `pods` once the pass is over. */
@@ -244,8 +244,7 @@ function resetTally(tally: PodTally, pod: PodIndex, node: NodeState, pass: numbe
 /**
  * Tallies every socket of every node; `portRangeOf` gives each pod's namespace's range. Yields
  * between nodes whenever `slice` is due (the caller's, which the steps after the pass go on
- * using), so that a caller can let queries and ingest run meanwhile (a million sockets take
- * ~0.2 s); each node is tallied whole, as it was at that moment. The pass's pods and processes
+ * using), so that a caller can let queries and ingest run meanwhile; each node is tallied whole, as it was at that moment. The pass's pods and processes
  * are `memory`'s tallies: they hold until the next pass with the same memory begins.
  */
 export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: number, portRangeOf?: PortRangeOf, slice = new Slice(Infinity), memory = new PassMemory()): Generator<void, Pass> {

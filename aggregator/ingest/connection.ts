@@ -155,7 +155,7 @@ export class Connection {
     if (++this.deltas % ACK_EVERY_DELTAS === 0) this.ack(this.expected - 1);
   }
 
-  /** One socket into a node's map, by key. Its node is the connection's, whatever the bytes say (query.ts). */
+  /** One socket into a node's map, by key. Its node is the connection's, whatever the bytes say (query/decode.ts). */
   private accept(node: NodeState, into: NodeSockets, socket: PendingSocket, nowMs: number, previous?: NodeSockets): void {
     if (into.size >= this.options.maxSocketsPerNode && !into.hasKeyBytes(socket.sourceView, socket.keyStart, socket.keyEnd, socket.keyHash)) {
       throw new StreamRejected(status.RESOURCE_EXHAUSTED, `node ${node.name} exceeds ${this.options.maxSocketsPerNode} sockets`);

@@ -163,7 +163,7 @@ export class SocketReader {
   /**
    * ProcessRef.pid of the ProcessRef at [start, end); 0 when it has none, or when the
    * ProcessRef is malformed: ingest does not judge nested messages (an answer leaves out a
-   * socket whose bytes do not decode, query.ts), so neither does this.
+   * socket whose bytes do not decode, query/decode.ts), so neither does this.
    */
   private firstPid(buf: Buffer, start: number, end: number): number {
     const reader = this.holder.reset(buf, start, end);

@@ -13,6 +13,7 @@ const POD_TAG = varintBytes(WIRE.Socket.pod.tag);
 const POD_REF_ZERO = Uint8Array.of(...varintBytes(WIRE.Socket.podRef.tag), 0);
 const PEER_TAG = varintBytes(WIRE.Socket.peer.tag);
 const LIST_ITEMS_TAG = WIRE.ListResponse.items.tag;
+const LIST_ITEMS_TAG_LENGTH = varintLength(LIST_ITEMS_TAG);
 
 /** Bytes a length-delimited field takes: its tag, its length's varint, its payload. */
 function fieldLength(tag: Uint8Array, payload: number): number {
@@ -30,11 +31,11 @@ interface Run {
  * The listing as an encoded ListResponse, built from the stored bytes without decoding them:
  * each item is the agent's encoding followed by the fields an answer sets — its pod, pod_ref 0,
  * its node (a later occurrence of a field wins in protobuf) and its peer (which agents cannot
- * send: wire-index.ts rejects it, so it is never merged with one). A socket's bytes are decoded
+ * send: ingest rejects it, so it is never merged with one). A socket's bytes are decoded
  * once, the first time an answer copies them, to keep undecodable input out of answers. The
  * answer is one buffer of the exact size, written after the walk measured every item: a
- * protobuf writer's fork and join made several small buffers per item, tens of thousands of
- * them for a large answer, each for the collector to free.
+ * protobuf writer's fork and join would make several small buffers per item, each for the
+ * collector to free.
  */
 export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: Buffer; undecodable: number } {
   // Measured as the walk goes (numbers only: objects per item would outlive young collections), written after.
@@ -57,7 +58,7 @@ export function listSocketsEncoded(store: NodeStore, spec: QuerySpec): { bytes: 
     const length = sockets.bytesOf(slot).length + (pod ? fieldLength(POD_TAG, pod.bytes.length) : 0) + (peer ? fieldLength(PEER_TAG, peer.length) : 0) + POD_REF_ZERO.length + fieldLength(NODE_TAG, run.node.length);
     slots.push(slot);
     lengths.push(length);
-    size += varintLength(LIST_ITEMS_TAG) + varintLength(length) + length;
+    size += LIST_ITEMS_TAG_LENGTH + varintLength(length) + length;
     return true;
   });
   const tail = ListResponse.encode({ items: [], unavailableNodes: listing.unavailable, continueToken: listing.continueToken }).finish();

@@ -22,7 +22,7 @@ export interface QuerySpec extends SocketFilterSpec {
   readonly limit?: number;
   /** From a previous answer's continueToken. */
   readonly continueToken?: string;
-  /** A SocketList item field (recvQ, firstSeen, ...; aggregator/sort.ts), '-' in front for descending. */
+  /** A SocketList item field (recvQ, firstSeen, ...; sort.ts), '-' in front for descending. */
   readonly sortBy?: string;
 }
 

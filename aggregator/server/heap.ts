@@ -5,13 +5,11 @@ import { setFlagsFromString } from 'node:v8';
  * marks the whole heap again: 100%, where V8 would otherwise choose between 10% and 300% by
  * how fast the program allocates.
  *
- * The aggregator's heap is nearly all long-lived (every pod's index, tallies and history: ~150
- * MiB at 29,000 pods; the sockets themselves are in typed arrays outside it) and ingest
- * allocates next to nothing that outlives a message, so V8 measures a slow allocation rate and
- * picks the smallest factor: a full mark of the ~2 million objects every ~15 MiB promoted,
- * three or four per burst of 800k changes that freed almost nothing. `npm run bench` with the
- * factor fixed at 2: more changes per CPU-second in every alternated pair and no higher peak
- * RSS (README, Performance).
+ * The aggregator's heap is nearly all long-lived (every pod's index, tallies and history; the
+ * sockets themselves are in typed arrays outside it) and ingest allocates next to nothing that
+ * outlives a message, so V8 measures a slow allocation rate and picks the smallest factor: a
+ * full mark of millions of objects after every few MiB promoted, several per burst of changes,
+ * each freeing almost nothing. `npm run bench` compares the factors (README, Performance).
  */
 export const HEAP_GROWING_PERCENT = 100;
 

@@ -4,16 +4,14 @@ import type { LogFn } from '../../common/log.js';
 
 /**
  * HTTP/2 receive windows of the aggregator's gRPC connections. grpc-js leaves Node's: 64 KiB
- * per stream and per connection, so an agent's burst of deltas (~110 KiB when a thousand
- * changes at once) waits for WINDOW_UPDATE round trips through the aggregator's event loop,
- * and with a thousand agents sending at once neither side stays busy. Replayed bursts
- * (bench/replay.ts, 1,000 nodes × 783 changes): 64 KiB, medians 499k–534k changes/s; 256 KiB,
- * 609k; 1 MiB, 626k.
+ * per stream and per connection, less than an agent's burst of deltas, which then waits for
+ * WINDOW_UPDATE round trips through the aggregator's event loop; with many agents sending at
+ * once neither side stays busy. The replay bench (bench/replay.ts) compares window sizes
+ * (README, Performance).
  *
  * What it costs: an agent may have up to a stream window of bytes in flight that the
  * aggregator has not read. Each agent uses one stream, so the worst case — an aggregator that
- * stalls while every agent sends — is STREAM_WINDOW_BYTES per agent: 256 MiB for a thousand,
- * against 64 MiB before. In the bench's bursts peak RSS stayed within the budget (README).
+ * stalls while every agent sends — is STREAM_WINDOW_BYTES per agent.
  */
 export const STREAM_WINDOW_BYTES = 256 * 1024;
 /** The connection's window: at least the stream's (one agent stream, and queries). */

@@ -54,7 +54,7 @@ export interface AggregatorOptions {
   readonly history?: HistorySettings;
   /** Cluster access to post a Kubernetes Event on a pod when a finding opens; none without it. */
   readonly eventsKubeConfig?: KubeConfig;
-  /** Each namespace's ephemeral port range; default: as the node's agent reported it (node-store.ts). */
+  /** Each namespace's ephemeral port range; default: as the node's agent reported it (store/node-store.ts). */
   readonly portRangeOf?: PortRangeOf;
   /** Agents must authenticate (aggregator/auth/agent-auth.ts); undefined: any agent may write any node. */
   readonly agentAuth?: AgentAuthenticator;
@@ -187,10 +187,10 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
     log: options.log,
   });
   const grpc = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });
-  // Requests stay raw bytes: the ingest reads them with wire-index.ts instead of decoding every socket.
+  // Requests stay raw bytes: the ingest reads them with its StreamReader instead of decoding every socket.
   const rawAgentService = { stream: { ...AgentServiceService.stream, requestDeserialize: (bytes: Buffer): Buffer => bytes } };
   grpc.addService(rawAgentService, { stream: ingest.stream });
-  // List answers are assembled from the stored bytes (query.ts listSocketsEncoded): already encoded.
+  // List answers are assembled from the stored bytes (query/encoded-list.ts): already encoded.
   const rawQueryService = { ...QueryServiceService, list: { ...QueryServiceService.list, responseSerialize: (bytes: Buffer): Buffer => bytes } };
   grpc.addService(rawQueryService, {
     list: gatedUnary(gate, LIST_NAMESPACES, unary(options.log, metrics.timed('List', (request: ListRequest): Buffer => {

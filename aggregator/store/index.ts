@@ -1,5 +1,5 @@
 /** Where the aggregator holds what agents sent: every node's state, and each node's sockets as their encoded bytes plus the fields queries filter on. */
-export { applyNamespaceTable, listenOverflowsOf, NodeStore, portRangeOf, type ClaimResult, type NodeState, type NodeStatus, type NodeStoreOptions, type UnavailableCause } from './node-store.js';
+export { applyNamespaceTable, listenOverflowsOf, NodeStore, portRangeOf, type NodeState, type UnavailableCause } from './node-store.js';
 export { NodeSockets } from './node-sockets.js';
 export { SocketChunks } from './socket-chunks.js';
 export { SlotView } from './slot-view.js';

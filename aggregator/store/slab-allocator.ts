@@ -1,12 +1,12 @@
 /**
- * Where every node's socket bytes live (socket-store.ts): chunks of a few size classes carved
+ * Where every node's socket bytes live (node-sockets.ts): chunks of a few size classes carved
  * from 64 KiB slabs, which come from 4 MiB blocks allocated once and kept. A socket's bytes
  * take a chunk of its class (at most 1/16 or 1/8 more than it needs) and are rewritten in place
  * while their size stays in the class; a freed chunk is reused by the next socket of its class,
  * and a slab whose chunks are all free goes back to the pool for any class. So a churning
  * store needs no compaction and no reserve of slack, and nothing in it goes through malloc per
- * node or per socket: a per-node arena regrown and compacted under churn held 1.6× its live
- * bytes and left the C heap fragmented between short-lived gRPC message buffers.
+ * node or per socket, which would leave the C heap fragmented between short-lived gRPC
+ * message buffers.
  *
  * An address names a chunk: its slab (high bits) and its offset in 16-byte units (low 12 bits).
  * Chunks above MAX_CHUNK (sockets of thousands of processes; never in practice) get a buffer of
