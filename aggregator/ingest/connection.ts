@@ -6,7 +6,8 @@ import type { RemovedKeys } from './envelope.js';
 import { PodCache } from './pod-cache.js';
 import type { RemovedKeySet } from './removed-keys.js';
 import type { StreamReader } from './stream-reader.js';
-import { StreamRejected, type Call, type IngestOptions } from './types.js';
+import { StreamRejected } from './errors.js';
+import type { Call, IngestOptions } from './types.js';
 
 /** Kubernetes node names are DNS subdomains (RFC 1123), at most 253 characters. */
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -7,7 +7,8 @@ import { WireFormatError } from '../wire/index.js';
 import { Connection, type IngestShared } from './connection.js';
 import { RemovedKeySet } from './removed-keys.js';
 import { StreamReader } from './stream-reader.js';
-import { StreamRejected, type Call, type IngestOptions } from './types.js';
+import { StreamRejected } from './errors.js';
+import type { Call, IngestOptions } from './types.js';
 
 const AUTH_CODES: Readonly<Record<AuthError['kind'], status>> = { unauthenticated: status.UNAUTHENTICATED, forbidden: status.PERMISSION_DENIED, unavailable: status.UNAVAILABLE };
 

@@ -1,4 +1,4 @@
-import type { ServerDuplexStream, status } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
 import type { AgentAuthenticator } from '../auth/agent-auth.js';
 import type { LogFn } from '../../common/log.js';
@@ -27,15 +27,3 @@ export type IngestEvent =
 
 /** Requests arrive as raw bytes: StreamReader reads them without decoding every socket. */
 export type Call = ServerDuplexStream<Buffer, StreamResponse>;
-
-/** A protocol violation: the stream ends with this status and a log line; nothing else is touched. */
-export class StreamRejected extends Error {
-  override readonly name = 'StreamRejected';
-  constructor(
-    readonly code: status,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-

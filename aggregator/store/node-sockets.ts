@@ -1,9 +1,11 @@
 import { bytesView, copyBytes, sameBytes } from './bytes.js';
 import { firstSeenFieldLength, writeFirstSeen } from './first-seen.js';
+import { grown } from './grown.js';
 import { hashKey } from './hash.js';
 import type { PendingSocket } from './pending-socket.js';
-import { inPod, type PodIndex } from './pod-index.js';
-import { ADDRESS, BUCKET, BUCKET_AT, FIRST_SEEN, FLAGS, FLOATS, FOREIGN_AT, HASH, INTS, KEY_AT, KEY_LENGTH, KIND, LENGTH, LOCAL_AT, PID, PORTS, RECV_Q, RECV_Q_SINCE, SEND_Q, SEND_Q_SINCE, STATE_SINCE, VALIDATED } from './record.js';
+import { NamespaceBuckets } from './namespace-buckets.js';
+import type { PodIndex } from './pod-index.js';
+import { ADDRESS, BUCKET, FIRST_SEEN, FLAGS, FLOATS, FOREIGN_AT, HASH, INTS, KEY_AT, KEY_LENGTH, KIND, LENGTH, LOCAL_AT, PID, PORTS, RECV_Q, RECV_Q_SINCE, SEND_Q, SEND_Q_SINCE, STATE_SINCE, VALIDATED } from './record.js';
 import { msOf, queueSince, sinceOf } from './since.js';
 import { chunkBytes, sameChunk, type SlabAllocator } from './slab-allocator.js';
 import type { Ledger, SocketChunks } from './socket-chunks.js';
@@ -21,26 +23,12 @@ import { varintLength } from '../wire/index.js';
  */
 
 const MIN_SLOTS = 64;
-const EMPTY_SLOTS = new Int32Array(0);
 /**
  * Hash table cells are pairs: the key's hash, then 0 (empty), -1 (deleted) or slot + 1. With
  * the hash in the cell a probe reads a slot's record only when the hashes agree: on a table
  * of a million sockets, each record read is a cache miss.
  */
 const DELETED = -1;
-
-function grown<T extends Float64Array | Int32Array>(old: T, size: number, make: (n: number) => T): T {
-  const next = make(size);
-  next.set(old);
-  return next;
-}
-
-/** One namespace's slots, in no particular order (removal swaps the last one in). */
-class Bucket {
-  slots: Int32Array = new Int32Array(16);
-  size = 0;
-  constructor(readonly namespace: string) {}
-}
 
 /**
  * One node's sockets. Slots are reused through a free list; a slot is live while its length
@@ -57,9 +45,7 @@ export class NodeSockets {
   private podOf: Array<PodIndex | undefined> = [];
   private table: Int32Array = new Int32Array(0);
   private tableUsed = 0;
-  /** Namespace buckets by id (a record's BUCKET); an emptied bucket stays, to keep ids stable. */
-  private readonly buckets: Bucket[] = [];
-  private readonly bucketIds = new Map<string, number>();
+  private readonly namespaces = new NamespaceBuckets();
   private live = 0;
   private held = 0;
   private changes = 0;
@@ -173,10 +159,10 @@ export class NodeSockets {
     this.floats[f + SEND_Q] = pending.sendQ;
     this.floats[f + FIRST_SEEN] = firstSeenMs;
     // A socket replaced within its namespace keeps its place in the bucket.
-    const bucket = this.bucketFor(pending.pod);
+    const bucket = this.namespaces.idOf(pending.pod);
     if (!replaced || ints[r + BUCKET] !== bucket) {
-      if (replaced) this.unindex(slot);
-      this.index(slot, bucket);
+      if (replaced) this.namespaces.remove(ints, slot);
+      this.namespaces.add(ints, slot, bucket);
     }
     this.podOf[slot] = pending.pod;
     this.changes++;
@@ -215,7 +201,7 @@ export class NodeSockets {
 
   /** The pod namespaces present (sockets outside pods are in none). */
   namespaceNames(): string[] {
-    return this.buckets.filter((bucket) => bucket.size > 0).map((bucket) => bucket.namespace);
+    return this.namespaces.names();
   }
 
   /** Slots are below this; with isLive, a query walks them without allocating. */
@@ -229,14 +215,12 @@ export class NodeSockets {
 
   /** The live slots of one namespace's pods: a view, valid until the next change to this node. */
   bucketView(namespace: string): Int32Array {
-    const bucket = this.bucketOf(namespace);
-    return bucket ? bucket.slots.subarray(0, bucket.size) : EMPTY_SLOTS;
+    return this.namespaces.view(namespace);
   }
 
   /** The live slots of one namespace's pods (a copy). */
   slotsIn(namespace: string): Int32Array {
-    const bucket = this.bucketOf(namespace);
-    return bucket ? bucket.slots.slice(0, bucket.size) : new Int32Array(0);
+    return this.namespaces.view(namespace).slice();
   }
 
   /** The socket's bytes without its pod: a view, valid until the next change to this node. */
@@ -380,7 +364,7 @@ export class NodeSockets {
     this.chunks.release(this.ints[r + ADDRESS]!, length);
     this.held -= chunkBytes(length);
     this.live -= length;
-    this.unindex(slot);
+    this.namespaces.remove(this.ints, slot);
     this.podOf[slot] = undefined;
     const table = this.table;
     const mask = (table.length >>> 1) - 1;
@@ -391,53 +375,6 @@ export class NodeSockets {
     this.freeList.push(slot);
     this.count--;
     this.changes++;
-  }
-
-  private bucketOf(namespace: string): Bucket | undefined {
-    const id = this.bucketIds.get(namespace);
-    return id === undefined ? undefined : this.buckets[id];
-  }
-
-  /** The bucket (id) of a pod's namespace, made on first sight; -1 outside pods. */
-  private bucketFor(pod: PodIndex | undefined): number {
-    if (pod === undefined) return -1;
-    if (pod.bucketStore === this) return pod.bucketId;
-    const namespace = inPod(pod)?.namespace;
-    let id = -1;
-    if (namespace !== undefined) {
-      id = this.bucketIds.get(namespace) ?? -1;
-      if (id < 0) {
-        id = this.buckets.push(new Bucket(namespace)) - 1;
-        this.bucketIds.set(namespace, id);
-      }
-    }
-    pod.bucketStore = this;
-    pod.bucketId = id;
-    return id;
-  }
-
-  private index(slot: number, id: number): void {
-    const r = slot * INTS;
-    if (id < 0) {
-      this.ints[r + BUCKET] = -1;
-      return;
-    }
-    const bucket = this.buckets[id]!;
-    if (bucket.size === bucket.slots.length) bucket.slots = grown(bucket.slots, bucket.size * 2, (n) => new Int32Array(n));
-    bucket.slots[bucket.size] = slot;
-    this.ints[r + BUCKET] = id;
-    this.ints[r + BUCKET_AT] = bucket.size++;
-  }
-
-  private unindex(slot: number): void {
-    const r = slot * INTS;
-    const id = this.ints[r + BUCKET]!;
-    if (id < 0) return;
-    const bucket = this.buckets[id]!;
-    const at = this.ints[r + BUCKET_AT]!;
-    const last = bucket.slots[--bucket.size]!;
-    bucket.slots[at] = last;
-    this.ints[last * INTS + BUCKET_AT] = at;
   }
 
   private grow(): void {

@@ -1,5 +1,5 @@
 import { PodRef } from '../../gen/kubenetstat/v1/socket.js';
-import type { NodeSockets } from './node-sockets.js';
+import type { NamespaceBuckets } from './namespace-buckets.js';
 
 /** A pod as the sockets of one agent connection share it: its encoding, and what queries match. */
 export class PodIndex {
@@ -11,8 +11,8 @@ export class PodIndex {
    */
   walk = 0;
   walkValue: unknown = undefined;
-  /** The bucket of the pod's namespace in the store that last asked (NodeSockets.bucketFor): a store asks for every socket it takes. */
-  bucketStore: NodeSockets | undefined;
+  /** The bucket of the pod's namespace in the store's buckets that last asked (NamespaceBuckets.idOf). */
+  buckets: NamespaceBuckets | undefined;
   bucketId = -1;
   constructor(
     readonly namespace: string,
