@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { createLogger } from '../common/log.js';
-import { socketChunkStats, type NodeSockets } from '../aggregator/socket-store.js';
+import { bytesView, type NodeSockets } from '../aggregator/store/index.js';
 import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { notify, serveIpc } from './ipc.js';
@@ -27,7 +27,7 @@ const aggregator = await startAggregatorWith(settings, (message, fields) => {
 });
 
 /** Per node, the key (as bytes) of the marker socket of the current round. */
-let markers = new Map<string, Buffer>();
+let markers = new Map<string, DataView>();
 /**
  * Whether each node's marker arrived, and as of which store and version that was looked up.
  * progress is polled every 20 ms and its lookups are CPU the aggregator's figures count, so a
@@ -123,7 +123,7 @@ serveIpc(
         if (marker === undefined) continue;
         let last = looked.get(node.name);
         if (!last?.marked && (last?.sockets !== node.sockets || last.version !== node.sockets.version)) {
-          last = { sockets: node.sockets, version: node.sockets.version, marked: node.sockets.hasKeyBytes(marker, 0, marker.length) };
+          last = { sockets: node.sockets, version: node.sockets.version, marked: node.sockets.hasKeyBytes(marker, 0, marker.byteLength) };
           looked.set(node.name, last);
         }
         if (last?.marked) marked++;
@@ -131,7 +131,7 @@ serveIpc(
       return { atMs: Date.now(), nodes, synced, sockets, marked };
     },
     setMarkers: (args: { entries: [string, string][] }) => {
-      markers = new Map(args.entries.map(([node, key]) => [node, Buffer.from(key, 'latin1')]));
+      markers = new Map(args.entries.map(([node, key]) => [node, bytesView(Buffer.from(key, 'latin1'))]));
       looked = new Map();
     },
     memory,
@@ -163,7 +163,7 @@ serveIpc(
           if (node.sockets.pod(slot)?.name) withPod++;
         }
       }
-      return { nodes: nodes.length, sockets, wireBytes, chunkBytes, reservedBytes: socketChunkStats().reservedBytes, keyChars, withPod };
+      return { nodes: nodes.length, sockets, wireBytes, chunkBytes, reservedBytes: aggregator.store.chunks.stats().reservedBytes, keyChars, withPod };
     },
     /** Full GC (the child runs with --expose-gc), then memory: what is live, not just allocated. */
     gc: () => {

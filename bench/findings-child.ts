@@ -13,8 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { FindingsEngine } from '../aggregator/findings/engine.js';
 import { HistoryStore } from '../aggregator/history/history-store.js';
-import { NodeStore } from '../aggregator/node-store.js';
-import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { bytesView, NodeStore } from '../aggregator/store/index.js';
+import { PodCache, readSocket } from '../aggregator/ingest/index.js';
 import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { SyntheticNode } from './synthetic.js';
@@ -89,7 +89,7 @@ function applyChurn(): void {
     const sockets = store.get(node.name)!.sockets;
     for (const key of changes.removed) {
       const bytes = Buffer.from(key, 'latin1');
-      sockets.delete(bytes, 0, bytes.length);
+      sockets.delete(bytesView(bytes), 0, bytes.length);
     }
   }
 }

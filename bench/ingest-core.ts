@@ -7,14 +7,13 @@
  * to the IngestService a real aggregator runs, through a stand-in for the gRPC call. Timed:
  * changes per CPU-second of this process while it takes a burst (GC included), i.e. what the
  * streaming bench's aggregator spends per change without gRPC, HTTP/2 and a simulator sharing
- * the cores (in the full bench the same code costs ~1.6× more). For quick iteration on
- * socket-store.ts, wire-index.ts and ingest.ts; the targets are judged by the full bench.
+ * the cores (the full bench costs more per change). For quick iteration on
+ * aggregator/ingest/ and aggregator/store/; the targets are judged by the full bench.
  */
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
-import { IngestService } from '../aggregator/ingest.js';
-import { NodeStore } from '../aggregator/node-store.js';
-import { socketChunkStats } from '../aggregator/socket-store.js';
+import { IngestService } from '../aggregator/ingest/index.js';
+import { NodeStore } from '../aggregator/store/index.js';
 import { EncodingAgent, REPLAY_OPTIONS } from './agent-messages.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { SyntheticNode } from './synthetic.js';
@@ -81,7 +80,7 @@ function memoryLine(store: NodeStore): string {
     sockets += node.sockets.size;
   }
   const usage = process.memoryUsage();
-  return `${sockets.toLocaleString('en-US')} sockets; socket bytes ${(live / MiB).toFixed(0)} MiB in chunks of ${(chunks / MiB).toFixed(0)} MiB (slabs reserved ${(socketChunkStats().reservedBytes / MiB).toFixed(0)} MiB); arrayBuffers ${(usage.arrayBuffers / MiB).toFixed(0)} MiB; heap used ${(usage.heapUsed / MiB).toFixed(0)} MiB`;
+  return `${sockets.toLocaleString('en-US')} sockets; socket bytes ${(live / MiB).toFixed(0)} MiB in chunks of ${(chunks / MiB).toFixed(0)} MiB (slabs reserved ${(store.chunks.stats().reservedBytes / MiB).toFixed(0)} MiB); arrayBuffers ${(usage.arrayBuffers / MiB).toFixed(0)} MiB; heap used ${(usage.heapUsed / MiB).toFixed(0)} MiB`;
 }
 
 const log = (): void => undefined;

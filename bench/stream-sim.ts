@@ -23,6 +23,7 @@ import { SocketTable, type TableChanges } from '../agent/stream/socket-table.js'
 import { Socket } from '../gen/kubenetstat/v1/socket.js';
 import { PodDef, StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { AGENT_DEFAULTS } from '../config/agent-settings.js';
+import { WIRE } from '../model/wire-fields.js';
 import { deltaRequestBytes } from './delta-bytes.js';
 import { startProfile, stopProfile } from './cpu-profile.js';
 import { serveIpc } from './ipc.js';
@@ -38,10 +39,10 @@ function collect(): void {
 
 /**
  * Encoded bytes of sockets prepared ahead of a timed phase (see the header), without their
- * pod: on the stream a pod travels as a PodDef once and sockets carry its ref (field 27, the
- * last one, so appending it gives the generated encoder's bytes). Kept on the socket under a
+ * pod: on the stream a pod travels as a PodDef once and sockets carry its ref (the
+ * last field, so appending it gives the generated encoder's bytes). Kept on the socket under a
  * symbol, which the copy AgentStream's PodDictionary makes of it (`{ ...socket, podRef }`)
- * carries along: no lookup per socket (WeakMaps were ~10% of this process's time in a burst).
+ * carries along: no lookup (a WeakMap's) per socket.
  */
 const PREPARED = Symbol('prepared bytes');
 type Prepared = Socket & { [PREPARED]?: Uint8Array };
@@ -49,7 +50,7 @@ type Prepared = Socket & { [PREPARED]?: Uint8Array };
 function preparedBytes(socket: Socket): Uint8Array | undefined {
   return (socket as Prepared)[PREPARED];
 }
-const POD_REF_TAG = (27 << 3) | 0;
+const POD_REF_TAG = WIRE.Socket.podRef.tag;
 const generatedEncode = Socket.encode.bind(Socket);
 Socket.encode = (message: Socket, writer: BinaryWriter = new BinaryWriter()): BinaryWriter => {
   const bytes = preparedBytes(message);

@@ -1,5 +1,5 @@
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { PodCache, readEnvelope } from '../aggregator/wire-index.js';
+import { PodCache, StreamReader } from '../aggregator/ingest/index.js';
 
 /**
  * A loopback TCP proxy between one agent and its aggregator that counts the bytes each way and
@@ -79,6 +79,7 @@ export class WireProxy {
   private readonly messages = { hello: 0, snapshot: 0, delta: 0, heartbeat: 0, goodbye: 0 };
   private snapshotSockets = 0;
   private readonly pods = new PodCache();
+  private readonly reader = new StreamReader();
   private upserted = 0;
   private removed = 0;
   private messageBytes = 0;
@@ -122,7 +123,7 @@ export class WireProxy {
   private read(message: Buffer): void {
     this.messageBytes += message.length;
     try {
-      const envelope = readEnvelope(message, this.pods);
+      const envelope = this.reader.read(message, this.pods);
       this.messages[envelope.kind]++;
       if (envelope.kind === 'snapshot') this.snapshotSockets += envelope.sockets.length;
       else if (envelope.kind === 'delta') {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { after, afterEach, describe, test } from 'node:test';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
 import { AgentStream, type StreamEvent } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { AgentServiceService, type StreamRequest, type StreamResponse } from '../gen/kubenetstat/v1/agent.js';

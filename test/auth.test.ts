@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import type { RunningAggregator } from '../aggregator/server.js';
+import type { RunningAggregator } from '../aggregator/server/index.js';
 import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
 import { AgentServiceClient, type StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { ListRequest, QueryServiceClient } from '../gen/kubenetstat/v1/query.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AgentMetrics } from '../agent/metrics.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
 import { dashboardExpressions, metricNamesIn, readDashboard, seriesNames } from './helpers/dashboard.js';
 
 /**

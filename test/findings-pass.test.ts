@@ -3,8 +3,10 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { PassMemory, passOver, type Pass } from '../aggregator/findings/pass.js';
 import { runThrough, Slice } from '../aggregator/slice.js';
-import { netnsOf } from '../aggregator/wire-index.js';
+import { NetnsReader } from '../aggregator/store/index.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { WIRE } from '../model/wire-fields.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { FindingsCluster, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
 
 /**
@@ -23,20 +25,21 @@ function run(cluster: FindingsCluster, memory: PassMemory): Pass {
   return runThrough(passOver(cluster.store, settingsWith(), cluster.ms, undefined, new Slice(Infinity), memory));
 }
 
-describe('netnsOf: a stored socket\'s network namespace, read without decoding it', () => {
+describe('NetnsReader: a stored socket\'s network namespace, read without decoding it', () => {
+  const reader = new NetnsReader();
   test('is the netns field as decimal text, wherever it sits among the other fields, for any inode below 2^53', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 1n, max: 2n ** 53n - 1n }), fc.string(), fc.nat({ max: 65535 }), fc.string(), (netns, key, port, container) => {
         const bytes = Socket.encode(Socket.fromPartial({ key, node: 'node-a', netns, proto: Proto.PROTO_TCP, localPort: port, pod: { ...CART, container } })).finish();
-        assert.equal(netnsOf(Buffer.from(bytes)), netns.toString());
+        assert.equal(reader.read(Buffer.from(bytes)), netns.toString());
       }),
     );
   });
 
   test('is empty without the field, and for an inode a number cannot hold exactly', () => {
-    assert.equal(netnsOf(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', node: 'node-a' })).finish())), '');
-    assert.equal(netnsOf(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', netns: 2n ** 60n + 1n })).finish())), '');
-    assert.equal(netnsOf(Buffer.of(0x0a, 0x05, 0x61)), '', 'a length past the end');
+    assert.equal(reader.read(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', node: 'node-a' })).finish())), '');
+    assert.equal(reader.read(Buffer.from(Socket.encode(Socket.fromPartial({ key: 'k', netns: 2n ** 60n + 1n })).finish())), '');
+    assert.equal(reader.read(Buffer.from(new BinaryWriter().uint32(WIRE.Socket.node.tag).uint32(5).raw(Uint8Array.of(0x61)).finish())), '', 'a length past the end');
   });
 });
 

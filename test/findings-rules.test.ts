@@ -5,7 +5,7 @@ import { passOver } from '../aggregator/findings/pass.js';
 import { Slice } from '../aggregator/slice.js';
 import { AGGREGATOR_DEFAULTS } from '../config/aggregator-settings.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
-import { applyNamespaceTable, listenOverflowsOf } from '../aggregator/node-store.js';
+import { applyNamespaceTable, listenOverflowsOf } from '../aggregator/store/index.js';
 import { FindingsCluster, NETNS, T0, pod, process, settingsWith, tcp } from './helpers/findings-cluster.js';
 
 /**

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { credentials } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import { listSockets, listSocketsEncoded } from '../aggregator/query.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { NodeSockets } from '../aggregator/socket-store.js';
-import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { listSockets, listSocketsEncoded } from '../aggregator/query/index.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
+import { NodeSockets, SocketChunks } from '../aggregator/store/index.js';
+import { PodCache, readSocket } from '../aggregator/ingest/index.js';
 import { AgentServiceClient, type StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { ListResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { WIRE } from '../model/wire-fields.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { converse } from './stream/raw-grpc.js';
 
 /**
@@ -43,7 +45,7 @@ function held(store: NodeSockets, key: string): { firstSeen: number; decoded: nu
 
 describe('first seen, and since when, across changes and snapshots', () => {
   test('a change keeps the earliest firstSeen; an earlier one replaces it, in the column and in the bytes', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     put(store, tcp('a', { firstSeenUnixMs: BigInt(T0 + MINUTE) }), T0 + MINUTE);
     put(store, tcp('a', { firstSeenUnixMs: BigInt(T0 + 5 * MINUTE), recvQ: 10n }), T0 + 5 * MINUTE);
     assert.deepEqual(held(store, 'a'), { firstSeen: MINUTE, decoded: MINUTE, stateSince: MINUTE, recvQSince: 5 * MINUTE, sendQSince: 0 });
@@ -54,14 +56,14 @@ describe('first seen, and since when, across changes and snapshots', () => {
   });
 
   test('a socket sent without a firstSeen keeps the one known, appended to its bytes', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     put(store, tcp('a'), T0);
     put(store, tcp('a', { firstSeenUnixMs: 0n, sendQ: 5n }), T0 + MINUTE);
     assert.deepEqual(held(store, 'a'), { firstSeen: 0, decoded: 0, stateSince: 0, recvQSince: 0, sendQSince: MINUTE });
   });
 
   test('since when: a state change starts its clock; a queue that shrinks starts its clock again, one that grows does not, an empty one has none', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     put(store, tcp('a', { recvQ: 100n, sendQ: 100n }), T0);
     put(store, tcp('a', { recvQ: 200n, sendQ: 50n }), T0 + MINUTE);
     assert.deepEqual(held(store, 'a'), { firstSeen: 0, decoded: 0, stateSince: 0, recvQSince: 0, sendQSince: MINUTE });
@@ -70,13 +72,13 @@ describe('first seen, and since when, across changes and snapshots', () => {
   });
 
   test('a snapshot carries over what the store it replaces knew; what is not passed a previous store starts afresh', () => {
-    const before = new NodeSockets();
+    const before = new NodeSockets(new SocketChunks());
     put(before, tcp('a', { stateCode: 8, state: 'CLOSE_WAIT', ssState: 'CLOSE-WAIT', recvQ: 1n }), T0);
-    const resnapshot = new NodeSockets();
+    const resnapshot = new NodeSockets(new SocketChunks());
     // A restarted agent first saw it just now.
     put(resnapshot, tcp('a', { stateCode: 8, state: 'CLOSE_WAIT', ssState: 'CLOSE-WAIT', recvQ: 1n, firstSeenUnixMs: BigInt(T0 + 10 * MINUTE) }), T0 + 10 * MINUTE, before);
     assert.deepEqual(held(resnapshot, 'a'), { firstSeen: 0, decoded: 0, stateSince: 0, recvQSince: 0, sendQSince: 0 });
-    const newBoot = new NodeSockets();
+    const newBoot = new NodeSockets(new SocketChunks());
     put(newBoot, tcp('a', { stateCode: 8, state: 'CLOSE_WAIT', ssState: 'CLOSE-WAIT', recvQ: 1n, firstSeenUnixMs: BigInt(T0 + 10 * MINUTE) }), T0 + 10 * MINUTE);
     assert.deepEqual(held(newBoot, 'a'), { firstSeen: 10 * MINUTE, decoded: 10 * MINUTE, stateSince: 10 * MINUTE, recvQSince: 10 * MINUTE, sendQSince: 0 });
   });
@@ -84,12 +86,12 @@ describe('first seen, and since when, across changes and snapshots', () => {
 
 describe('the first holder\'s pid', () => {
   test('is kept for per-process counts (holders come by pid); a malformed holder counts as none, and the socket is still stored', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     put(store, tcp('a', { processes: [{ pid: 41, name: 'a', comm: 'a', fds: [3] }, { pid: 97, name: 'b', comm: 'b', fds: [4] }] }), T0);
     assert.equal(store.pid(store.find('a')), 41);
     const good = Buffer.from(Socket.encode(tcp('b')).finish());
-    // A ProcessRef (field 16) whose pid varint is cut short.
-    const broken = Buffer.concat([good, Buffer.from([0x82, 0x01, 2, 0x08, 0xff])]);
+    // A ProcessRef whose pid varint is cut short.
+    const broken = Buffer.concat([good, new BinaryWriter().uint32(WIRE.Socket.processes.tag).uint32(2).uint32(WIRE.ProcessRef.pid.tag).raw(Uint8Array.of(0xff)).finish()]);
     store.put(readSocket(broken, 0, broken.length, new PodCache()), T0);
     assert.equal(store.pid(store.find('b')), 0);
   });

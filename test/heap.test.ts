@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tuneAggregatorHeap } from '../aggregator/heap.js';
+import { tuneAggregatorHeap } from '../aggregator/server/index.js';
 
-/** The aggregator's V8 heap growth factor (aggregator/heap.ts): set at start-up unless node was given one. */
+/** The aggregator's V8 heap growth factor (aggregator/server/heap.ts): set at start-up unless node was given one. */
 
 test('an operator\'s --heap-growing-percent on node\'s command line is left alone, in either spelling', () => {
   for (const execArgv of [['--heap-growing-percent=50'], ['--heap-growing-percent', '50'], ['--max-old-space-size=2048', '--heap_growing_percent=0']]) {

@@ -8,8 +8,9 @@ import { gzipSync } from 'node:zlib';
 import { scanNode } from '../agent/node-scan.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
 import type { SocketList } from '../model/json/socket-list.js';
+import { WIRE } from '../model/wire-fields.js';
 import { AgentServiceClient, StreamRequest, type PodDef, type StreamResponse } from '../gen/kubenetstat/v1/agent.js';
 import { ListRequest, QueryServiceClient } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
@@ -245,7 +246,7 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
     { name: 'bytes that do not decode as a StreamRequest', body: () => grpcFrame(Buffer.alloc(32, 0xff)), code: status.INVALID_ARGUMENT, details: /malformed message: varint longer than 10 bytes/ },
     {
       name: 'a valid hello, then bytes that do not decode',
-      body: () => Buffer.concat([grpcFrame(encoded(hello('hostile-garbled'))), grpcFrame(Buffer.from([0x12, 0x05, 0x01]))]),
+      body: () => Buffer.concat([grpcFrame(encoded(hello('hostile-garbled'))), grpcFrame(Buffer.from(new BinaryWriter().uint32(WIRE.StreamRequest.snapshot.tag).uint32(5).raw(Uint8Array.of(1)).finish()))]),
       code: status.INVALID_ARGUMENT,
       details: /malformed message: field runs past its message/,
     },
@@ -300,13 +301,14 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
 
   /** Raw bytes of a StreamRequest holding one snapshot chunk with the given raw socket bytes. */
   const rawSnapshot = (socketBytes: Uint8Array): Buffer => {
-    const chunkBytes = new BinaryWriter().uint32(8).uint64(1).uint32(16).uint64(1).uint32(34).bytes(socketBytes).uint32(40).bool(true).finish();
-    return Buffer.from(new BinaryWriter().uint32((2 << 3) | 2).bytes(chunkBytes).finish());
+    const chunk = WIRE.SnapshotChunk;
+    const chunkBytes = new BinaryWriter().uint32(chunk.sequence.tag).uint64(1).uint32(chunk.snapshotId.tag).uint64(1).uint32(chunk.sockets.tag).bytes(socketBytes).uint32(chunk.last.tag).bool(true).finish();
+    return Buffer.from(new BinaryWriter().uint32(WIRE.StreamRequest.snapshot.tag).bytes(chunkBytes).finish());
   };
   const QUERY_TIME: Array<{ name: string; node: string; socket: () => Uint8Array }> = [
     { name: 'a firstSeen past the end of Date (8.7e15 ms)', node: 'hostile-time-traveller', socket: () => Socket.encode(wireSocket('late', { firstSeenUnixMs: 8_700_000_000_000_000n })).finish() },
-    // Socket.key (field 24) is fine; Socket.timer (field 15) holds bytes that are no Timer.
-    { name: 'a nested Timer that does not decode', node: 'hostile-bad-timer', socket: () => new BinaryWriter().uint32((24 << 3) | 2).string('bad-timer').uint32((15 << 3) | 2).bytes(Buffer.alloc(11, 0xff)).finish() },
+    // Socket.key is fine; Socket.timer holds bytes that are no Timer.
+    { name: 'a nested Timer that does not decode', node: 'hostile-bad-timer', socket: () => new BinaryWriter().uint32(WIRE.Socket.key.tag).string('bad-timer').uint32(WIRE.Socket.timer.tag).bytes(Buffer.alloc(11, 0xff)).finish() },
   ];
   for (const { name, node, socket } of QUERY_TIME) {
     it(`one node's socket with ${name} does not break queries across nodes`, async () => {

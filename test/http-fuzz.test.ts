@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { scanNode } from '../agent/node-scan.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
 import { exactView, getText, waitConverged } from './stream/converge.js';
 import { NodeTree } from './stream/node-tree.js';
 
@@ -25,7 +25,7 @@ const KEYS = [
   'continue', 'sortBy', 'minRecvQ', 'minSendQ', 'minAge', 'by', 'watch', 'rule', 'severity', 'since',
 ] as const;
 const ALLOWED = new Set([200, 400, 404, 429]);
-/** A request's line and headers beyond this (aggregator/http.ts) are Node's to refuse, with a bare 431. */
+/** A request's line and headers beyond this (aggregator/server/http.ts) are Node's to refuse, with a bare 431. */
 const MAX_HEADER_BYTES = 64 * 1024;
 /** A failure names its counterexample shortened: some are hundreds of KiB of percent-escapes. */
 function reporter<T>(details: fc.RunDetails<T>): void {

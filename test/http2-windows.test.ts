@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
-import { SESSION_WINDOW_BYTES, STREAM_WINDOW_BYTES } from '../aggregator/http2-windows.js';
-import type { RunningAggregator } from '../aggregator/server.js';
+import { SESSION_WINDOW_BYTES, STREAM_WINDOW_BYTES, type RunningAggregator } from '../aggregator/server/index.js';
 import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
 
 /**

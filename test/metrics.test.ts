@@ -8,11 +8,10 @@ import { startAgentMetricsServer } from '../agent/metrics-server.js';
 import type { ScanFigures } from '../agent/runner.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
-import { AggregatorMetrics } from '../aggregator/metrics.js';
-import { NodeStore } from '../aggregator/node-store.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { OTHER, socketSeries, type SocketSeries } from '../aggregator/socket-metrics.js';
-import { summarize } from '../aggregator/summary.js';
+import { AggregatorMetrics, OTHER, socketSeries, type SocketSeries } from '../aggregator/metrics/index.js';
+import { NodeStore } from '../aggregator/store/index.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
+import { summarize } from '../aggregator/query/index.js';
 import { agentSettings } from '../cmd/agent.js';
 import { aggregatorSettings } from '../cmd/aggregator.js';
 import { UsageError } from '../config/usage-error.js';
@@ -175,7 +174,7 @@ describe('the aggregator\'s registry', () => {
     const store = cluster();
     let walks = 0;
     const sweep = store.sweep.bind(store);
-    // Every pass over the store (query.ts orderedNodes) starts with a sweep.
+    // Every pass over the store (aggregator/query/selection.ts orderedNodes) starts with a sweep.
     store.sweep = () => {
       walks++;
       sweep();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import type { RunningAggregator } from '../aggregator/server.js';
+import type { RunningAggregator } from '../aggregator/server/index.js';
 import { agentSettings, runAgentWith } from '../cmd/agent.js';
 import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
 import { AgentServiceClient } from '../gen/kubenetstat/v1/agent.js';

@@ -90,7 +90,7 @@ describe('the npm package and the krew release', { skip, timeout: 600_000 }, () 
   test('the tarball holds what runs, and nothing else', () => {
     const has = (path: string): boolean => packed.entries.includes(path);
     for (const path of ['package.json', 'README.md', 'LICENSE', 'npm-shrinkwrap.json', 'bin/kube-netstat.js', 'bin/kubectl-netstat.js', 'bin/kubectl_complete-netstat.js',
-      'dist/cmd/bin.js', 'dist/cmd/kube-netstat.js', 'dist/agent/runner.js', 'dist/aggregator/server.js', 'dist/gen/kubenetstat/v1/socket.js', 'dist/gen/kubenetstat/v1/agent.js',
+      'dist/cmd/bin.js', 'dist/cmd/kube-netstat.js', 'dist/agent/runner.js', 'dist/aggregator/server/index.js', 'dist/gen/kubenetstat/v1/socket.js', 'dist/gen/kubenetstat/v1/agent.js',
       'proto/kubenetstat/v1/socket.proto', 'charts/kube-netstat/Chart.yaml', 'charts/kube-netstat/values.schema.json', 'charts/kube-netstat/dashboards/kube-netstat.json']) {
       assert.ok(has(path), `${path} is in the package`);
     }

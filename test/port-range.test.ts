@@ -10,9 +10,10 @@ import { parsePortRange, PortRanges, SysctlPortRangeReader, type NamespaceRef } 
 import { DEFAULT_PORT_RANGE, type PortRange } from '../model/port-range.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
-import { portRangeOf } from '../aggregator/node-store.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { readEnvelope, PodCache, WireFormatError } from '../aggregator/wire-index.js';
+import { portRangeOf } from '../aggregator/store/index.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
+import { PodCache, StreamReader } from '../aggregator/ingest/index.js';
+import { WireFormatError } from '../aggregator/wire/index.js';
 import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
 import { netnsInodeOf, netnsSkipReason, TestNetns } from './helpers/netns.js';
@@ -105,7 +106,7 @@ describe('the namespace table travels to the aggregator', () => {
   test('a range that cannot be one is refused as malformed', () => {
     for (const [low, high] of [[0, 100], [60000, 50000], [1, 70000]] as const) {
       const bytes = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: 1n, upserted: [], removedKeys: [], pods: [], namespaces: { namespaces: [{ netns: 1n, portRangeLow: low, portRangeHigh: high, portRangeAssumed: false }] } } } }).finish());
-      assert.throws(() => readEnvelope(bytes, new PodCache()), WireFormatError);
+      assert.throws(() => new StreamReader().read(bytes, new PodCache()), WireFormatError);
     }
   });
 });

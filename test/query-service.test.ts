@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import { createHttpServer } from '../aggregator/http.js';
-import { NodeStore } from '../aggregator/node-store.js';
-import { listSockets, listSocketsEncoded, QueryError, type QuerySpec } from '../aggregator/query.js';
-import { summarize, topPods } from '../aggregator/summary.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { createHttpServer, startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
+import { NodeStore } from '../aggregator/store/index.js';
+import { listSockets, listSocketsEncoded, QueryError, summarize, topPods, type QuerySpec } from '../aggregator/query/index.js';
+import { PodCache, readSocket } from '../aggregator/ingest/index.js';
 import { socketItem, socketList, unavailableItems } from '../model/json/socket-list.js';
 import { ListRequest, ListResponse, QueryServiceClient, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
+import { WIRE } from '../model/wire-fields.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { settle } from './helpers/grpc.js';
 import { listenDuringSuite } from './helpers/loopback-http.js';
 import { storedSockets } from './helpers/stored.js';
@@ -223,7 +223,7 @@ describe('query service over gRPC: List filters, Summary and Top', () => {
     assert.ok(decoded.some((s) => s.pod?.name === 'pay-0' && s.podRef === 0 && s.node === 'node-a'));
     // A socket whose nested timer is truncated: ingest reads only top-level fields and keeps it.
     const good = Buffer.from(Socket.encode(socket('estab', { key: 'broken-timer' })).finish());
-    const broken = Buffer.concat([good, Buffer.from([(15 << 3) | 2, 2, 0x08, 0xff])]);
+    const broken = Buffer.concat([good, new BinaryWriter().uint32(WIRE.Socket.timer.tag).uint32(2).uint32(WIRE.Timer.code.tag).raw(Uint8Array.of(0xff)).finish()]);
     running.store.get('node-a')!.sockets.put(readSocket(broken, 0, broken.length, new PodCache()));
     const answered = await list(filter({}));
     assert.equal(answered.items.length, decoded.length);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { chunkBytes, MAX_CHUNK, sameChunk, SlabAllocator } from '../aggregator/slab-allocator.js';
+import { chunkBytes, MAX_CHUNK, sameChunk, SlabAllocator } from '../aggregator/store/slab-allocator.js';
 
 /** A live chunk as the test wrote it: where, how long, and the byte it is filled with. */
 interface Held {

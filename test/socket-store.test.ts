@@ -3,11 +3,9 @@ import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { RemovedKeySet } from '../aggregator/removed-keys.js';
-import { hashKey, NodeSockets } from '../aggregator/socket-store.js';
-import { SlabAllocator } from '../aggregator/slab-allocator.js';
-import { PendingPool, PodCache, readEnvelope, readSocket } from '../aggregator/wire-index.js';
-import { decodeStored } from '../aggregator/query.js';
+import { bytesView, hashKey, NodeSockets, SocketChunks } from '../aggregator/store/index.js';
+import { PodCache, readSocket, RemovedKeySet, StreamReader } from '../aggregator/ingest/index.js';
+import { decodeStored } from '../aggregator/query/index.js';
 import { PodDictionary } from '../agent/stream/pod-dictionary.js';
 import { StreamRequest, type PodDef } from '../gen/kubenetstat/v1/agent.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
@@ -41,7 +39,7 @@ function answer(store: NodeSockets, key: string): Socket | undefined {
 
 describe('NodeSockets: one node as columns and an arena', () => {
   test('a socket comes back exactly as the agent sent it, pod and all, labelled with its node', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const sent = socket('k1', { node: 'whatever-the-agent-said', pod: pod('shop', 'cart-0', { app: 'cart' }), processes: [{ pid: 7, name: 'java', comm: 'java', fds: [3, 9] }] });
     putSocket(store, new PodCache(), sent);
     assert.deepEqual(answer(store, 'k1'), { ...sent, node: 'node-a' });
@@ -50,7 +48,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
   });
 
   test('the pod is not stored with each socket: bytes held are the socket without its pod', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const pods = new PodCache();
     const withPod = socket('k1', { pod: pod('shop', 'cart-0', { app: 'cart', tier: 'backend' }) });
     putSocket(store, pods, withPod);
@@ -58,7 +56,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
   });
 
   test('an upsert replaces the socket under its key and moves it between namespaces', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const pods = new PodCache();
     putSocket(store, pods, socket('k1', { pod: pod('shop', 'cart-0') }));
     putSocket(store, pods, socket('k1', { stateCode: 8, state: 'CLOSE_WAIT', ssState: 'CLOSE-WAIT', recvQ: 5n, pod: pod('payments', 'pay-0') }));
@@ -69,14 +67,14 @@ describe('NodeSockets: one node as columns and an arena', () => {
   });
 
   test('removal by key bytes; a removed key is gone and its slot is reused', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const pods = new PodCache();
     putSocket(store, pods, socket('k1'));
     putSocket(store, pods, socket('k2'));
     const freed = store.find('k1');
     const key = Buffer.from('k1');
-    assert.equal(store.delete(key, 0, key.length), true);
-    assert.equal(store.delete(key, 0, key.length), false);
+    assert.equal(store.delete(bytesView(key), 0, key.length), true);
+    assert.equal(store.delete(bytesView(key), 0, key.length), false);
     assert.equal(store.has('k1'), false);
     putSocket(store, pods, socket('k3'));
     assert.equal(store.find('k3'), freed);
@@ -84,7 +82,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
   });
 
   test('keys are bytes: two keys that differ only in invalid UTF-8 are two sockets', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const pods = new PodCache();
     const raw = (byte: number): Buffer => {
       const bytes = Buffer.from(Socket.encode(socket('unix/0/XX/path')).finish());
@@ -98,23 +96,23 @@ describe('NodeSockets: one node as columns and an arena', () => {
   });
 
   test('a delta read from a message: upserts and removals by key', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const pods = new PodCache();
     putSocket(store, pods, socket('gone'));
     const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: 2n, upserted: [socket("new")], removedKeys: ["gone", "never-there"], pods: [] } } }).finish());
-    const envelope = readEnvelope(message, pods);
+    const envelope = new StreamReader().read(message, pods);
     assert.equal(envelope.kind, 'delta');
     if (envelope.kind !== 'delta') return;
     for (const pending of envelope.upserted) store.put(pending);
-    const { source, bounds } = envelope.removed;
+    const { sourceView, bounds } = envelope.removed;
     const results = [];
-    for (let i = 0; i < bounds.length; i += 2) results.push(store.delete(source, bounds[i]!, bounds[i + 1]!));
+    for (let i = 0; i < bounds.length; i += 2) results.push(store.delete(sourceView, bounds[i]!, bounds[i + 1]!));
     assert.deepEqual(results, [true, false]);
     assert.deepEqual([...store.slots()].map((slot) => store.keyOf(slot)), ['new']);
   });
 
   test('stored sockets survive their message buffer being reused', () => {
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const bytes = Buffer.from(Socket.encode(socket('k1', { recvQ: 42n })).finish());
     store.put(readSocket(bytes, 0, bytes.length, new PodCache()));
     bytes.fill(0);
@@ -129,7 +127,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 1500 }), (ops) => {
-        const chunks = new SlabAllocator();
+        const chunks = new SocketChunks();
         const stores = [new NodeSockets(chunks), new NodeSockets(chunks)];
         const pods = new PodCache();
         const models = [new Map<string, Socket>(), new Map<string, Socket>()];
@@ -139,7 +137,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
           const key = `4026532200/tcp/${step.key}/10.0.0.1:${step.key}>10.0.0.2:80`;
           if (step.kind === 'delete') {
             const bytes = Buffer.from(key, 'latin1');
-            assert.equal(store.delete(bytes, 0, bytes.length), model.delete(key));
+            assert.equal(store.delete(bytesView(bytes), 0, bytes.length), model.delete(key));
           } else {
             const value = socket(key, {
               recvQ: step.recvQ,
@@ -175,7 +173,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
         stores.forEach((store, node) => {
           for (const key of models[node]!.keys()) {
             const bytes = Buffer.from(key, 'latin1');
-            store.delete(bytes, 0, bytes.length);
+            store.delete(bytesView(bytes), 0, bytes.length);
           }
         });
         assert.deepEqual([chunks.stats().chunkBytes, chunks.stats().slabsInUse], [0, 0]);
@@ -185,7 +183,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
   });
 
   test('a store nobody holds any more gives its chunks back when it is collected', async () => {
-    const chunks = new SlabAllocator();
+    const chunks = new SocketChunks();
     const fill = (): void => {
       const store = new NodeSockets(chunks);
       const pods = new PodCache();
@@ -201,7 +199,7 @@ describe('NodeSockets: one node as columns and an arena', () => {
   });
 });
 
-describe('PendingPool: ingest reads every message into the same records', () => {
+describe('StreamReader: ingest reads every message into the same records', () => {
   const arbitrarySocket = fc.record({
     key: fc.string({ minLength: 1, maxLength: 40 }),
     proto: fc.constantFrom(Proto.PROTO_TCP, Proto.PROTO_UDP6, Proto.PROTO_UNIX),
@@ -214,12 +212,12 @@ describe('PendingPool: ingest reads every message into the same records', () => 
   test('a message read into the pool is read exactly as into fresh objects, whatever the message before it held', () => {
     fc.assert(
       fc.property(fc.array(fc.array(arbitrarySocket, { maxLength: 6 }), { minLength: 2, maxLength: 4 }), (messages) => {
-        const pool = new PendingPool();
+        const reader = new StreamReader();
         messages.forEach((specs, m) => {
           const sockets = specs.map(({ withPod, ...fields }) => socket(fields.key, { ...fields, ssState: fields.proto === Proto.PROTO_UNIX ? 'LISTEN' : 'ESTAB', ...(withPod && { pod: pod('shop', `p${m}`) }) }));
           const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence: BigInt(m + 1), upserted: sockets, removedKeys: [], pods: [] } } }).finish());
-          const pooled = readEnvelope(message, new PodCache(), pool);
-          const fresh = readEnvelope(message, new PodCache());
+          const pooled = reader.read(message, new PodCache());
+          const fresh = new StreamReader().read(message, new PodCache());
           assert.ok(pooled.kind === 'delta' && fresh.kind === 'delta');
           // Field by field (PodIndex objects differ between the two caches: compare their keys).
           const fields = (list: typeof fresh.upserted) => list.map(({ pod: index, ...rest }) => ({ ...rest, pod: index?.key }));
@@ -236,11 +234,11 @@ describe('RemovedKeySet: the keys one delta removes', () => {
     const bounds: number[] = [];
     let at = 0;
     for (const key of keys) bounds.push(at, (at += key.length));
-    return { source: message, bounds };
+    return { source: message, sourceView: bytesView(message), bounds };
   };
   const has = (set: RemovedKeySet, key: string): boolean => {
     const bytes = Buffer.from(key, 'latin1');
-    return set.has(bytes, 0, bytes.length, hashKey(bytes, 0, bytes.length));
+    return set.has(bytes, 0, bytes.length, hashKey(bytesView(bytes), 0, bytes.length));
   };
 
   test('a key is removed when the delta names it, and only then; the next delta starts afresh', () => {
@@ -251,7 +249,7 @@ describe('RemovedKeySet: the keys one delta removes', () => {
     set.reset(removedOf(many));
     assert.ok(many.every((key) => has(set, key)));
     assert.equal(has(set, '4026532200/tcp/1/a'), false);
-    assert.equal(set.hashOf(2), hashKey(Buffer.from('k2'), 0, 2));
+    assert.equal(set.hashOf(2), hashKey(bytesView(Buffer.from('k2')), 0, 2));
   });
 });
 
@@ -300,11 +298,11 @@ describe('pods by ref (PodDef): each pod once per stream', () => {
   test('the aggregator resolves refs across messages, stores the pod, and answers with it', () => {
     const pods = dictionary();
     const cache = new PodCache();
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const send = (sequence: bigint, sockets: Socket[]): void => {
       const { sockets: upserted, pods: defs } = pods.encode(sockets);
       const message = Buffer.from(StreamRequest.encode({ message: { $case: 'delta', value: { sequence, upserted, removedKeys: [], pods: defs } } }).finish());
-      const envelope = readEnvelope(message, cache);
+      const envelope = new StreamReader().read(message, cache);
       if (envelope.kind === 'delta') for (const pending of envelope.upserted) store.put(pending);
     };
     send(1n, [socket('a', { pod: cart })]);
@@ -316,10 +314,10 @@ describe('pods by ref (PodDef): each pod once per stream', () => {
 
   test('a ref redefined later names the new pod for later sockets only', () => {
     const cache = new PodCache();
-    const store = new NodeSockets();
+    const store = new NodeSockets(new SocketChunks());
     const send = (defs: PodDef[], sockets: Socket[]): void => {
       const message = Buffer.from(StreamRequest.encode({ message: { $case: 'snapshot', value: { sequence: 1n, snapshotId: 1n, index: 0, sockets, last: true, pods: defs } } }).finish());
-      const envelope = readEnvelope(message, cache);
+      const envelope = new StreamReader().read(message, cache);
       if (envelope.kind === 'snapshot') for (const pending of envelope.sockets) store.put(pending);
     };
     send([{ ref: 1, pod: cart }], [socket('a', { podRef: 1 })]);

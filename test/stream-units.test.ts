@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NodeStore } from '../aggregator/node-store.js';
-import { listSockets, QueryError } from '../aggregator/query.js';
+import { NodeStore } from '../aggregator/store/index.js';
+import { listSockets, QueryError } from '../aggregator/query/index.js';
 import { socketKey } from '../agent/stream/socket-key.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { parseInetTable } from '../agent/procfs/inet.js';

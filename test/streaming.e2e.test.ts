@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { scanNode } from '../agent/node-scan.js';
-import { STREAM_WINDOW_BYTES } from '../aggregator/http2-windows.js';
+import { STREAM_WINDOW_BYTES } from '../aggregator/server/index.js';
 import { AGENT_DEFAULTS } from '../config/agent-settings.js';
 import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
 import { runCli } from './helpers/run-cli.js';

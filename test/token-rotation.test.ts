@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TokenFile } from '../agent/stream/token.js';
-import type { RunningAggregator } from '../aggregator/server.js';
+import type { RunningAggregator } from '../aggregator/server/index.js';
 import { agentSettings, runAgentWith } from '../cmd/agent.js';
 import { aggregatorSettings, startAggregatorWith } from '../cmd/aggregator.js';
 import { AgentServiceClient } from '../gen/kubenetstat/v1/agent.js';

@@ -1,17 +1,16 @@
-import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { credentials, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHttpServer } from '../aggregator/http.js';
-import { NodeStore } from '../aggregator/node-store.js';
-import { listSockets, QueryError, type QuerySpec } from '../aggregator/query.js';
-import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import { Watcher, WatchHub, WatchLimitError, type WatchSink } from '../aggregator/watch.js';
-import { PodCache, readSocket } from '../aggregator/wire-index.js';
+import { createHttpServer, startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
+import { bytesView, NodeStore } from '../aggregator/store/index.js';
+import { listSockets, QueryError, Watcher, WatchHub, WatchLimitError, type QuerySpec, type WatchSink } from '../aggregator/query/index.js';
+import { PodCache, readSocket } from '../aggregator/ingest/index.js';
 import { socketItem } from '../model/json/socket-list.js';
 import { ListRequest, QueryServiceClient, WatchEvent, WatchEventType } from '../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../gen/kubenetstat/v1/socket.js';
+import { WIRE } from '../model/wire-fields.js';
 import { putSocket, storedSockets } from './helpers/stored.js';
 import { listenDuringSuite } from './helpers/loopback-http.js';
 import { waitFor } from './stream/wait.js';
@@ -67,7 +66,7 @@ function upsert(store: NodeStore, name: string, socket: Socket): void {
 
 function remove(store: NodeStore, name: string, key: string): void {
   const bytes = Buffer.from(key, 'latin1');
-  assert.ok(store.get(name)!.sockets.delete(bytes, 0, bytes.length), `${name} holds ${key}`);
+  assert.ok(store.get(name)!.sockets.delete(bytesView(bytes), 0, bytes.length), `${name} holds ${key}`);
 }
 
 const TYPE = {
@@ -300,7 +299,7 @@ describe('watch engine: compares what nodes hold with what it sent', () => {
     watcher.poll();
     sink.take();
     const good = Buffer.from(Socket.encode(tcp('a1', 'estab', { recvQ: 3n })).finish());
-    const broken = Buffer.concat([good, Buffer.from([(15 << 3) | 2, 2, 0x08, 0xff])]);
+    const broken = Buffer.concat([good, new BinaryWriter().uint32(WIRE.Socket.timer.tag).uint32(2).uint32(WIRE.Timer.code.tag).raw(Uint8Array.of(0xff)).finish()]);
     store.get('node-a')!.sockets.put(readSocket(broken, 0, broken.length, new PodCache()));
     watcher.poll();
     assert.deepEqual([sink.take(), watcher.undecodable], [['DELETED node-a/a1 ESTAB'], 1]);

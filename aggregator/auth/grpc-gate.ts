@@ -1,5 +1,5 @@
 import { Metadata, status, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import { QueryError, type QuerySpec } from '../query.js';
+import { QueryError, type QuerySpec } from '../query/index.js';
 import { admissionHeaders, type QueryGuard } from './guard.js';
 import { checkFilterLimits, RateLimitError, type FilterLimits } from './limits.js';
 import { AuthError } from './types.js';

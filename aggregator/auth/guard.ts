@@ -1,4 +1,4 @@
-import type { NodeStore } from '../node-store.js';
+import type { NodeStore } from '../store/index.js';
 import { bearerToken } from './bearer.js';
 import { RateLimiter } from './limits.js';
 import { partitionNamespaces, type QueryAuthorizer } from './query-auth.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { QueryError, type QuerySpec } from '../query.js';
+import { QueryError, type QuerySpec } from '../query/index.js';
 import { admissionHeaders, type QueryGuard } from './guard.js';
 import { checkFilterLimits, type FilterLimits } from './limits.js';
 import { AuthError } from './types.js';

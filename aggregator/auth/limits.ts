@@ -1,5 +1,4 @@
-import type { QuerySpec } from '../query.js';
-import { QueryError } from '../query.js';
+import { QueryError, type QuerySpec } from '../query/index.js';
 
 /** A client sent more requests than its share: HTTP 429, gRPC RESOURCE_EXHAUSTED. */
 export class RateLimitError extends Error {

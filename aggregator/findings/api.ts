@@ -1,8 +1,8 @@
 import { FindingsResponse, HistoryResponse, type UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import { findingList, podHistoryObject } from '../../model/json/finding-list.js';
 import type { HistoryStore } from '../history/history-store.js';
-import type { NodeStore } from '../node-store.js';
-import { compileSelection, orderedNodes, QueryError } from '../query.js';
+import type { NodeStore } from '../store/index.js';
+import { compileSelection, orderedNodes, QueryError } from '../query/index.js';
 import type { FindingsEngine } from './engine.js';
 import { findingsQueryOfParams, selectFindings, type FindingsQuery } from './select.js';
 import { findingMessage, podHistoryMessage } from './wire.js';

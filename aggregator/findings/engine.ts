@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HistoryStore } from '../history/history-store.js';
-import type { NodeStore } from '../node-store.js';
+import type { NodeStore } from '../store/index.js';
 import { collectEvidence } from './evidence.js';
 import { PassMemory, passOver, type Pass } from './pass.js';
 import { runThrough, Slice } from '../slice.js';

@@ -1,8 +1,8 @@
 import { TcpState } from '../../model/socket.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
-import type { NodeState } from '../node-store.js';
+import type { NodeState } from '../store/index.js';
 import type { PeerResolver } from '../peers/types.js';
-import { decodeStored } from '../query.js';
+import { decodeStored } from '../query/index.js';
 import type { PodTally } from './pass.js';
 import type { Evidence, FindingPeer, FindingProcess, SocketMatch } from './types.js';
 

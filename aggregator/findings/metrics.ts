@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { MetricsCollector } from '../metrics.js';
+import type { MetricsCollector } from '../metrics/index.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { FindingsEngine } from './engine.js';
 

@@ -1,9 +1,7 @@
 import { TcpState } from '../../model/socket.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
 import { SERIES_COUNT, seriesOf, type PodSample } from '../history/types.js';
-import { listenOverflowsOf, type NodeState, type NodeStore } from '../node-store.js';
-import { netnsOf } from '../wire-index.js';
-import { inPod, type PodIndex } from '../socket-store.js';
+import { inPod, listenOverflowsOf, NetnsReader, type NodeState, type NodeStore, type PodIndex } from '../store/index.js';
 import { Slice } from '../slice.js';
 import { DEFAULT_PORT_RANGE, type PortRange } from '../../model/port-range.js';
 import type { FindingsSettings, PortRangeOf } from './types.js';
@@ -48,7 +46,7 @@ export interface PodTally extends PodSample {
    * the pod's when its PodIndex has the pod's key (evidence.ts).
    */
   moreNodes: NodeState[] | undefined;
-  /** Sockets by series (history/types.ts). A plain array: ~50 bytes where an Int32Array takes ~280, for every pod kept between passes. */
+  /** Sockets by series (history/types.ts). A plain array: a short one takes a fraction of an Int32Array's memory, for every pod kept between passes. */
   readonly counts: number[];
   /** When its oldest CLOSE_WAIT socket entered the state (ms); Infinity for none. */
   closeWaitOldestMs: number;
@@ -96,7 +94,7 @@ export interface Pass {
 }
 
 const aged = (): Aged => ({ sockets: 0, oldestMs: Infinity });
-/** A literal, not `{ ...aged(), bytes: 0 }`: an object spread makes a ~270-byte object of a 50-byte one. */
+/** A literal, not `{ ...aged(), bytes: 0 }`: an object spread makes an object several times the size of the literal. */
 const queueTally = (): QueueTally => ({ sockets: 0, oldestMs: Infinity, bytes: 0 });
 const NO_COUNTS: readonly number[] = new Array<number>(SERIES_COUNT).fill(0);
 
@@ -116,9 +114,9 @@ let walks = 0;
 /**
  * What passes keep between them, so that a pass allocates next to nothing: every pod's and
  * process's tally, reset when a pass first meets it and dropped by a pass that did not. Made
- * afresh per pass, the tallies of 30,000 pods and their processes were ~25 MB of short-lived
- * objects every 10 s (V8's sampling heap profiler), which the aggregator's peak memory paid
- * for while it took bursts of changes. One engine owns one; its passes never overlap.
+ * afresh per pass, the tallies of every pod and process would be short-lived objects on every
+ * pass, which the aggregator's peak memory pays for while it takes bursts of changes. One
+ * engine owns one; its passes never overlap.
  */
 export class PassMemory {
   /** Pods by `namespace/name`: the pass's `pods` once the pass is over. */
@@ -128,6 +126,8 @@ export class PassMemory {
   /** The processes the pass met: its `processes`. */
   readonly processes: ProcessTally[] = [];
   readonly unavailable = new Set<string>();
+  /** Reads each pod's network namespace off one of its stored sockets. */
+  readonly netns = new NetnsReader();
   /** The current pass's number; a tally met in it carries it. */
   private pass = 0;
   /** The current node walk's number: a PodIndex met in it carries the number and its tally (PodIndex.walk). */
@@ -244,8 +244,7 @@ function resetTally(tally: PodTally, pod: PodIndex, node: NodeState, pass: numbe
 /**
  * Tallies every socket of every node; `portRangeOf` gives each pod's namespace's range. Yields
  * between nodes whenever `slice` is due (the caller's, which the steps after the pass go on
- * using), so that a caller can let queries and ingest run meanwhile (a million sockets take
- * ~0.2 s); each node is tallied whole, as it was at that moment. The pass's pods and processes
+ * using), so that a caller can let queries and ingest run meanwhile; each node is tallied whole, as it was at that moment. The pass's pods and processes
  * are `memory`'s tallies: they hold until the next pass with the same memory begins.
  */
 export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: number, portRangeOf?: PortRangeOf, slice = new Slice(Infinity), memory = new PassMemory()): Generator<void, Pass> {
@@ -273,7 +272,7 @@ export function* passOver(store: NodeStore, settings: FindingsSettings, nowMs: n
       if (series >= 0) tally.counts[series]!++;
       if (proto === Proto.PROTO_UNIX) continue;
       if (tally.netns === '') {
-        tally.netns = netnsOf(sockets.bytesOf(slot));
+        tally.netns = memory.netns.read(sockets.bytesOf(slot));
         tally.portRange = (tally.netns && portRangeOf?.(node, tally.netns)) || DEFAULT_PORT_RANGE;
         tally.listenOverflows = tally.netns ? listenOverflowsOf(node, tally.netns) : undefined;
       }

@@ -1,5 +1,5 @@
 import type { FindingsRequest } from '../../gen/kubenetstat/v1/query.js';
-import { QueryError } from '../query.js';
+import { QueryError } from '../query/index.js';
 import { RULES, SEVERITIES, type Finding, type RuleName, type Severity } from './types.js';
 
 /** Which findings an answer lists (HTTP parameters and FindingsRequest say the same). */

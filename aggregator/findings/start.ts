@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HistoryStore } from '../history/history-store.js';
 import type { HistorySettings } from '../history/types.js';
-import type { NodeStore } from '../node-store.js';
+import type { NodeStore } from '../store/index.js';
 import type { FindingsApi } from './api.js';
 import { FindingsEngine } from './engine.js';
 import type { FindingsSettings, PortRangeOf } from './types.js';

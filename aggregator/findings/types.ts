@@ -1,4 +1,4 @@
-import type { NodeState } from '../node-store.js';
+import type { NodeState } from '../store/index.js';
 import type { PodTally, ProcessTally } from './pass.js';
 import type { FloorTrends } from './trend.js';
 import type { FindingDetails } from '../../model/findings.js';

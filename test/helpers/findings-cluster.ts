@@ -1,7 +1,7 @@
 import { FindingsEngine, type Finding, type FindingsSettings, type PortRangeOf } from '../../aggregator/findings/index.js';
 import { HistoryStore } from '../../aggregator/history/index.js';
-import { NodeStore } from '../../aggregator/node-store.js';
-import { PodCache } from '../../aggregator/wire-index.js';
+import { bytesView, NodeStore } from '../../aggregator/store/index.js';
+import { PodCache } from '../../aggregator/ingest/index.js';
 import { AGGREGATOR_DEFAULTS } from '../../config/aggregator-settings.js';
 import { Proto, Socket, type PodRef, type ProcessRef } from '../../gen/kubenetstat/v1/socket.js';
 import { putSocket, storedSockets } from './stored.js';
@@ -103,7 +103,7 @@ export class FindingsCluster {
     this.store.touch(state);
     for (const key of keys) {
       const bytes = Buffer.from(key, 'latin1');
-      if (!state.sockets.delete(bytes, 0, bytes.length)) throw new Error(`${node} holds no ${key}`);
+      if (!state.sockets.delete(bytesView(bytes), 0, bytes.length)) throw new Error(`${node} holds no ${key}`);
     }
   }
 
