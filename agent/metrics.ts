@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ScanFigures } from './runner.js';
-import type { ScanProblems } from './scan/index.js';
+import type { ScanProblems } from '../model/scan-problems.js';
 import type { StreamEvent } from './stream/client.js';
 
 export interface AgentMetricsOptions {

@@ -11,7 +11,7 @@ import { runAgent } from '../agent/runner.js';
 import { tuneAggregatorHeap } from '../aggregator/heap.js';
 import { startAggregator, type AggregatorOptions, type RunningAggregator } from '../aggregator/server.js';
 import { agentSettingsSchema, aggregatorSettingsSchema, DEFAULTS, type AgentSettings, type AggregatorSettings } from '../config/defaults.js';
-import type { CommandIo } from '../cli/local/command.js';
+import type { CommandIo } from '../cli/command-io.js';
 import { createLogger, type LogFn } from '../common/log.js';
 import { clusterKubeConfig, peerNamesKubeConfig, type ClusterAccess } from './cluster-access.js';
 import { applyRules, ruleNames } from '../config/rule-flags.js';

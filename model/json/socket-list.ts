@@ -61,7 +61,8 @@ export interface SocketItem {
   readonly attributedBy: AttributionSource;
   readonly netns: string;
   readonly hostNetwork: boolean;
-  readonly proto: SocketProto;
+  /** 'unknown' for a table this build has no name for (an agent newer than the reader): the rest is as sent. */
+  readonly proto: SocketProto | 'unknown';
   readonly localAddress: string | null;
   readonly localPort: number | null;
   readonly foreignAddress: string | null;
@@ -118,7 +119,7 @@ const orNull = (text: string | undefined): string | null => (text ? text : null)
  * promoted. Unix sockets add their fields after (rare, and a cheap transition).
  */
 export function socketItem(socket: Socket): SocketItem {
-  const proto = WIRE_TO_PROTO.get(socket.proto) ?? 'tcp';
+  const proto: SocketItem['proto'] = WIRE_TO_PROTO.get(socket.proto) ?? 'unknown';
   const pod = socket.pod;
   const unix = proto === 'unix';
   const timer = unix ? undefined : socket.timer;
