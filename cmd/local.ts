@@ -5,13 +5,13 @@ import { resolveNetns } from '../agent/scan/namespaces.js';
 import { takeHostSnapshot } from '../agent/snapshot/host-snapshot.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { parseLocalFlags, type KubeFlags } from '../cli/local/flags.js';
-import { LocalListing } from '../cli/local/listing.js';
+import { LocalListing, socketFilterOf } from '../cli/local/listing.js';
 import { nodeName, podFilter } from '../cli/local/pods.js';
 import { LOCAL_USAGE } from '../cli/local/usage.js';
 import { FileNameResolver } from '../cli/netstat/names.js';
 import { UsageError } from '../config/usage-error.js';
 import { KubeConfigError } from '../kube/kubeconfig.js';
-import { buildSocketFilter, FilterError } from '../model/filter.js';
+import { FilterError } from '../model/filter.js';
 
 /** `kube-netstat local`: the agent's snapshot of this host, taken once (or every -c seconds), printed netstat's way. */
 export async function runLocal(argv: readonly string[], io: CommandIo): Promise<number> {
@@ -24,16 +24,16 @@ export async function runLocal(argv: readonly string[], io: CommandIo): Promise<
     }
     const hostFs = new LocalHostFs(flags.procRoot);
     const netns = flags.netns === undefined ? undefined : resolveNetns(hostFs, flags.netns);
-    const filtered = flags.states.length > 0 || flags.ports.length > 0 || flags.addresses.length > 0;
-    const socketFilter = filtered ? buildSocketFilter({ states: flags.states, ports: flags.ports, addresses: flags.addresses }) : undefined;
+    // Before the API is asked (up to its timeout): a bad value is said at once.
+    const bySocket = socketFilterOf(flags);
     // --netns prints exactly what netstat prints in that namespace; everything else names pods.
     const exactNetstat = netns !== undefined && flags.output === 'netstat';
     pods = await followPods(flags.kube, io.signal);
-    const podKeep = podFilter(flags.kube, pods);
     const listing = new LocalListing({
       flags,
       exactNetstat,
-      keep: socketFilter && podKeep ? (socket) => socketFilter(socket) && podKeep(socket) : (socketFilter ?? podKeep),
+      bySocket,
+      byPod: podFilter(flags.kube, pods),
       names: new FileNameResolver(),
       podsWarning: pods.warning,
       // yaml is loaded only when asked for: every start-up would pay for it otherwise.

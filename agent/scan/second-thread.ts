@@ -91,7 +91,8 @@ export class SecondThread {
       this.worker.once('error', reject);
       this.worker.once('exit', (code) => reject(new Error(`scan worker exited with code ${code} before finishing`)));
     });
-    // Until finish() awaits it, a failure must not count as unhandled.
+    // A failure is reported by finish(); until the scan awaits it, Node must not take it for an
+    // unhandled rejection (and end the process).
     this.work.catch(() => undefined);
   }
 

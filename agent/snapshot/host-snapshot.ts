@@ -37,12 +37,7 @@ export async function takeHostSnapshot(hostFs: HostFs, options: HostSnapshotOpti
     ...(options.netnsInodes && { netnsInodes: options.netnsInodes }),
     ...(options.threads !== undefined && { threads: options.threads }),
   });
-  let scan;
-  try {
-    scan = await scanner.scan();
-  } finally {
-    scanner.close();
-  }
+  const scan = await scanner.scan().finally(() => scanner.close());
   const { resolver, node } = options;
   const firstSeenMs = options.nowMs ?? Date.now();
   const identities = readIdentities(hostFs, scannedPids(scan));

@@ -1,16 +1,26 @@
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import { buildSocketFilter } from '../../model/filter.js';
 import type { HostSnapshot } from '../../model/host-snapshot.js';
 import type { CommandIo } from '../command-io.js';
 import type { NameResolver } from '../netstat/names.js';
 import type { LocalFlags } from './flags.js';
 import { render } from './render.js';
 
+type SocketFilter = (socket: Socket) => boolean;
+
+/** --state, --port and --address; undefined without them. Bad values throw FilterError. */
+export function socketFilterOf(flags: LocalFlags): SocketFilter | undefined {
+  if (flags.states.length === 0 && flags.ports.length === 0 && flags.addresses.length === 0) return undefined;
+  return buildSocketFilter({ states: flags.states, ports: flags.ports, addresses: flags.addresses });
+}
+
 export interface ListingOptions {
   readonly flags: LocalFlags;
   /** --netns without -o: exactly netstat, no banner and no pod columns. */
   readonly exactNetstat: boolean;
-  /** The sockets to print (--state, --port, --address, -n, -l, --pod); all when undefined. */
-  readonly keep: ((socket: Socket) => boolean) | undefined;
+  /** The sockets to print by their own fields (socketFilterOf), and by their pods (podFilter: -n, -l, --pod); all when undefined. */
+  readonly bySocket: SocketFilter | undefined;
+  readonly byPod: SocketFilter | undefined;
   readonly names: NameResolver;
   /** Why pods show by UID, said once when a listing shows a pod. */
   readonly podsWarning: string | undefined;
@@ -20,11 +30,16 @@ export interface ListingOptions {
 /** `kube-netstat local`'s output for each snapshot of the host: the listing on stdout, what is missing from it on stderr. */
 export class LocalListing {
   private warned = false;
+  private readonly keep: SocketFilter | undefined;
 
-  constructor(private readonly options: ListingOptions) {}
+  constructor(private readonly options: ListingOptions) {
+    const { bySocket, byPod } = options;
+    this.keep = bySocket && byPod ? (socket) => bySocket(socket) && byPod(socket) : (bySocket ?? byPod);
+  }
 
   print(snapshot: HostSnapshot, io: CommandIo): void {
-    const { flags, keep, exactNetstat } = this.options;
+    const { flags, exactNetstat } = this.options;
+    const { keep } = this;
     const kept: HostSnapshot = keep ? { ...snapshot, namespaces: snapshot.namespaces.map((namespace) => ({ ...namespace, sockets: namespace.sockets.filter(keep) })) } : snapshot;
     const structured = flags.output === 'json' || flags.output === 'yaml';
     io.stdout(render({ flags, snapshot: kept, names: this.options.names, exactNetstat, ...(this.options.toYaml && { toYaml: this.options.toYaml }) }), structured ? 'utf8' : 'latin1');
