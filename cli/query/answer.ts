@@ -50,7 +50,7 @@ type Printer = (value: unknown) => string;
 
 async function structuredPrinter(flags: QueryFlags): Promise<Printer | undefined> {
   if (flags.output === 'json') return (value) => `${JSON.stringify(value, null, 2)}\n`;
-  // yaml is loaded only when asked for: it adds ~20 ms to every start-up otherwise.
+  // yaml is loaded only when asked for: every start-up would pay for it otherwise.
   if (flags.output === 'yaml') {
     const { stringify } = await import('yaml');
     return (value) => stringify(value);

@@ -58,7 +58,8 @@ export function formatSockets(sockets: readonly Socket[], flags: QueryFlags, nam
 export function unknownProtoWarning(sockets: readonly Socket[]): string {
   const count = unknownProtos(sockets);
   if (count === 0) return '';
-  return `Warning: ${count === 1 ? '1 socket of a protocol unknown to this version is' : `${count} sockets of a protocol unknown to this version are`} left out of the listing (-o json shows proto unknown); upgrade to list them.\n`;
+  const them = count === 1 ? 'it' : 'them';
+  return `Warning: ${count === 1 ? '1 socket of a protocol unknown to this version is' : `${count} sockets of a protocol unknown to this version are`} left out of the listing (-o json shows proto unknown); upgrade to list ${them}.\n`;
 }
 
 /** The `-o json|yaml` SocketList of an answer. */
