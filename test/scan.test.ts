@@ -161,6 +161,14 @@ describe('a scan on two threads', () => {
     }
   });
 
+  test('one scan at a time: a scan asked for while one waits on its worker is refused', async () => {
+    const scanner = new IncrementalScanner(new LocalHostFs(fixture.root), { protos: ALL, fullReadEvery: 1, threads: 2 });
+    const first = scanner.scan();
+    await assert.rejects(scanner.scan(), /the previous scan has not finished/);
+    assert.equal((await first).threads, 2);
+    scanner.close();
+  });
+
   test('compiled (what ships: no tsx), the worker loads as the compiled module next to the scanner', async () => {
     const out = mkdtempSync(join(tmpdir(), 'kns-compiled-scan-'));
     try {

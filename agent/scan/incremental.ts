@@ -134,6 +134,8 @@ export class IncrementalScanner {
   private readonly every: number;
   private readonly owned: boolean;
   private scans = 0;
+  /** A scan on two threads awaits its worker: the next one must wait for it. */
+  private scanning = false;
   /** Every process seen, with its namespace (null when unreadable: refused, zombie). */
   private readonly netnsByPid = new Map<number, string | null>();
   private readonly owners: OwnerIndex;
@@ -162,6 +164,16 @@ export class IncrementalScanner {
   }
 
   async scan(): Promise<IncrementalScan> {
+    if (this.scanning) throw new Error('IncrementalScanner.scan: the previous scan has not finished');
+    this.scanning = true;
+    try {
+      return await this.nextScan();
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private async nextScan(): Promise<IncrementalScan> {
     this.flushIndex();
     const turn = this.scans++ % this.every;
     const problems = emptyProblems();

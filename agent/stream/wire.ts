@@ -27,8 +27,8 @@ const wide = (value: number): bigint => (value === 0 ? 0n : BigInt(value));
 
 /**
  * Every process holding the inode, by pid, with its fds, ascending by pid as the holders are.
- * Names are raw bytes (latin1). Arrays are made at their size: one pushed onto grows room for
- * seventeen, kept as long as the socket is.
+ * Names are raw bytes (latin1). Arrays are made at their size: one pushed onto grows spare
+ * room, kept as long as the socket is.
  */
 function processRefs(inode: string, context: WireContext): ProcessRef[] {
   const holders = inode === '0' ? undefined : context.holders.get(inode);
