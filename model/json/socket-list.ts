@@ -114,9 +114,10 @@ const orNull = (text: string | undefined): string | null => (text ? text : null)
 
 /**
  * The JSON item of a wire socket; the same contract from `local` and from the aggregator. One
- * object literal in the contract's key order: spreading a common part into a bigger object
- * took ~10 µs per item (most of a listing's time) and left garbage the young generation
- * promoted. Unix sockets add their fields after (rare, and a cheap transition).
+ * object literal in the contract's key order: an item is made per socket of a listing, and
+ * spreading a common part into a bigger object costs each one a copy and leaves garbage the
+ * young generation promotes. Unix sockets add their fields after (rare, and a cheap
+ * transition). A proto this build does not know (an agent newer than it) is named 'unknown'.
  */
 export function socketItem(socket: Socket): SocketItem {
   const proto: SocketItem['proto'] = WIRE_TO_PROTO.get(socket.proto) ?? 'unknown';
