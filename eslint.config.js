@@ -48,12 +48,6 @@ export default tseslint.config(
   },
   ...layerRules,
   {
-    // Transitional, removed in the same restructuring: `local` still scans through agent/
-    // until it runs on the agent's one-shot snapshot and formats wire sockets.
-    files: ['cli/local/**/*.ts'],
-    rules: { 'no-restricted-imports': 'off' },
-  },
-  {
     // netstat's columns are runs of spaces; tests spell them out literally.
     files: ['test/**/*.ts'],
     rules: { 'no-regex-spaces': 'off' },

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ScanFigures } from './runner.js';
-import type { ScanProblems } from './scan/index.js';
+import type { ScanProblems } from '../model/scan-problems.js';
 import type { StreamEvent } from './stream/client.js';
 
 export interface AgentMetricsOptions {
@@ -11,7 +11,7 @@ export interface AgentMetricsOptions {
   readonly now?: () => number;
 }
 
-/** Scan duration buckets (s): an idle node scans in a few ms, 100k sockets take ~0.7 s. */
+/** Scan duration buckets (s): from an idle node's rescan to the full read of a host with 100k sockets. */
 const SCAN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** ScanProblems' fields as the `kind` label says them. */

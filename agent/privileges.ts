@@ -6,7 +6,7 @@
  * CAP_DAC_READ_SEARCH. A capability that is held yet still refused points at a security module.
  */
 import { readFileSync } from 'node:fs';
-import type { ScanProblems } from './scan/index.js';
+import type { ScanProblems } from '../model/scan-problems.js';
 
 const CAP_DAC_READ_SEARCH = 2n;
 const CAP_SYS_PTRACE = 19n;

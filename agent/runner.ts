@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VersionedPodResolver } from '../model/pod.js';
 import { PodStore } from './pods/pod-store.js';
-import { NodeScanner } from './node-rescan.js';
+import { NodeScanner } from './snapshot/node-scanner.js';
 import { LocalHostFs } from './procfs/hostfs.js';
 import { ListenCounters } from './procfs/listen-overflows.js';
 import { PortRanges, SysctlPortRangeReader } from './procfs/port-range.js';
-import type { ScanProblems } from './scan/index.js';
+import type { ScanProblems } from '../model/scan-problems.js';
 import { AgentStream, type StreamEvent } from './stream/client.js';
 import type { SentListener } from './stream/counting-client.js';
 import { SocketTable } from './stream/socket-table.js';
@@ -135,7 +135,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
   let explainedPrivileges = false;
   const scanOnce = async (): Promise<void> => {
     const started = Date.now();
-    const { rebuilt, present, scan } = scanner.scan(started);
+    const { rebuilt, present, scan } = await scanner.scan(started);
     const changes = table.updateNamespaces(rebuilt, present);
     stream.offer(changes);
     const rangesChanged = await ranges.update(scan.namespaces);

@@ -143,7 +143,7 @@ export function profileTable(profile: Record<string, ProfileRow>, instrumentedMs
   ]);
   body.push(['JS outside the /proc calls (includes that parse)', '', fmtMs(scanMs - fsMs), pct(scanMs - fsMs), '', '']);
   body.push(['scan total (instrumented, minus bookkeeping)', '', fmtMs(scanMs), '100%', '', '']);
-  return table(['where scanHost(resolveOwners) spends its time', 'calls/records', 'ms', '% of scan', 'µs each', 'MiB'], body);
+  return table(['where the scan (one thread, with owners) spends its time', 'calls/records', 'ms', '% of scan', 'µs each', 'MiB'], body);
 }
 
 /** Medians, over the timed rounds, of the scan and its attribution in the same scan child. */

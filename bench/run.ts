@@ -234,7 +234,7 @@ out(
     `${streamNodes > 0 ? `${fmtInt(streamNodes)} simulated agents × ${fmtInt(streamSockets)} sockets` : 'no simulated cluster'}; ` +
     `${warmup} warm-up + ${rounds} timed rounds per case; wall times of whole processes unless marked in-process`,
 );
-out('in-process = the scan timed inside a fresh `node dist/bench/scan-child.js` (the compiled code that ships) per round (1st scan cold JIT, 2nd scan in the same process); scanProcRoot uses 2 threads on hosts with ≥10k sockets');
+out('in-process = the scan timed inside a fresh `node dist/bench/scan-child.js` (the compiled code that ships) per round (1st scan cold JIT, 2nd scan in the same process): a new IncrementalScanner\'s first scan each, as `local` makes it; threads auto takes a second thread on hosts with ≥10k sockets');
 
 const results: unknown[] = [];
 for (const size of sizes) {

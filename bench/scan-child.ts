@@ -1,26 +1,28 @@
 /**
- * One in-process measurement of the host scanner, run by bench/run.ts in a fresh child
- * process per sample: `node dist/bench/scan-child.js --owners 1 --repeat 2 [--profile] [--attribute]`.
- * Times the scan itself (no process start, no output formatting), prints one JSON line.
- * --mode auto (default) times scanProcRoot(), which the CLI uses: two threads on a host with
- * at least PARALLEL_SCAN_MIN_SOCKETS sockets; --mode sync times the one-thread scanHost().
+ * One in-process measurement of the host scan, run by bench/run.ts in a fresh child process per
+ * sample: `node dist/bench/scan-child.js --owners 1 --repeat 2 [--threads auto|1|2] [--profile] [--attribute]`.
+ * Times the scan itself (no process start, no output formatting), prints one JSON line. Each
+ * repeat is what `kube-netstat local` scans with: a new IncrementalScanner (fullReadEvery 1),
+ * its first scan, closed. --threads auto (default) is what the CLI asks for: a second thread on
+ * a host with at least PARALLEL_SCAN_MIN_SOCKETS sockets; 1 and 2 force one or two threads.
  *
  * --attribute then does what `kube-netstat local` does after each scan, timed separately:
  * readIdentities over the scanned pids and attributeScan with the no-API resolver.
  *
- * --profile wraps the HostFs seam to split the time between kind of /proc access, then
- * re-parses the tables it read to time the parser alone (with --attribute, the attribution's
- * own /proc reads are profiled apart).
+ * --profile wraps the HostFs seam to split the time between kind of /proc access (on one
+ * thread: the second thread reads through its own HostFs), then re-parses the tables it read to
+ * time the parser alone (with --attribute, the attribution's own /proc reads are profiled apart).
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { attributeScan } from '../agent/attribution/attribute.js';
-import { readIdentities } from '../agent/attribution/identities.js';
+import { readIdentities, scannedPids } from '../agent/attribution/identities.js';
 import type { PodResolver } from '../model/pod.js';
 import { LocalHostFs, type HostFs } from '../agent/procfs/hostfs.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
-import { scanHost, scanProcRoot, type HostScan } from '../agent/scan/index.js';
-import { scannedPids } from '../agent/node-scan.js';
+import { IncrementalScanner } from '../agent/scan/incremental.js';
+import type { ScanThreads } from '../agent/scan/second-thread.js';
+import type { HostSockets } from '../agent/scan/types.js';
 import type { InetProto, SocketProto } from '../model/socket.js';
 import { PARSE_RERUN, PROFILER_OVERHEAD, type AttributionRun, type ProfileRow, type ScanChildReport, type ScanRun } from './scan-report.js';
 
@@ -84,11 +86,11 @@ class ProfilingHostFs implements HostFs {
   }
 }
 
-/** What `kube-netstat local` uses without a kubeconfig (cli/local/pods.ts NO_API). */
+/** What `kube-netstat local` uses without a kubeconfig (agent/pods/node-pods.ts NO_API). */
 const NO_API: PodResolver = { byUid: () => undefined };
 
 /** readIdentities + attributeScan, each timed, and counts to check that attribution worked. */
-async function attribute(scan: HostScan, hostFs: HostFs): Promise<AttributionRun> {
+async function attribute(scan: HostSockets, hostFs: HostFs): Promise<AttributionRun> {
   await flushObservers();
   const gcBefore = gcNs;
   const started = process.hrtime.bigint();
@@ -144,13 +146,14 @@ async function main(): Promise<void> {
       owners: { type: 'string', default: '1' },
       repeat: { type: 'string', default: '2' },
       profile: { type: 'boolean', default: false },
-      // auto: what the CLI runs (two threads from PARALLEL_SCAN_MIN_SOCKETS on); sync: one thread.
-      mode: { type: 'string', default: 'auto' },
+      // auto: what the CLI runs (two threads from PARALLEL_SCAN_MIN_SOCKETS on); 1 or 2: forced.
+      threads: { type: 'string', default: 'auto' },
       'proc-root': { type: 'string', default: '/proc' },
       attribute: { type: 'boolean', default: false },
     },
   });
   const owners = values.owners === '1';
+  const threads = parseThreads(values.threads);
   const protos = new Set<SocketProto>(['tcp', 'tcp6']);
   const local = new LocalHostFs(values['proc-root']);
   const profiler = values.profile ? new ProfilingHostFs(local) : undefined;
@@ -173,8 +176,8 @@ async function main(): Promise<void> {
     await flushObservers();
     const gcBefore = gcNs;
     const started = process.hrtime.bigint();
-    const options = { protos, resolveOwners: owners };
-    const scan = values.mode === 'auto' && !profiler ? await scanProcRoot(values['proc-root'], options) : scanHost(hostFs, options);
+    const scanner = new IncrementalScanner(hostFs, { protos, fullReadEvery: 1, owners, threads: profiler ? 1 : threads });
+    const scan = await scanner.scan().finally(() => scanner.close());
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     await flushObservers();
     const gcMs = (gcNs - gcBefore) / 1e6;
@@ -195,6 +198,7 @@ async function main(): Promise<void> {
       tcp6,
       holders: scan.holders.size,
       processes: scan.processes.size,
+      threads: scan.threads,
       gcMs,
       ...(attribution && { attribution }),
     });
@@ -226,6 +230,12 @@ async function main(): Promise<void> {
     ...(attributionProfile && { attributionProfile }),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+function parseThreads(text: string): ScanThreads {
+  if (text === 'auto') return 'auto';
+  if (text === '1' || text === '2') return Number(text) as 1 | 2;
+  throw new Error(`--threads must be auto, 1 or 2, got ${text}`);
 }
 
 await main();

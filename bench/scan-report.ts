@@ -8,6 +8,8 @@ export interface ScanRun {
   readonly tcp6: number;
   readonly holders: number;
   readonly processes: number;
+  /** Threads the scan ran on. */
+  readonly threads: 1 | 2;
   readonly gcMs: number;
   /** With --attribute: cgroup attribution of this scan, timed right after it in the same process. */
   readonly attribution?: AttributionRun;

@@ -295,8 +295,7 @@ export function agentSummaryLines(agent: AgentCaseResult): string[] {
         .filter(([, cpuMs]) => cpuMs >= 1)
         .sort((a, b) => b[1] - a[1])
         .map(([name, cpuMs]) => `${name} ${fmt(cpuMs)}`)
-        .join(', ') +
-      ' (scanProcRoot starts a worker thread per scan on hosts with ≥ 10k sockets: those are the threads that ended)',
+        .join(', '),
     `idle window ${agent.idle.cpu.seconds.toFixed(1)} s: ${fmtInt(agent.idle.wire.changes)} changes on the wire (anything else on this host that changed); ` +
       `churn window: ${Number.isFinite(agent.churn.replaced) ? fmtInt(agent.churn.replaced) : '?'} connections replaced by churn.py; aggregator holds ${fmtInt(agent.aggregatorHolds)} sockets for the node`,
   ];

@@ -58,12 +58,12 @@ export function parseScanReport(sample: Sample): ScanChildReport {
   return JSON.parse(line) as ScanChildReport;
 }
 
-function scanStep(owners: boolean, mode: 'auto' | 'sync'): Step {
-  const id = `${owners ? 'scan-owners' : 'scan-only'}${mode === 'sync' ? '-1thread' : ''}`;
-  const what = `${mode === 'sync' ? 'scanHost, 1 thread' : 'scanProcRoot (as the CLI)'} tcp+tcp6, ${owners ? 'with owners' : 'no owners'}`;
+function scanStep(owners: boolean, threads: 'auto' | 1 | 2): Step {
+  const id = `${owners ? 'scan-owners' : 'scan-only'}${threads === 'auto' ? '' : `-${threads}thread`}`;
+  const what = `IncrementalScanner's first scan, ${threads === 'auto' ? 'threads auto (as the CLI)' : `${threads} thread${threads === 1 ? '' : 's'}`}, tcp+tcp6, ${owners ? 'with owners' : 'no owners'}`;
   return {
     section: 'all',
-    argv: [process.execPath, SCAN_CHILD, `--owners=${owners ? 1 : 0}`, '--repeat=2', `--mode=${mode}`],
+    argv: [process.execPath, SCAN_CHILD, `--owners=${owners ? 1 : 0}`, '--repeat=2', `--threads=${threads}`],
     series: [
       { id: `${id}-cold`, label: `${what} (in-process, 1st scan)` },
       { id: `${id}-warm`, label: `${what} (in-process, 2nd scan)` },
@@ -85,10 +85,10 @@ function scanStep(owners: boolean, mode: 'auto' | 'sync'): Step {
  * pids and attributeScan (no API). Yields the scan+attribution total and the attribution alone.
  */
 function attributeStep(): Step {
-  const what = 'scanProcRoot tcp+tcp6 with owners + readIdentities + attributeScan';
+  const what = "IncrementalScanner's first scan (threads auto) tcp+tcp6 with owners + readIdentities + attributeScan";
   return {
     section: 'all',
-    argv: [process.execPath, SCAN_CHILD, '--owners=1', '--repeat=2', '--mode=auto', '--attribute'],
+    argv: [process.execPath, SCAN_CHILD, '--owners=1', '--repeat=2', '--threads=auto', '--attribute'],
     series: [
       { id: SERIES.scanAttributeCold, label: `${what} (in-process, 1st scan)` },
       { id: SERIES.scanAttributeWarm, label: `${what} (in-process, 2nd scan)` },
@@ -126,7 +126,8 @@ export function buildSteps(fixture: Fixture): Step[] {
     single('all', 'local-tan', 'kube-netstat local -tan', [process.execPath, CLI, 'local', '-tan']),
     single('all', SERIES.localTanp, 'kube-netstat local -tanp', [process.execPath, CLI, 'local', '-tanp']),
     scanStep(true, 'auto'),
-    scanStep(true, 'sync'),
+    scanStep(true, 1),
+    scanStep(true, 2),
     scanStep(false, 'auto'),
     single('all', SERIES.ssTan, `ss -tan (host + ${n - 1} netns via nsenter)`, everyNamespace('ss -tan', names)),
     single('all', SERIES.ssTanp, `ss -tanp (host + ${n - 1} netns via nsenter)`, everyNamespace('ss -tanp', names)),

@@ -2,7 +2,7 @@ import { credentials } from '@grpc/grpc-js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { startAgentMetricsServer } from '../agent/metrics-server.js';
 import { runAgent } from '../agent/runner.js';
-import type { CommandIo } from '../cli/local/command.js';
+import type { CommandIo } from '../cli/command-io.js';
 import { createLogger, type LogFn } from '../common/log.js';
 import { AGENT, type AgentSettings } from '../config/agent-settings.js';
 import { readPemFile } from '../config/pem-file.js';

@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { tuneAggregatorHeap } from '../aggregator/server/heap.js';
 import { startAggregator, type AggregatorOptions, type RunningAggregator } from '../aggregator/server/index.js';
-import type { CommandIo } from '../cli/local/command.js';
+import type { CommandIo } from '../cli/command-io.js';
 import { createLogger, type LogFn } from '../common/log.js';
 import { AGGREGATOR, type AggregatorSettings } from '../config/aggregator-settings.js';
 import { readPemFile } from '../config/pem-file.js';

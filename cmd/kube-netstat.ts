@@ -1,4 +1,4 @@
-import type { CommandIo } from '../cli/local/command.js';
+import type { CommandIo } from '../cli/command-io.js';
 import { UsageError } from '../config/usage-error.js';
 
 const USAGE = `usage: kube-netstat <command> [flags]
@@ -17,7 +17,7 @@ type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
 
 /** Each command loads only its own modules: start-up time is what every `local` run pays. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
-  local: async () => (await import('../cli/local/command.js')).runLocal,
+  local: async () => (await import('./local.js')).runLocal,
   agent: async () => (await import('./agent.js')).runAgentCommand,
   aggregator: async () => (await import('./aggregator.js')).runAggregatorCommand,
   standalone: async () => (await import('./standalone.js')).runStandaloneCommand,

@@ -1,6 +1,6 @@
 import { basename, relative } from 'node:path';
 import { AgentMetrics } from '../agent/metrics.js';
-import type { CommandIo } from '../cli/local/command.js';
+import type { CommandIo } from '../cli/command-io.js';
 import { nodeName as defaultNode } from '../cli/local/pods.js';
 import { createLogger } from '../common/log.js';
 import { asksForHelp, readSettings } from '../config/read-settings.js';

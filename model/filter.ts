@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
+import { Proto, type Socket } from '../gen/kubenetstat/v1/socket.js';
 import { netstatAddress } from './address.js';
-import { TcpState, type SocketRecord } from './socket.js';
-import { ssStateName } from './states.js';
+import { TcpState } from './socket.js';
 
 /** A socket filter built from user input; construction throws FilterError on bad input. */
 export class FilterError extends Error {
@@ -68,7 +68,7 @@ export function stateMask(names: readonly string[]): number {
   return mask;
 }
 
-/** What a filter looks at, whether the socket comes from a scan or from the wire. */
+/** What a filter looks at, whether the socket is a wire message or a slot of the aggregator's store. */
 export interface FilterView {
   readonly unix: boolean;
   /** The kernel state code; for unix sockets the one ss shows them in. */
@@ -84,11 +84,6 @@ export function ssCodeOfName(ssState: string): number {
   return SS_STATE_BITS[ssState] ?? 0;
 }
 
-function recordView(record: SocketRecord): FilterView {
-  if (record.proto === 'unix') return { unix: true, stateCode: ssCodeOfName(ssStateName(record)), localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 };
-  return { unix: false, stateCode: record.stateCode, localAddress: record.localAddress, localPort: record.localPort, foreignAddress: record.foreignAddress, foreignPort: record.foreignPort };
-}
-
 export interface SocketFilterSpec {
   readonly states?: readonly string[];
   /** Matches either end's port. */
@@ -102,7 +97,7 @@ export interface SocketFilterSpec {
   readonly foreignAddresses?: readonly string[];
 }
 
-export type SocketPredicate = (record: SocketRecord) => boolean;
+export type SocketPredicate = (socket: Socket) => boolean;
 export type ViewPredicate = (view: FilterView) => boolean;
 
 /** A filter over any socket seen through a FilterView; throws FilterError on bad input. */
@@ -142,10 +137,20 @@ export function buildViewFilter(spec: SocketFilterSpec): ViewPredicate {
   return (view) => checks.every((check) => check(view));
 }
 
-/** The same filter over scanned records. */
+/** The same filter over wire sockets. */
 export function buildSocketFilter(spec: SocketFilterSpec): SocketPredicate {
   const filter = buildViewFilter(spec);
-  return (record) => filter(recordView(record));
+  // One view, pointed at each socket in turn: a listing filters every socket of a host.
+  const view = { unix: false, stateCode: 0, localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 };
+  return (socket) => {
+    view.unix = socket.proto === Proto.PROTO_UNIX;
+    view.stateCode = view.unix ? ssCodeOfName(socket.ssState) : socket.stateCode;
+    view.localAddress = socket.localAddress;
+    view.localPort = socket.localPort;
+    view.foreignAddress = socket.foreignAddress;
+    view.foreignPort = socket.foreignPort;
+    return filter(view);
+  };
 }
 
 function addressList(addresses: readonly string[]): BlockList {

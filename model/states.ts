@@ -1,4 +1,4 @@
-import { TcpState, UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetSocketRecord, type SocketRecord, type UnixSocketRecord } from './socket.js';
+import { TcpState, UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetProto, type SocketProto, type SocketRecord } from './socket.js';
 
 /** net-tools `tcp_state[]`, indexed by the kernel's state code. */
 const NETSTAT_TCP_STATES = [
@@ -32,35 +32,39 @@ const SS_TCP_STATES = [
   'CLOSING',
 ] as const;
 
-export function isUdp(record: InetSocketRecord): boolean {
-  return record.proto === 'udp' || record.proto === 'udp6';
+export function isUdp(proto: SocketProto): boolean {
+  return proto === 'udp' || proto === 'udp6';
 }
 
-export function isRaw(record: InetSocketRecord): boolean {
-  return record.proto === 'raw' || record.proto === 'raw6';
+export function isRaw(proto: SocketProto): boolean {
+  return proto === 'raw' || proto === 'raw6';
+}
+
+/** The State column as netstat prints it; see inetStateName and unixStateName. */
+export function netstatStateName(record: SocketRecord): string {
+  return record.proto === 'unix' ? unixStateName(record.st, record.flags) : inetStateName(record.proto, record.stateCode);
 }
 
 /**
- * The State column as netstat prints it: tcp names; UDP `ESTABLISHED`, empty for CLOSE,
- * `UNKNOWN` otherwise (udp_do_one); raw the bare number (raw_do_one); unix via unixStateName.
+ * The State column of an inet line: tcp names; UDP `ESTABLISHED`, empty for CLOSE, `UNKNOWN`
+ * otherwise (udp_do_one); raw the bare number (raw_do_one).
  */
-export function netstatStateName(record: SocketRecord): string {
-  if (record.proto === 'unix') return unixStateName(record);
-  if (isRaw(record)) return String(record.stateCode);
-  if (isUdp(record)) {
-    if (record.stateCode === TcpState.ESTABLISHED) return 'ESTABLISHED';
-    return record.stateCode === TcpState.CLOSE ? '' : 'UNKNOWN';
+export function inetStateName(proto: InetProto, stateCode: number): string {
+  if (isRaw(proto)) return String(stateCode);
+  if (isUdp(proto)) {
+    if (stateCode === TcpState.ESTABLISHED) return 'ESTABLISHED';
+    return stateCode === TcpState.CLOSE ? '' : 'UNKNOWN';
   }
-  return NETSTAT_TCP_STATES[record.stateCode] ?? 'UNKNOWN';
+  return NETSTAT_TCP_STATES[stateCode] ?? 'UNKNOWN';
 }
 
-/** unix_do_one: SS_UNCONNECTED is LISTENING with __SO_ACCEPTCON, else blank. */
-export function unixStateName(record: UnixSocketRecord): string {
-  switch (record.st) {
+/** unix_do_one, from the line's `St` and `Flags`: SS_UNCONNECTED is LISTENING with __SO_ACCEPTCON, else blank. */
+export function unixStateName(st: number, flags: number): string {
+  switch (st) {
     case UnixSocketState.FREE:
       return 'FREE';
     case UnixSocketState.UNCONNECTED:
-      return record.flags & UNIX_FLAG_ACCEPTCON ? 'LISTENING' : '';
+      return flags & UNIX_FLAG_ACCEPTCON ? 'LISTENING' : '';
     case UnixSocketState.CONNECTING:
       return 'CONNECTING';
     case UnixSocketState.CONNECTED:
@@ -98,10 +102,9 @@ export function ssNameOfCode(code: number): string {
   return SS_TCP_STATES[code] ?? 'UNKNOWN';
 }
 
-/** netstat's timer names (tcp_do_one); udp/raw timers print `on<n>`. */
-export function timerKind(record: InetSocketRecord): string {
-  const code = record.timer.code;
-  if (record.proto === 'tcp' || record.proto === 'tcp6') {
+/** netstat's timer names for a line's `tr` code (tcp_do_one); udp/raw timers print `on<n>`. */
+export function timerKind(proto: InetProto, code: number): string {
+  if (proto === 'tcp' || proto === 'tcp6') {
     const names = ['off', 'on', 'keepalive', 'timewait', 'probe'];
     return names[code] ?? `unkn-${code}`;
   }

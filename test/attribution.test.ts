@@ -5,7 +5,8 @@ import type { CgroupIdentity } from '../agent/attribution/cgroup.js';
 import type { PodMeta, PodResolver, SocketAttribution } from '../model/pod.js';
 import type { SocketProto, SocketRecord } from '../model/socket.js';
 import { LocalHostFs } from '../agent/procfs/hostfs.js';
-import { scanHost, type HostScan } from '../agent/scan/index.js';
+import { IncrementalScanner } from '../agent/scan/incremental.js';
+import type { HostSockets } from '../agent/scan/types.js';
 import { demoProcRoot } from './helpers/samples.js';
 
 /**
@@ -14,7 +15,7 @@ import { demoProcRoot } from './helpers/samples.js';
  */
 const fixture = demoProcRoot();
 after(() => fixture.remove());
-const scan = scanHost(new LocalHostFs(fixture.root), { protos: new Set<SocketProto>(['tcp', 'tcp6', 'udp', 'unix']), resolveOwners: true });
+const scan = await new IncrementalScanner(new LocalHostFs(fixture.root), { protos: new Set<SocketProto>(['tcp', 'tcp6', 'udp', 'unix']), fullReadEvery: 1 }).scan();
 
 const POD = 'f2a1c3d4-5b6e-4f70-8a91-b2c3d4e5f607';
 const MAIN = '1'.repeat(64);
@@ -90,7 +91,7 @@ describe('a pod namespace', () => {
 });
 
 describe('the host namespace, shared by hostNetwork pods and host daemons', () => {
-  const hostScan: HostScan = { ...scan, namespaces: scan.namespaces.map((ns) => ({ ...ns, isHost: true })) };
+  const hostScan: HostSockets = { ...scan, namespaces: scan.namespaces.map((ns) => ({ ...ns, isHost: true })) };
   const hostDaemon: CgroupIdentity = { path: '/system.slice/sshd.service' };
   const identities = new Map<number, CgroupIdentity>([
     [30775, container(MAIN)],

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VersionedPodResolver } from '../model/pod.js';
-import { NodeScanner } from '../agent/node-rescan.js';
+import { NodeScanner } from '../agent/snapshot/node-scanner.js';
 import { LocalHostFs } from '../agent/procfs/hostfs.js';
 import { readNamespaceCounters } from '../agent/scan/fingerprint.js';
 import { SocketTable, sameForWire } from '../agent/stream/socket-table.js';
@@ -148,24 +148,24 @@ describe('change detection on the real kernel', { skip }, () => {
   const table = new SocketTable();
 
   /** The agent's view after one more scan. */
-  const agentScan = (): void => {
-    const rescan = agent!.scan();
+  const agentScan = async (): Promise<void> => {
+    const rescan = await agent!.scan();
     table.updateNamespaces(rescan.rebuilt, rescan.present);
   };
   /** What a full read of the namespace shows now: a scanner with no history. */
-  const truth = (): Socket[] => {
+  const truth = async (): Promise<Socket[]> => {
     const fresh = new NodeScanner({ hostFs, node: 'n', resolver: NO_API, fullReadEvery: 1, netnsInodes: new Set([netnsInode]) });
     try {
-      return [...fresh.scan().rebuilt.values()].flat();
+      return [...(await fresh.scan()).rebuilt.values()].flat();
     } finally {
       fresh.close();
     }
   };
   /** Differences between the agent's view and the truth, in what the wire carries. */
-  const differences = (): string[] => {
+  const differences = async (): Promise<string[]> => {
     const seen = new Map(table.snapshot().map((socket) => [socket.key, socket]));
     const out: string[] = [];
-    for (const socket of truth()) {
+    for (const socket of await truth()) {
       const held = seen.get(socket.key);
       if (!held) out.push(`missing ${socket.key}`);
       else if (!sameForWire(held, socket)) out.push(`differs ${socket.key}`);
@@ -195,8 +195,8 @@ describe('change detection on the real kernel', { skip }, () => {
     netnsInode = netnsInodeOf(pid);
     await sleep(SETTLE_MS);
     agent = new NodeScanner({ hostFs, node: 'n', resolver: NO_API, fullReadEvery: EVERY, netnsInodes: new Set([netnsInode]) });
-    agentScan();
-    assert.deepEqual(differences(), [], 'the first scan is a full read');
+    await agentScan();
+    assert.deepEqual(await differences(), [], 'the first scan is a full read');
   });
 
   after(async () => {
@@ -215,26 +215,26 @@ describe('change detection on the real kernel', { skip }, () => {
   for (const { name, expect } of CASES) {
     test(`${DESCRIPTIONS[name]}: ${expect === 'moves' ? 'the fingerprint moves, the next scan shows it' : `no counter moves, the safety net shows it within ${EVERY} scans`}`, async () => {
       // Start from a converged view (the previous case may have ended right at convergence).
-      for (let i = 0; i < EVERY && differences().length > 0; i++) agentScan();
-      assert.deepEqual(differences(), [], 'converged before the change');
+      for (let i = 0; i < EVERY && (await differences()).length > 0; i++) await agentScan();
+      assert.deepEqual(await differences(), [], 'converged before the change');
       const before = fingerprint();
       await step(name);
       await sleep(SETTLE_MS);
-      assert.notDeepEqual(differences(), [], 'the change is visible to a full read, not yet to the agent');
+      assert.notDeepEqual(await differences(), [], 'the change is visible to a full read, not yet to the agent');
       const moved = fingerprint() !== before;
       if (expect === 'moves') {
         assert.ok(moved, 'the fingerprint moved');
-        agentScan();
-        assert.deepEqual(differences(), [], 'the next scan shows it');
+        await agentScan();
+        assert.deepEqual(await differences(), [], 'the next scan shows it');
         return;
       }
       assert.equal(moved, false, 'no counter moved: only the safety net can show this change');
       let scans = 0;
-      while (scans < EVERY && differences().length > 0) {
-        agentScan();
+      while (scans < EVERY && (await differences()).length > 0) {
+        await agentScan();
         scans++;
       }
-      assert.deepEqual(differences(), [], `converged within ${EVERY} scans`);
+      assert.deepEqual(await differences(), [], `converged within ${EVERY} scans`);
     });
   }
 });

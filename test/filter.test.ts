@@ -1,14 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildSocketFilter, FilterError, stateMask } from '../model/filter.js';
+import { buildSocketFilter, FilterError, stateMask, type SocketFilterSpec } from '../model/filter.js';
+import type { SocketRecord } from '../model/socket.js';
 import { parseInetTable } from '../agent/procfs/inet.js';
 import { parseUnixTable } from '../agent/procfs/unix.js';
+import { toWireSocket, wireContext } from '../agent/stream/wire.js';
 import { ssStateName } from '../model/states.js';
 import { sample } from './helpers/samples.js';
 
 const tcp = [...parseInetTable(sample('demo.proc-net-tcp.txt'), 'tcp').records, ...parseInetTable(sample('demo.proc-net-tcp6.txt'), 'tcp6').records];
 const unix = parseUnixTable(sample('demo.proc-net-unix.txt')).records;
-const statesOf = (states: string[]): string[] => [...new Set(tcp.filter(buildSocketFilter({ states })).map(ssStateName))].sort();
+
+/** The records whose wire form (what the filter sees, in `local` and the plugin) the filter keeps. */
+function kept<R extends SocketRecord>(records: readonly R[], spec: SocketFilterSpec): R[] {
+  const filter = buildSocketFilter(spec);
+  const namespace = { netnsInode: '4026532877', isHost: false, pids: [], readVia: undefined, sockets: [], parseErrors: [] };
+  const context = wireContext('n', namespace, { namespaces: [namespace], holders: new Map(), processes: new Map() }, 0);
+  const attribution = { podUid: null, containerId: null, containerName: null, runtime: null, hostNetwork: false, source: 'none' } as const;
+  return records.filter((record) => filter(toWireSocket(record, attribution, context)));
+}
+const statesOf = (states: string[]): string[] => [...new Set(kept(tcp, { states }).map(ssStateName))].sort();
 
 describe('--state with ss names and groups', () => {
   const cases: Array<{ name: string; states: string[]; expected: string[] }> = [
@@ -23,7 +34,7 @@ describe('--state with ss names and groups', () => {
   for (const { name, states, expected } of cases) test(name, () => assert.deepEqual(statesOf(states), expected));
 
   test('unix sockets filter as ss sees them', () => {
-    assert.deepEqual(unix.filter(buildSocketFilter({ states: ['listening'] })).map((r) => r.inode), ['3660167', '3660164', '3660173']);
+    assert.deepEqual(kept(unix, { states: ['listening'] }).map((r) => r.inode), ['3660167', '3660164', '3660173']);
   });
 
   test('an unknown state name is a FilterError naming the choices', () => {
@@ -33,20 +44,20 @@ describe('--state with ss names and groups', () => {
 
 describe('--port and --address', () => {
   test('a port matches either end', () => {
-    assert.deepEqual(tcp.filter(buildSocketFilter({ ports: [8083] })).map((r) => `${r.localPort}>${r.foreignPort}`), ['8083>0', '34812>8083', '8083>34812']);
+    assert.deepEqual(kept(tcp, { ports: [8083] }).map((r) => `${r.localPort}>${r.foreignPort}`), ['8083>0', '34812>8083', '8083>34812']);
   });
 
   test('a CIDR matches IPv4-mapped peers of dual-stack sockets', () => {
-    const matched = tcp.filter(buildSocketFilter({ addresses: ['127.0.0.0/8'], ports: [8443] }));
+    const matched = kept(tcp, { addresses: ['127.0.0.0/8'], ports: [8443] });
     assert.deepEqual(matched.map((r) => r.localAddress), ['127.0.0.1', '::ffff:127.0.0.1']);
   });
 
   test('an IPv6 address', () => {
-    assert.deepEqual(tcp.filter(buildSocketFilter({ addresses: ['::1'] })).map((r) => r.inode), ['3660156', '3660155']);
+    assert.deepEqual(kept(tcp, { addresses: ['::1'] }).map((r) => r.inode), ['3660156', '3660155']);
   });
 
   test('unix sockets never match address or port filters', () => {
-    assert.equal(unix.filter(buildSocketFilter({ ports: [0] })).length, 0);
+    assert.equal(kept(unix, { ports: [0] }).length, 0);
   });
 
   const bad = ['10.0.0.0/33', 'not-an-ip', '::1/129', '10.0.0.0/x'];

@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import type { ClientHttp2Session } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { scanNode } from '../agent/node-scan.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
@@ -18,6 +17,7 @@ import { exactView, getJson, getText, nodeView, waitConverged } from './stream/c
 import { NodeTree } from './stream/node-tree.js';
 import { waitFor } from './stream/wait.js';
 import { converse, grpcFrame, rawSession, rawStreamCall, statusName } from './stream/raw-grpc.js';
+import { hostSockets } from './helpers/host-sockets.js';
 
 /**
  * Whatever an agent connection sends — out of order, oversized, undecodable, impersonating —
@@ -194,7 +194,7 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
     });
     tree = new NodeTree({ netnsInode: '4026539300', podUid: '3c3c3c3c-0000-4000-8000-000000000003', containerId: 'c'.repeat(64), inodeBase: 7_900_000 });
     const table = new SocketTable();
-    table.update((await scanNode(tree.root, HEALTHY, { byUid: () => undefined })).sockets);
+    table.update(await hostSockets(tree.root, HEALTHY));
     const stream = new AgentStream({ address: `127.0.0.1:${aggregator.grpcPort}`, node: HEALTHY, bootId: 'boot', epoch: HEALTHY_EPOCH, version: 'test', table, heartbeatMs: 200 });
     healthyRun = stream.run(healthy.signal);
     await waitConverged(aggregator.httpPort, HEALTHY, tree.root);
@@ -382,7 +382,7 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
     const stop = new AbortController();
     try {
       const table = new SocketTable();
-      table.update((await scanNode(late.root, 'late-node', { byUid: () => undefined })).sockets);
+      table.update(await hostSockets(late.root, 'late-node'));
       const run = new AgentStream({ address: `127.0.0.1:${aggregator.grpcPort}`, node: 'late-node', bootId: 'boot', epoch: 1n, version: 'test', table, heartbeatMs: 200 }).run(stop.signal);
       await waitConverged(aggregator.httpPort, 'late-node', late.root);
       stop.abort();

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { scanNode } from '../agent/node-scan.js';
 import { AgentStream } from '../agent/stream/client.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server/index.js';
 import { exactView, getText, waitConverged } from './stream/converge.js';
 import { NodeTree } from './stream/node-tree.js';
+import { hostSockets } from './helpers/host-sockets.js';
 
 /**
  * The HTTP query parameters, fuzzed (fast-check, seeded, bounded): whatever keys and values a
@@ -102,7 +102,7 @@ describe('HTTP query parameters, fuzzed', { timeout: 120_000 }, () => {
     });
     tree = new NodeTree({ netnsInode: '4026539400', podUid: '5e5e5e5e-0000-4000-8000-000000000005', containerId: 'e'.repeat(64), inodeBase: 8_100_000 });
     const table = new SocketTable();
-    table.update((await scanNode(tree.root, NODE, { byUid: () => undefined })).sockets);
+    table.update(await hostSockets(tree.root, NODE));
     streaming = new AgentStream({ address: `127.0.0.1:${aggregator.grpcPort}`, node: NODE, bootId: 'boot', epoch: 1n, version: 'test', table, heartbeatMs: 200 }).run(stop.signal);
     await waitConverged(aggregator.httpPort, NODE, tree.root);
     baseline = await exactView(aggregator.httpPort, NODE);

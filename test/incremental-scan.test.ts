@@ -2,19 +2,19 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { PodMeta, VersionedPodResolver } from '../model/pod.js';
 import { PodStore } from '../agent/pods/pod-store.js';
-import { scanNode } from '../agent/node-scan.js';
-import { NodeScanner } from '../agent/node-rescan.js';
+import { NodeScanner } from '../agent/snapshot/node-scanner.js';
 import { ALL_PROTOS } from '../model/socket.js';
 import { LocalHostFs, type OpenFile } from '../agent/procfs/hostfs.js';
 import { IncrementalScanner } from '../agent/scan/incremental.js';
 import { SocketTable } from '../agent/stream/socket-table.js';
 import { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { hostSockets } from './helpers/host-sockets.js';
 import { CountingHostFs, ProcTree, type FakeSocket } from './helpers/proc-tree.js';
 
 /**
- * The agent's scan across intervals (agent/scan/incremental.ts, NodeScanner) over writable
- * fixture proc trees: what it reads, what it keeps, and that what it keeps is what a full scan
- * would show whenever the counters could tell.
+ * The agent's scan across intervals (agent/scan/incremental.ts, agent/snapshot/node-scanner.ts)
+ * over writable fixture proc trees: what it reads, what it keeps, and that what it keeps is what
+ * a full scan would show whenever the counters could tell.
  */
 
 const NS_A = '4026532001';
@@ -50,7 +50,7 @@ function newTree(extra: Array<{ netns: string; pid: number }> = []): ProcTree {
   return tree;
 }
 
-const inodes = (scan: ReturnType<IncrementalScanner['scan']>, netns = NS_A): string[] =>
+const inodes = (scan: Awaited<ReturnType<IncrementalScanner['scan']>>, netns = NS_A): string[] =>
   scan.namespaces.find((namespace) => namespace.netnsInode === netns)!.sockets.map((record) => record.inode);
 
 /** Which namespaces' tcp tables a scan read, from the paths it opened (each through its first process). */
@@ -64,76 +64,76 @@ function tablesRead(fs: CountingHostFs): string[] {
 }
 
 describe('IncrementalScanner: a namespace is read again when its counters move', () => {
-  test('counters unchanged: no table is read and the previous sockets are kept', () => {
+  test('counters unchanged: no table is read and the previous sockets are kept', async () => {
     const tree = newTree();
     const fs = new CountingHostFs(tree.root);
     const scanner = new IncrementalScanner(fs, { protos: PROTOS, fullReadEvery: 100 });
-    assert.deepEqual(inodes(scanner.scan()), ['1001']);
+    assert.deepEqual(inodes(await scanner.scan()), ['1001']);
     tree.setTcp(NS_A, [LISTEN, CONN], { moveCounters: false });
     fs.take(/./);
-    const second = scanner.scan();
+    const second = await scanner.scan();
     assert.deepEqual(fs.take(/\/net\/(tcp|tcp6|udp|udp6|raw|raw6|unix)$/), [], 'no table was read');
     assert.deepEqual(inodes(second), ['1001'], 'the previous sockets are kept');
     assert.deepEqual([...second.changed], []);
     assert.deepEqual(second.stats, { read: 0, parsed: 0, reused: 1, walked: 0 });
   });
 
-  test('counters moved: the table is read again and the namespace changed', () => {
+  test('counters moved: the table is read again and the namespace changed', async () => {
     const tree = newTree();
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     tree.setTcp(NS_A, [LISTEN, CONN]);
-    const second = scanner.scan();
+    const second = await scanner.scan();
     assert.deepEqual(inodes(second), ['1001', '1002']);
     assert.deepEqual([...second.changed], [NS_A]);
   });
 
-  test('only the group whose counters moved is read: unix sockets do not cost a walk of the TCP hash', () => {
+  test('only the group whose counters moved is read: unix sockets do not cost a walk of the TCP hash', async () => {
     const tree = newTree();
     const fs = new CountingHostFs(tree.root);
     const scanner = new IncrementalScanner(fs, { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     fs.take(/./);
     tree.moveSocketsUsed(NS_A);
-    scanner.scan();
+    await scanner.scan();
     assert.deepEqual(fs.take(/\/net\/(tcp|tcp6|udp|udp6|raw|raw6|unix)$/), ['100/net/unix']);
     tree.setTcp(NS_A, [LISTEN, CONN]);
-    const third = scanner.scan();
+    const third = await scanner.scan();
     // A new TCP socket moves `sockets: used` too; tcp6 is proven empty by sockstat6.
     assert.deepEqual(fs.take(/\/net\/(tcp|tcp6|udp|udp6|raw|raw6|unix)$/), ['100/net/tcp', '100/net/unix']);
     assert.deepEqual(inodes(third), ['1001', '1002']);
   });
 
-  test('a namespace without readable counters is read on every scan', () => {
+  test('a namespace without readable counters is read on every scan', async () => {
     const tree = new ProcTree();
     trees.push(tree);
     tree.addNamespace(NS_A, { counters: false });
     tree.addProcess(100, NS_A);
     tree.setTcp(NS_A, [LISTEN]);
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     tree.setTcp(NS_A, [LISTEN, CONN], { moveCounters: false });
-    assert.deepEqual(inodes(scanner.scan()), ['1001', '1002']);
+    assert.deepEqual(inodes(await scanner.scan()), ['1001', '1002']);
   });
 
-  test('only timers counted down: the table is read, but nothing changed', () => {
+  test('only timers counted down: the table is read, but nothing changed', async () => {
     const tree = newTree();
     tree.setTcp(NS_A, [{ ...CONN, keepaliveTicks: 7000 }]);
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     tree.setTcp(NS_A, [{ ...CONN, keepaliveTicks: 6900 }]);
-    const second = scanner.scan();
+    const second = await scanner.scan();
     assert.deepEqual(second.stats, { read: 1, parsed: 1, reused: 0, walked: 0 });
     assert.deepEqual([...second.changed], []);
   });
 
-  test('a process starting in the namespace makes it read again, counters or not', () => {
+  test('a process starting in the namespace makes it read again, counters or not', async () => {
     const tree = newTree();
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     tree.setTcp(NS_A, [LISTEN, CONN], { moveCounters: false });
     tree.addProcess(101, NS_A);
-    const second = scanner.scan();
+    const second = await scanner.scan();
     assert.deepEqual(inodes(second), ['1001', '1002']);
     assert.deepEqual(second.namespaces[0]!.pids, [100, 101]);
   });
@@ -152,19 +152,19 @@ class OpeningHostFs extends LocalHostFs {
 }
 
 describe('IncrementalScanner: counter files stay open between scans', () => {
-  test('opened once through a member, read again each scan, closed when the namespace is gone', () => {
+  test('opened once through a member, read again each scan, closed when the namespace is gone', async () => {
     const tree = newTree([{ netns: NS_B, pid: 200 }]);
     const fs = new OpeningHostFs(tree.root);
     const scanner = new IncrementalScanner(fs, { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     const counterFiles = (pid: number): string[] => ['sockstat', 'snmp', 'sockstat6', 'snmp6'].map((name) => `${pid}/net/${name}`);
     assert.deepEqual(fs.opened.sort(), [...counterFiles(100), ...counterFiles(200)].sort());
-    scanner.scan();
+    await scanner.scan();
     tree.setTcp(NS_A, [LISTEN, CONN]);
-    assert.deepEqual(inodes(scanner.scan()), ['1001', '1002'], 'a change is seen through the open files');
+    assert.deepEqual(inodes(await scanner.scan()), ['1001', '1002'], 'a change is seen through the open files');
     assert.equal(fs.opened.length, 8, 'nothing opened again');
     tree.removeProcess(200);
-    scanner.scan();
+    await scanner.scan();
     assert.deepEqual(fs.closed.sort(), counterFiles(200).sort(), 'the namespace without processes: its files closed');
     scanner.close();
     assert.equal(fs.closed.length, 8);
@@ -172,18 +172,18 @@ describe('IncrementalScanner: counter files stay open between scans', () => {
 });
 
 describe('IncrementalScanner: the safety net', () => {
-  test('each namespace is read in full once every fullReadEvery scans, one namespace per scan', () => {
+  test('each namespace is read in full once every fullReadEvery scans, one namespace per scan', async () => {
     const tree = newTree([
       { netns: NS_B, pid: 200 },
       { netns: NS_C, pid: 300 },
     ]);
     const fs = new CountingHostFs(tree.root);
     const scanner = new IncrementalScanner(fs, { protos: PROTOS, fullReadEvery: 3 });
-    scanner.scan();
+    await scanner.scan();
     fs.take(/./);
     const perScan: string[][] = [];
     for (let i = 0; i < 6; i++) {
-      const scan = scanner.scan();
+      const scan = await scanner.scan();
       perScan.push(tablesRead(fs));
       assert.deepEqual([...scan.due], perScan.at(-1));
     }
@@ -191,18 +191,18 @@ describe('IncrementalScanner: the safety net', () => {
     for (const netns of [NS_A, NS_B, NS_C]) assert.equal(perScan.flat().filter((read) => read === netns).length, 2, `${netns} read twice in 6 scans`);
   });
 
-  test('a change that moves no counter shows within fullReadEvery scans', () => {
+  test('a change that moves no counter shows within fullReadEvery scans', async () => {
     const every = 4;
     const tree = newTree();
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: every });
-    scanner.scan();
+    await scanner.scan();
     tree.setTcp(NS_A, [LISTEN, { ...CONN, rxQueue: 100 }], { moveCounters: false });
-    scanner.scan();
+    await scanner.scan();
     tree.setTcp(NS_A, [LISTEN, { ...CONN, rxQueue: 40 }], { moveCounters: false });
     let scans = 0;
     let rxQueue: number | undefined;
     while (scans < every && rxQueue !== 40) {
-      const record = scanner.scan().namespaces[0]!.sockets.find((socket) => socket.inode === '1002');
+      const record = (await scanner.scan()).namespaces[0]!.sockets.find((socket) => socket.inode === '1002');
       rxQueue = record && record.proto !== 'unix' ? record.rxQueue : undefined;
       scans++;
     }
@@ -211,87 +211,87 @@ describe('IncrementalScanner: the safety net', () => {
 });
 
 describe('IncrementalScanner: owners kept across scans', () => {
-  test('a new process is walked and its sockets get their holder in the same scan', () => {
+  test('a new process is walked and its sockets get their holder in the same scan', async () => {
     const tree = newTree();
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     tree.addProcess(101, NS_A);
     tree.addFd(101, 7, CONN.inode);
     tree.setTcp(NS_A, [LISTEN, CONN]);
-    const second = scanner.scan();
+    const second = await scanner.scan();
     assert.deepEqual([...second.walked], [101]);
     assert.deepEqual(second.holders.get('1002'), [{ pid: 101, fd: 7 }]);
     assert.equal(second.processes.get(101)?.comm, 'proc101');
   });
 
-  test('an exited process is dropped: the socket it shared keeps only the other holder', () => {
+  test('an exited process is dropped: the socket it shared keeps only the other holder', async () => {
     const tree = newTree();
     tree.addProcess(101, NS_A);
     tree.addFd(101, 4, LISTEN.inode);
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: 100 });
-    assert.deepEqual(scanner.scan().holders.get('1001'), [
+    assert.deepEqual((await scanner.scan()).holders.get('1001'), [
       { pid: 100, fd: 3 },
       { pid: 101, fd: 4 },
     ]);
     tree.removeProcess(101);
-    const second = scanner.scan();
+    const second = await scanner.scan();
     assert.deepEqual(second.exited, [101]);
     assert.deepEqual(second.holders.get('1001'), [{ pid: 100, fd: 3 }]);
     assert.deepEqual([...second.changed], [NS_A]);
   });
 
-  test('an inode nobody is known to hold: the members are walked in that scan, and only once for an inode no process holds', () => {
+  test('an inode nobody is known to hold: the members are walked in that scan, and only once for an inode no process holds', async () => {
     const tree = newTree();
     const fs = new CountingHostFs(tree.root);
     const scanner = new IncrementalScanner(fs, { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     tree.addFd(100, 5, CONN.inode);
     tree.setTcp(NS_A, [LISTEN, CONN]);
     fs.take(/./);
-    assert.deepEqual(scanner.scan().holders.get('1002'), [{ pid: 100, fd: 5 }]);
+    assert.deepEqual((await scanner.scan()).holders.get('1002'), [{ pid: 100, fd: 5 }]);
     assert.deepEqual(fs.take(/^100\/fd$/), ['100/fd']);
     // A kernel socket (VXLAN, an in-kernel client): an inode no fd ever names.
     const kernel: FakeSocket = { inode: 1009, localPort: 4789, state: 0x07 };
     tree.setTcp(NS_A, [LISTEN, CONN, kernel]);
-    scanner.scan();
+    await scanner.scan();
     assert.deepEqual(fs.take(/^100\/fd$/), ['100/fd'], 'walked when the inode first shows');
     tree.setTcp(NS_A, [LISTEN, CONN, kernel, { ...CONN, inode: 1003, remotePort: 40001 }]);
     tree.addFd(100, 6, 1003);
-    scanner.scan();
+    await scanner.scan();
     assert.deepEqual(fs.take(/^100\/fd$/), ['100/fd'], 'a new unknown inode: walked again');
     tree.setTcp(NS_A, [LISTEN, CONN, kernel, { ...CONN, inode: 1003, remotePort: 40001, rxQueue: 5 }]);
-    scanner.scan();
+    await scanner.scan();
     assert.deepEqual(fs.take(/^100\/fd$/), [], 'the kernel socket alone does not make every scan walk');
   });
 
-  test('new inodes: the member that held new sockets last time is walked first, and the walk stops once each has its holder', () => {
+  test('new inodes: the member that held new sockets last time is walked first, and the walk stops once each has its holder', async () => {
     const tree = newTree();
     // 150: never its safety-net turn (150 % 100) in these scans.
     tree.addProcess(150, NS_A);
     const fs = new CountingHostFs(tree.root);
     const scanner = new IncrementalScanner(fs, { protos: PROTOS, fullReadEvery: 100 });
-    scanner.scan();
+    await scanner.scan();
     tree.addFd(150, 4, CONN.inode);
     tree.setTcp(NS_A, [LISTEN, CONN]);
     fs.take(/./);
-    scanner.scan();
+    await scanner.scan();
     assert.deepEqual(fs.take(/^\d+\/fd$/), ['100/fd', '150/fd'], 'in member order the first time');
     tree.addFd(150, 5, 1003);
     tree.setTcp(NS_A, [LISTEN, CONN, { ...CONN, inode: 1003, remotePort: 40001 }]);
-    assert.deepEqual(scanner.scan().holders.get('1003'), [{ pid: 150, fd: 5 }]);
+    assert.deepEqual((await scanner.scan()).holders.get('1003'), [{ pid: 150, fd: 5 }]);
     assert.deepEqual(fs.take(/^\d+\/fd$/), ['150/fd'], 'the last holder of new sockets first; nothing else needed');
   });
 
-  test('fd passing to a live process (no new pid, no new inode) shows at its turn: pid modulo fullReadEvery', () => {
+  test('fd passing to a live process (no new pid, no new inode) shows at its turn: pid modulo fullReadEvery', async () => {
     const every = 5;
     const tree = newTree();
     tree.addProcess(102, NS_A);
     const scanner = new IncrementalScanner(new CountingHostFs(tree.root), { protos: PROTOS, fullReadEvery: every });
-    scanner.scan(); // scan 0
+    await scanner.scan(); // scan 0
     tree.addFd(102, 9, LISTEN.inode);
     const seenAt: number[] = [];
     for (let index = 1; index <= every; index++) {
-      const scan = scanner.scan();
+      const scan = await scanner.scan();
       if (scan.holders.get('1001')?.some((holder) => holder.pid === 102)) seenAt.push(index);
     }
     assert.equal(seenAt[0]! % every, 102 % every, 'first seen at the scan whose turn is 102 % 5');
@@ -318,19 +318,19 @@ const cartPod = (name: string): PodMeta => ({
 });
 
 describe('NodeScanner: wire sockets rebuilt only for what changed', () => {
-  test('a resolver whose version does not move is not asked again; when it moves, every namespace is re-attributed', () => {
+  test('a resolver whose version does not move is not asked again; when it moves, every namespace is re-attributed', async () => {
     const tree = newTree([{ netns: NS_B, pid: 200 }]);
     const resolver = new HandResolver();
     const scanner = new NodeScanner({ hostFs: new CountingHostFs(tree.root), node: 'n1', resolver, fullReadEvery: 100 });
     const table = new SocketTable();
-    const first = scanner.scan(1_000);
+    const first = await scanner.scan(1_000);
     assert.deepEqual([...first.rebuilt.keys()].sort(), [NS_A, NS_B]);
     table.updateNamespaces(first.rebuilt, first.present);
     resolver.pod = cartPod('cart-0');
-    const unmoved = scanner.scan(2_000);
+    const unmoved = await scanner.scan(2_000);
     assert.deepEqual([...unmoved.rebuilt.keys()], [], 'nothing rebuilt while the version stays');
     resolver.version++;
-    const moved = scanner.scan(3_000);
+    const moved = await scanner.scan(3_000);
     assert.deepEqual([...moved.rebuilt.keys()].sort(), [NS_A, NS_B]);
     const changes = table.updateNamespaces(moved.rebuilt, moved.present);
     assert.deepEqual(
@@ -339,27 +339,27 @@ describe('NodeScanner: wire sockets rebuilt only for what changed', () => {
     );
   });
 
-  test('a process moved to another cgroup: its namespace is re-attributed at its turn', () => {
+  test('a process moved to another cgroup: its namespace is re-attributed at its turn', async () => {
     const every = 4;
     const tree = newTree();
     const scanner = new NodeScanner({ hostFs: new CountingHostFs(tree.root), node: 'n1', resolver: new HandResolver(), fullReadEvery: every });
-    scanner.scan(1_000); // scan 0
+    await scanner.scan(1_000); // scan 0
     tree.setCgroup(100, cgroupOf('b'.repeat(64)));
     let container: string | undefined;
     let index = 1;
-    for (; index <= every && container !== 'b'.repeat(64); index++) container = scanner.scan(1_000 + index).rebuilt.get(NS_A)?.[0]?.pod?.containerId;
+    for (; index <= every && container !== 'b'.repeat(64); index++) container = (await scanner.scan(1_000 + index)).rebuilt.get(NS_A)?.[0]?.pod?.containerId;
     assert.equal(container, 'b'.repeat(64));
     assert.equal((index - 1) % every, 100 % every, 'at the scan whose turn is 100 % 4');
   });
 
-  test('an idle namespace costs no wire work: nothing rebuilt, nothing upserted', () => {
+  test('an idle namespace costs no wire work: nothing rebuilt, nothing upserted', async () => {
     const tree = newTree([{ netns: NS_B, pid: 200 }]);
     const scanner = new NodeScanner({ hostFs: new CountingHostFs(tree.root), node: 'n1', resolver: new HandResolver(), fullReadEvery: 100 });
     const table = new SocketTable();
-    const first = scanner.scan(1_000);
+    const first = await scanner.scan(1_000);
     table.updateNamespaces(first.rebuilt, first.present);
     tree.setTcp(NS_B, [{ inode: 2000, localPort: 9000, state: 0x0a }, { inode: 2001, localPort: 9000, remotePort: 5555, state: 0x01 }]);
-    const second = scanner.scan(2_000);
+    const second = await scanner.scan(2_000);
     assert.deepEqual([...second.rebuilt.keys()], [NS_B]);
     const changes = table.updateNamespaces(second.rebuilt, second.present);
     assert.deepEqual(changes.upserted.map((socket) => socket.inode), [2001n]);
@@ -370,29 +370,29 @@ describe('NodeScanner: wire sockets rebuilt only for what changed', () => {
     const tree = newTree([{ netns: NS_B, pid: 200 }]);
     const scanner = new NodeScanner({ hostFs: new CountingHostFs(tree.root), node: 'n1', resolver: new HandResolver(), fullReadEvery: 100 });
     const table = new SocketTable();
-    const apply = (): void => {
-      const rescan = scanner.scan(1_000);
+    const apply = async (): Promise<void> => {
+      const rescan = await scanner.scan(1_000);
       table.updateNamespaces(rescan.rebuilt, rescan.present);
     };
-    apply();
+    await apply();
     tree.addProcess(101, NS_A);
     tree.addFd(101, 3, CONN.inode);
     tree.setTcp(NS_A, [LISTEN, CONN]);
-    apply();
+    await apply();
     tree.addFd(100, 8, 1003);
     tree.setTcp(NS_A, [LISTEN, CONN, { ...CONN, inode: 1003, remotePort: 40001, state: 0x08 }]);
     tree.removeProcess(200);
-    apply();
-    const full = await scanNode(tree.root, 'n1', { byUid: () => undefined }, 1_000);
+    await apply();
+    const full = await hostSockets(tree.root, 'n1', 1_000);
     const byKey = (sockets: Socket[]): Socket[] => [...sockets].sort((a, b) => a.key.localeCompare(b.key));
-    assert.deepEqual(byKey(table.snapshot()), byKey(full.sockets));
+    assert.deepEqual(byKey(table.snapshot()), byKey(full));
   });
 });
 
 describe('SocketTable.updateNamespaces', () => {
   const socket = (netns: bigint, key: string, recvQ = 0n): Socket => Socket.fromPartial({ netns, key, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', recvQ });
 
-  test('namespaces not rebuilt are kept, absent ones removed, rebuilt ones diffed', () => {
+  test('namespaces not rebuilt are kept, absent ones removed, rebuilt ones diffed', async () => {
     const table = new SocketTable();
     table.update([socket(1n, 'a1'), socket(2n, 'b1'), socket(2n, 'b2'), socket(3n, 'c1')]);
     const changes = table.updateNamespaces(new Map([['2', [socket(2n, 'b1', 5n), socket(2n, 'b3')]]]), new Set(['1', '2']));
@@ -404,7 +404,7 @@ describe('SocketTable.updateNamespaces', () => {
 });
 
 describe('PodStore.version moves with every change a lookup could see', () => {
-  test('upsert of a new or changed pod, deletion, and the end of a grace period move it; a repeat does not', () => {
+  test('upsert of a new or changed pod, deletion, and the end of a grace period move it; a repeat does not', async () => {
     let now = 0;
     const store = new PodStore(1_000, () => now);
     const versions = [store.version];
@@ -426,19 +426,19 @@ describe('PodStore.version moves with every change a lookup could see', () => {
 });
 
 describe('NodeScanner: within a rebuilt namespace, unchanged sockets keep their wire object', () => {
-  test('a changed line or a changed holder makes a new wire socket; the others are the same objects', () => {
+  test('a changed line or a changed holder makes a new wire socket; the others are the same objects', async () => {
     const tree = newTree();
     tree.setTcp(NS_A, [LISTEN, CONN]);
     const scanner = new NodeScanner({ hostFs: new CountingHostFs(tree.root), node: 'n1', resolver: new HandResolver(), fullReadEvery: 100 });
-    const first = scanner.scan(1_000).rebuilt.get(NS_A)!;
+    const first = (await scanner.scan(1_000)).rebuilt.get(NS_A)!;
     tree.setTcp(NS_A, [LISTEN, { ...CONN, rxQueue: 7 }]);
-    const second = scanner.scan(2_000).rebuilt.get(NS_A)!;
+    const second = (await scanner.scan(2_000)).rebuilt.get(NS_A)!;
     assert.equal(second[0], first[0], 'the listener is the same object');
     assert.notEqual(second[1], first[1]);
     assert.equal(second[1]!.recvQ, 7n);
     tree.addProcess(101, NS_A);
     tree.addFd(101, 4, LISTEN.inode);
-    const third = scanner.scan(3_000).rebuilt.get(NS_A)!;
+    const third = (await scanner.scan(3_000)).rebuilt.get(NS_A)!;
     assert.notEqual(third[0], second[0], 'a new holder: a new wire socket');
     assert.deepEqual(third[0]!.processes.map((process) => process.pid), [100, 101]);
     assert.equal(third[1], second[1]);

@@ -3,9 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { InetSocketRecord } from '../model/socket.js';
-import { NetstatFormatter, netstatSelects, programLabel, type NetstatOptions } from '../cli/netstat/format.js';
+import type { Proto, Socket } from '../gen/kubenetstat/v1/socket.js';
+import { socketItem } from '../model/json/socket-list.js';
+import { ALL_PROTOS, type InetSocketRecord } from '../model/socket.js';
+import { toWireSocket, wireContext } from '../agent/stream/wire.js';
+import { formatNetstat, NetstatFormatter, netstatSelects, programLabel, unknownProtos, type NetstatOptions } from '../cli/netstat/format.js';
 import { FileNameResolver } from '../cli/netstat/names.js';
+import { unknownProtoWarning } from '../cli/query/render.js';
 
 const etc = mkdtempSync(join(tmpdir(), 'kns-etc-'));
 after(() => rmSync(etc, { recursive: true, force: true }));
@@ -25,7 +29,12 @@ const tcp = (fields: Partial<InetSocketRecord>): InetSocketRecord => ({
   refCount: 1, pointer: '0', ...fields,
 });
 
-const row = (options: NetstatOptions, record: InetSocketRecord): string => new NetstatFormatter(options, new FileNameResolver(etc)).inetRow(record, undefined);
+/** The record as the agent sends it, held by nobody: what every listing formats. */
+const context = wireContext('n', { netnsInode: '4026532877', isHost: false, pids: [], readVia: undefined, sockets: [], parseErrors: [] }, { namespaces: [], holders: new Map(), processes: new Map() }, 0);
+const wire = (record: InetSocketRecord): Socket =>
+  toWireSocket(record, { podUid: null, containerId: null, containerName: null, runtime: null, hostNetwork: false, source: 'none' }, context);
+
+const row = (options: NetstatOptions, record: InetSocketRecord): string => new NetstatFormatter(options, new FileNameResolver(etc)).inetRow(wire(record), record.proto);
 
 describe('addresses and names', () => {
   test('without -n: /etc/hosts names and /etc/services ports; 0.0.0.0 and * stay', () => {
@@ -93,9 +102,33 @@ describe('-a / -l selection follows netstat, protocol by protocol', () => {
   ];
   for (const { name, record, listening } of cases) {
     test(name, () => {
-      assert.equal(netstatSelects(record, { ...numeric, all: false, listening: true }), listening);
-      assert.equal(netstatSelects(record, { ...numeric, all: false, listening: false }), !listening);
-      assert.equal(netstatSelects(record, numeric), true);
+      assert.equal(netstatSelects(wire(record), { ...numeric, all: false, listening: true }), listening);
+      assert.equal(netstatSelects(wire(record), { ...numeric, all: false, listening: false }), !listening);
+      assert.equal(netstatSelects(wire(record), numeric), true);
     });
   }
+});
+
+describe('a socket of a proto this build does not know (from an agent newer than the reader)', () => {
+  const known = wire(tcp({}));
+  const unknown: Socket = { ...known, proto: 8 as Proto, inode: 2n };
+  const names = new FileNameResolver(etc);
+
+  test('is no row of any listing: netstat has no block for it', () => {
+    const protos = new Set(ALL_PROTOS);
+    assert.equal(formatNetstat({ protos, sockets: [unknown, known] }, numeric, names), formatNetstat({ protos, sockets: [known] }, numeric, names));
+    assert.equal(netstatSelects(unknown, numeric), false);
+  });
+
+  test('the plugin says on stderr how many it left out', () => {
+    assert.equal(unknownProtos([unknown, known, unknown]), 2);
+    assert.equal(unknownProtoWarning([known]), '');
+    assert.equal(unknownProtoWarning([unknown, known, unknown]), 'Warning: 2 sockets of a protocol unknown to this version are left out of the listing (-o json shows proto unknown); upgrade to list them.\n');
+  });
+
+  test('its JSON item names the proto unknown and keeps the rest as sent', () => {
+    const item = socketItem(unknown);
+    assert.equal(item.proto, 'unknown');
+    assert.deepEqual([item.localAddress, item.localPort, item.state, item.inode], ['127.0.0.1', 80, 'LISTEN', '2']);
+  });
 });

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import type { HostSnapshot } from '../model/host-snapshot.js';
 import type { SocketProto } from '../model/socket.js';
 import { LocalHostFs } from '../agent/procfs/hostfs.js';
-import { scanHost, type HostScan } from '../agent/scan/index.js';
-import { formatNetstat, programLabel, type NetstatOptions } from '../cli/netstat/format.js';
+import { IncrementalScanner } from '../agent/scan/incremental.js';
+import { takeHostSnapshot } from '../agent/snapshot/host-snapshot.js';
+import { formatNetstat, type NetstatOptions } from '../cli/netstat/format.js';
 import type { NameResolver } from '../cli/netstat/names.js';
 import { demoProcRoot, sampleText } from './helpers/samples.js';
 
 /**
  * Golden end-to-end over real captures: the demo proc tree (tables, fd links, cmdlines as
- * recorded) is scanned by the production scanner and formatted; the result must equal what
+ * recorded) is scanned and turned into wire sockets as `kube-netstat local` does it, and
+ * formatted; the result must equal what
  * net-tools netstat printed for the same namespace. Only timer seconds differ legitimately:
  * netstat read the tables a few hundred milliseconds after the capture.
  */
@@ -34,24 +37,20 @@ const base: NetstatOptions = {
   wide: false,
 };
 
-function render(scan: HostScan, protos: SocketProto[], options: NetstatOptions): string {
-  const [namespace] = scan.namespaces;
+function render(snapshot: HostSnapshot, protos: SocketProto[], options: NetstatOptions): string {
+  const [namespace] = snapshot.namespaces;
   assert.ok(namespace, 'the demo namespace is found');
-  const program = (inode: string): string | undefined => {
-    const first = scan.holders.get(inode)?.[0];
-    return first && programLabel(first.pid, scan.processes.get(first.pid)?.name ?? '');
-  };
-  return formatNetstat({ protos: new Set(protos), sockets: namespace.sockets }, options, numeric, program);
+  return formatNetstat({ protos: new Set(protos), sockets: namespace.sockets }, options, numeric);
 }
 
 /** Timer seconds move between two reads; everything else must match to the byte. */
 const maskTimerSeconds = (text: string): string => text.replace(/\((\d+\.\d\d)\//g, '(S/');
 
+const ALL = new Set<SocketProto>(['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6', 'unix']);
+const snapshot = await takeHostSnapshot(new LocalHostFs(fixture.root), { node: 'demo', resolver: { byUid: () => undefined }, protos: ALL });
+const scan = await new IncrementalScanner(new LocalHostFs(fixture.root), { protos: ALL, fullReadEvery: 1 }).scan();
+
 describe('netstat output over the demo capture', () => {
-  const scan = scanHost(new LocalHostFs(fixture.root), {
-    protos: new Set<SocketProto>(['tcp', 'tcp6', 'udp', 'udp6', 'raw', 'raw6', 'unix']),
-    resolveOwners: true,
-  });
 
   const cases: Array<{ name: string; golden: string; protos: SocketProto[]; options: NetstatOptions }> = [
     { name: '-tanpo', golden: 'demo.netstat-tanpo.txt', protos: ['tcp', 'tcp6'], options: { ...base, timers: true } },
@@ -62,7 +61,7 @@ describe('netstat output over the demo capture', () => {
   ];
   for (const { name, golden, protos, options } of cases) {
     test(`${name} equals ${golden}`, () => {
-      assert.equal(maskTimerSeconds(render(scan, protos, options)), maskTimerSeconds(sampleText(golden)));
+      assert.equal(maskTimerSeconds(render(snapshot, protos, options)), maskTimerSeconds(sampleText(golden)));
     });
   }
 

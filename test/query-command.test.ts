@@ -194,6 +194,38 @@ describe('kube-netstat query: golden output against an aggregator', () => {
   });
 });
 
+describe('kube-netstat query: a socket of a proto this version does not know (from a newer agent)', () => {
+  let aggregator: Awaited<ReturnType<typeof serve>> | undefined;
+  const query = (...args: string[]) => runCli(['query', '--server', aggregator!.url, ...args]);
+
+  before(async () => {
+    const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000, peers: new PeerIndex() });
+    const { session } = store.claim('node-a', 1n, 'boot');
+    store.replaceSockets(store.owned('node-a', session!)!, storedSockets([
+      tcp(cart, LISTEN, ['0.0.0.0', 8080], ['0.0.0.0', 0]),
+      tcp(cart, LISTEN, ['0.0.0.0', 9090], ['0.0.0.0', 0], { proto: 8 as Proto }),
+    ]));
+    aggregator = await serve(store);
+  });
+  after(() => new Promise<void>((resolve) => aggregator!.server.close(() => resolve())));
+
+  test('the listing leaves it out, never as a tcp row, and says so on stderr', async () => {
+    const result = await query('-A', '-ln');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /0\.0\.0\.0:8080 /);
+    assert.doesNotMatch(result.stdout, /9090/);
+    assert.equal(result.stderr, 'Warning: 1 socket of a protocol unknown to this version is left out of the listing (-o json shows proto unknown); upgrade to list it.\n');
+  });
+
+  test('-o json lists it with proto unknown', async () => {
+    const result = await query('-A', '-o', 'json');
+    assert.equal(result.code, 0, result.stderr);
+    const items = (JSON.parse(result.stdout) as SocketList).items;
+    assert.deepEqual(items.map((item) => [item.proto, item.localPort]).sort(), [['tcp', 8080], ['unknown', 9090]]);
+    assert.equal(result.stderr, '');
+  });
+});
+
 describe('kube-netstat query: each failure says what to do next, with its exit code', () => {
   let api: TestApiServer | undefined;
   let aggregator: Awaited<ReturnType<typeof serve>> | undefined;

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { scanNode } from '../agent/node-scan.js';
 import { STREAM_WINDOW_BYTES } from '../aggregator/server/index.js';
 import { AGENT_DEFAULTS } from '../config/agent-settings.js';
 import { StreamRequest } from '../gen/kubenetstat/v1/agent.js';
@@ -14,6 +13,7 @@ import { InvariantPoller } from './stream/poller.js';
 import { ProcessSet, startAgentProcess, startAggregatorProcess, type AggregatorProcess, type KubeNetstatProcess } from './stream/processes.js';
 import { CuttingProxy } from './stream/tcp-proxy.js';
 import { waitFor } from './stream/wait.js';
+import { hostSockets } from './helpers/host-sockets.js';
 
 /**
  * The streaming contract end to end, with real processes on loopback: one aggregator, agents
@@ -57,7 +57,7 @@ async function unchangedWatcher(httpPort: number, nodes: readonly string[]): Pro
 
 /** Encoded bytes of each snapshot chunk the agent sends for this tree (its own differ only in firstSeen, a varint of the same width). */
 async function snapshotChunkBytes(procRoot: string, node: string): Promise<number[]> {
-  const { sockets } = await scanNode(procRoot, node, { byUid: () => undefined });
+  const sockets = await hostSockets(procRoot, node);
   const sizes: number[] = [];
   // As the agent's stream sends them: pods defined once, then referred to.
   const dictionary = new PodDictionary();

@@ -1,5 +1,5 @@
 import { TcpState, type SocketRecord } from '../../model/socket.js';
-import type { HostScan, NamespaceScan, SocketHolder } from '../scan/index.js';
+import type { HostSockets, NamespaceScan, SocketHolder } from '../scan/types.js';
 import type { CgroupIdentity } from './cgroup.js';
 import type { IdentityIndex } from './types.js';
 import type { PodMeta, PodResolver, SocketAttribution } from '../../model/pod.js';
@@ -24,7 +24,7 @@ const NONE: Omit<SocketAttribution, 'hostNetwork'> = { podUid: null, containerId
  *  4. otherwise it is the host's.
  * Containers of inodeless sockets in a pod namespace come from the listener rule too.
  */
-export function attributeScan(scan: HostScan, identities: IdentityIndex, resolver: PodResolver): AttributedNamespace[] {
+export function attributeScan(scan: HostSockets, identities: IdentityIndex, resolver: PodResolver): AttributedNamespace[] {
   return scan.namespaces.map((namespace) => attributeNamespace(namespace, scan.holders, identities, resolver));
 }
 
@@ -37,13 +37,25 @@ function attributeNamespace(
   const podUid = namespace.isHost ? undefined : namespacePod(namespace, identities);
   const hostNetwork = namespace.isHost;
   const base = (attribution: Omit<SocketAttribution, 'hostNetwork'>): SocketAttribution => ({ ...attribution, hostNetwork });
+  // Sockets with the same answer share one (read-only) attribution: a namespace can hold
+  // tens of thousands of sockets and a handful of answers.
+  const byIdentity = new Map<CgroupIdentity, SocketAttribution>();
+  const viaListener = new Map<SocketAttribution, SocketAttribution>();
+  let unnamedProcess: SocketAttribution | undefined;
+  let ownNamespace: SocketAttribution | undefined;
+  let none: SocketAttribution | undefined;
 
   const byProcess = (record: SocketRecord): SocketAttribution | undefined => {
     if (record.inode === '0') return undefined;
     const identity = holderIdentity(holders.get(record.inode), identities, podUid);
     if (!identity) return undefined;
-    if (identity.podUid === undefined) return podUid === undefined ? base({ ...NONE, source: 'process' }) : undefined;
-    return base(fromIdentity(identity, resolver.byUid(identity.podUid), 'process'));
+    if (identity.podUid === undefined) return podUid === undefined ? (unnamedProcess ??= base({ ...NONE, source: 'process' })) : undefined;
+    let attribution = byIdentity.get(identity);
+    if (!attribution) {
+      attribution = base(fromIdentity(identity, resolver.byUid(identity.podUid), 'process'));
+      byIdentity.set(identity, attribution);
+    }
+    return attribution;
   };
 
   const sockets: Array<SocketAttribution | undefined> = namespace.sockets.map(byProcess);
@@ -57,18 +69,30 @@ function attributeNamespace(
     list.push({ address: record.localAddress, attribution });
     listeners.set(record.localPort, list);
   });
+  /** The listener's attribution with this source (one source per namespace: 'namespace' in a pod's, else 'listener'). */
+  const fromListener = (listener: SocketAttribution, source: 'namespace' | 'listener'): SocketAttribution => {
+    let attribution = viaListener.get(listener);
+    if (!attribution) {
+      attribution = { ...listener, source };
+      viaListener.set(listener, attribution);
+    }
+    return attribution;
+  };
 
   const attributed = namespace.sockets.map((record, i): SocketAttribution => {
     const known = sockets[i];
     if (known) return known;
     const listener = record.proto === 'unix' ? undefined : listenerFor(listeners.get(record.localPort), record.localAddress);
     if (podUid !== undefined) {
-      const pod = resolver.byUid(podUid);
-      if (listener && listener.podUid === podUid) return { ...listener, source: 'namespace' };
-      return base({ ...NONE, podUid, ...(pod && { pod }), source: 'namespace' });
+      if (listener && listener.podUid === podUid) return fromListener(listener, 'namespace');
+      if (!ownNamespace) {
+        const pod = resolver.byUid(podUid);
+        ownNamespace = base({ ...NONE, podUid, ...(pod && { pod }), source: 'namespace' });
+      }
+      return ownNamespace;
     }
-    if (listener) return { ...listener, source: 'listener' };
-    return base(NONE);
+    if (listener) return fromListener(listener, 'listener');
+    return (none ??= base(NONE));
   });
   return { namespace, ...(podUid !== undefined && { podUid }), sockets: attributed };
 }

@@ -1,5 +1,6 @@
 import type { HostFs } from '../procfs/hostfs.js';
 import { AccessDeniedError } from '../procfs/errors.js';
+import type { HostSockets } from '../scan/types.js';
 import { identifyProcCgroup, type CgroupIdentity } from './cgroup.js';
 
 /**
@@ -21,4 +22,12 @@ export function readIdentities(hostFs: HostFs, pids: Iterable<number>): Map<numb
     if (identity) identities.set(pid, identity);
   }
   return identities;
+}
+
+/** Every process whose cgroup attribution may need: the namespaces' members and the holders. */
+export function scannedPids(scan: HostSockets): Set<number> {
+  const pids = new Set<number>();
+  for (const namespace of scan.namespaces) for (const pid of namespace.pids) pids.add(pid);
+  for (const holders of scan.holders.values()) for (const holder of holders) pids.add(holder.pid);
+  return pids;
 }

@@ -1,22 +1,30 @@
 import { createHash } from 'node:crypto';
+import { emptyProblems, type ScanProblems } from '../../model/scan-problems.js';
 import type { SocketProto, SocketRecord } from '../../model/socket.js';
 import { TABLE_GROUP, type NamespaceCounters, type TableGroup } from '../procfs/counters.js';
 import type { ParseError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';
 import { CounterReader } from './fingerprint.js';
-import { listPids, netnsOfCounted } from './namespaces.js';
+import { listPids, namespaceTargets, netnsOfCounted, type NamespaceTarget } from './namespaces.js';
 import { OwnerIndex } from './owner-index.js';
-import { emptyProblems, namespaceTargets, type NamespaceTarget } from './scan.js';
 import { sameRecords } from './same-records.js';
-import { parseNamespaceFiles, readNamespaceFiles, type TableBytes } from './tables.js';
-import type { NamespaceScan, ProcessInfo, ScanProblems, SocketHolder } from './types.js';
+import { busyEnough, SecondThread, type ScanThreads } from './second-thread.js';
+import { parseNamespaceFiles, readNamespaceFiles, type NamespaceFiles, type TableBytes } from './tables.js';
+import type { HostSockets, NamespaceScan, ProcessInfo, SocketHolder } from './types.js';
 
 export interface IncrementalScanOptions {
   readonly protos: ReadonlySet<SocketProto>;
-  /** Scans between two full reads of a namespace or fd walks of a process (≥ 1; 1 reads everything every scan). */
+  /**
+   * Scans between two full reads of a namespace or fd walks of a process (≥ 1). 1 reads
+   * everything every scan: a scanner used once, or that must never miss a change.
+   */
   readonly fullReadEvery: number;
   /** Keep only these namespaces (by inode); all when undefined. */
   readonly netnsInodes?: ReadonlySet<string>;
+  /** Walk /proc/<pid>/fd to find who holds each socket (netstat -p, attribution); default true. */
+  readonly owners?: boolean;
+  /** Default 1 (second-thread.ts). The second thread reads through a LocalHostFs on hostFs.procRoot. */
+  readonly threads?: ScanThreads;
 }
 
 export interface IncrementalStats {
@@ -29,8 +37,8 @@ export interface IncrementalStats {
   readonly walked: number;
 }
 
-export interface IncrementalScan {
-  /** Every namespace, host first (as scanHost orders them); unchanged ones are the previous objects. */
+export interface IncrementalScan extends HostSockets {
+  /** Every namespace, host first; unchanged ones are the previous objects. */
   readonly namespaces: readonly NamespaceScan[];
   /** Namespaces whose records, members or holders (or holders' names) differ from the previous scan; new ones too. */
   readonly changed: ReadonlySet<string>;
@@ -39,6 +47,7 @@ export interface IncrementalScan {
   /** Namespaces that had their safety-net turn in this scan. */
   readonly due: ReadonlySet<string>;
   readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
+  /** Names of the processes that hold sockets. */
   readonly processes: ReadonlyMap<number, ProcessInfo>;
   /** Processes walked in this scan: new ones, those whose turn it was, members of a namespace with an unknown inode. */
   readonly walked: ReadonlySet<number>;
@@ -46,6 +55,8 @@ export interface IncrementalScan {
   readonly exited: readonly number[];
   readonly problems: ScanProblems;
   readonly stats: IncrementalStats;
+  /** Threads this scan ran on. */
+  readonly threads: 1 | 2;
 }
 
 /** What was last read of one group of a namespace's tables. */
@@ -67,13 +78,33 @@ interface NamespaceState {
   lastHolder?: number;
 }
 
+/** What a scan does with one namespace, decided from its counters before any table is read. */
+interface Plan {
+  readonly target: NamespaceTarget;
+  readonly state: NamespaceState | undefined;
+  readonly counters: NamespaceCounters | undefined;
+  readonly membersChanged: boolean;
+  /** The tables to read again; none: the namespace is kept as it was. */
+  readonly protos: ReadonlySet<SocketProto>;
+}
+
+/** What reading one namespace's tables did: `changed`, its sockets or members differ from the previous scan's; `renewed`, its sockets do. */
+interface Outcome {
+  readonly parsed: boolean;
+  readonly changed: boolean;
+  readonly renewed: boolean;
+}
+
 /**
- * The agent's scan, repeated every interval, reading only what may have changed.
+ * The scan of a host: every network namespace's tables, and who holds each socket. Made once
+ * (`kube-netstat local`: fullReadEvery 1, read and walk everything) or repeated every interval
+ * (the agent), reading only what may have changed since the previous scan; the first scan
+ * reads everything.
  *
- * The rule. Reading a namespace's table walks the host-wide socket hash (milliseconds to tens
- * of milliseconds, reference §3.5); its counters cost ~15 µs a file. So every scan reads each
- * namespace's counter fingerprints (procfs/counters.ts: sockstat, sockstat6, snmp, snmp6; one
- * per group of tables: tcp, udp, raw, unix) and reads tables again only when
+ * The rule. Reading a namespace's table walks the host-wide socket hash (reference §3.5); its
+ * counters are small files whatever the host holds. So every scan reads each namespace's counter
+ * fingerprints (procfs/counters.ts: sockstat, sockstat6, snmp, snmp6; one per group of tables:
+ * tcp, udp, raw, unix) and reads tables again only when
  *  - their group's fingerprint moved since the namespace's last read (a socket came or went, a
  *    segment or datagram was sent or received), or the counters cannot be read;
  *  - its member processes changed (a process started or exited in it: its sockets may have
@@ -84,7 +115,8 @@ interface NamespaceState {
  * Tables whose bytes did not change are not parsed again. Holders come from an OwnerIndex kept
  * across scans: new processes are walked, exited ones dropped, each process walked again on its
  * turn (pid modulo fullReadEvery), and a namespace's members walked when it shows a socket
- * inode nobody is known to hold.
+ * inode nobody is known to hold. With fullReadEvery 1 every namespace is due on every scan, so
+ * no counter is read at all.
  *
  * Blind spots (test/change-detection.e2e.test.ts shows each on the real kernel): changes that
  * move no counter and start or end no process — an application reading part of its Recv-Q (no
@@ -94,16 +126,27 @@ interface NamespaceState {
  * timer switched on — and holder changes of live processes (fd passing, closing one of two fds,
  * exec renaming a holder, a pid reused within one interval). Each is seen at the namespace's or
  * the process's next safety-net turn: within `fullReadEvery` scans.
+ *
+ * Churn — processes exiting, fds closing, namespaces disappearing — is counted in the scan's
+ * problems, never thrown.
  */
 export class IncrementalScanner {
   private readonly every: number;
+  private readonly owned: boolean;
   private scans = 0;
+  /** A scan on two threads awaits its worker: the next one must wait for it. */
+  private scanning = false;
   /** Every process seen, with its namespace (null when unreadable: refused, zombie). */
   private readonly netnsByPid = new Map<number, string | null>();
   private readonly owners: OwnerIndex;
   private readonly states = new Map<string, NamespaceState>();
-  /** Socket inode → the namespace whose table lists it. */
+  /** Socket inode → the namespace whose table lists it; the namespaces in toIndex are not in it yet. */
   private readonly netnsByInode = new Map<string, string>();
+  /**
+   * Namespaces read in the last scan, indexed when the index is next asked: it answers for
+   * inodes read before (a holder change, namespacesOf), and a scanner used once never is.
+   */
+  private toIndex: NamespaceScan[] = [];
   /** Namespaces per safety-net slot. */
   private readonly slotLoad: number[];
   /** Each namespace's counter files, kept open between scans. */
@@ -115,33 +158,72 @@ export class IncrementalScanner {
   ) {
     if (!Number.isInteger(options.fullReadEvery) || options.fullReadEvery < 1) throw new RangeError(`fullReadEvery must be a positive integer, got ${options.fullReadEvery}`);
     this.every = options.fullReadEvery;
+    this.owned = options.owners ?? true;
     this.slotLoad = new Array<number>(this.every).fill(0);
     this.owners = new OwnerIndex(hostFs);
   }
 
-  scan(): IncrementalScan {
+  async scan(): Promise<IncrementalScan> {
+    if (this.scanning) throw new Error('IncrementalScanner.scan: the previous scan has not finished');
+    this.scanning = true;
+    try {
+      return await this.nextScan();
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private async nextScan(): Promise<IncrementalScan> {
+    this.flushIndex();
     const turn = this.scans++ % this.every;
     const problems = emptyProblems();
-    const { targets, walked, exited } = this.discover(turn, problems);
+    const { targets, visited, everyProcess, exited } = this.discover(turn, problems);
+    const walked = new Set(this.owned ? visited : []);
+    const helper = everyProcess && this.wantsSecondThread(targets) ? new SecondThread(this.hostFs.procRoot) : undefined;
     const changed = new Set<string>();
     const due = new Set<string>();
     /** Namespaces whose sockets changed: their new inodes may need a holder. */
     const renewed: NamespaceState[] = [];
     let read = 0;
     let parsed = 0;
-    for (const target of targets) {
-      const state = this.states.get(target.netnsInode);
-      const isDue = state !== undefined && state.slot === turn;
-      if (isDue) due.add(target.netnsInode);
-      const outcome = this.refresh(target, state, isDue, problems);
-      if (outcome === 'kept') continue;
+    const tally = (plan: Plan, files: NamespaceFiles): void => {
+      const outcome = this.apply(plan, files, problems);
       read++;
       if (outcome.parsed) parsed++;
-      if (outcome.changed) changed.add(target.netnsInode);
-      if (outcome.renewed) renewed.push(this.states.get(target.netnsInode)!);
+      if (outcome.changed) changed.add(plan.target.netnsInode);
+      if (outcome.renewed) renewed.push(this.states.get(plan.target.netnsInode)!);
+    };
+    try {
+      if (!helper && this.owned) for (const pid of visited) this.owners.walk(pid, problems);
+      // Counters first: a change after this read moves them again before the next scan.
+      const plans = targets.map((target) => {
+        const state = this.states.get(target.netnsInode);
+        const isDue = state !== undefined && state.slot === turn;
+        if (isDue) due.add(target.netnsInode);
+        return this.plan(target, state, isDue);
+      });
+      const reads = plans.filter((plan) => plan.state === undefined || plan.protos.size > 0);
+      if (helper) {
+        helper.start(this.owned ? visited : [], reads.map((plan) => ({ pids: plan.target.pids, protos: [...plan.protos] })));
+        for (let index = helper.next(); index !== undefined; index = helper.next()) {
+          const plan = reads[index]!;
+          tally(plan, readNamespaceFiles(this.hostFs, plan.target.pids, plan.protos));
+        }
+        const theirs = await helper.finish();
+        for (const [index, files] of [...theirs.files].sort(([a], [b]) => a - b)) tally(reads[index]!, files);
+        problems.fdDenied += theirs.fdDenied;
+        problems.vanished += theirs.vanished;
+        for (const { pid, fds } of theirs.walks) this.owners.record(pid, fds);
+      } else {
+        for (const plan of reads) tally(plan, readNamespaceFiles(this.hostFs, plan.target.pids, plan.protos));
+      }
+    } catch (error) {
+      await helper?.abandon();
+      throw error;
     }
-    for (const state of renewed) this.resolveUnknownInodes(state, walked, problems);
+    if (this.owned) for (const state of renewed) this.resolveUnknownInodes(state, walked, problems);
     const holderChanges = this.owners.takeChanged();
+    // Inodes first listed in this scan are not indexed yet: their namespaces, renewed, are in `changed` already.
     for (const inode of holderChanges) {
       const netns = this.netnsByInode.get(inode);
       if (netns !== undefined) changed.add(netns);
@@ -157,22 +239,23 @@ export class IncrementalScanner {
       exited,
       problems,
       stats: { read, parsed, reused: targets.length - read, walked: walked.size },
+      threads: helper ? 2 : 1,
     };
   }
 
   /**
-   * Lists processes (one readdir), forgets those that exited, walks new ones and those whose
-   * turn it is (their namespace is read again too: a process may setns), and groups them.
+   * Lists processes (one readdir), forgets those that exited, finds the namespace of new ones
+   * and of those whose turn it is (whose fds are walked too: a process may setns), and groups
+   * them. `everyProcess`: every process is visited (the first scan, or fullReadEvery 1).
    */
-  private discover(turn: number, problems: ScanProblems): { targets: NamespaceTarget[]; walked: Set<number>; exited: number[] } {
+  private discover(turn: number, problems: ScanProblems): { targets: NamespaceTarget[]; visited: number[]; everyProcess: boolean; exited: number[] } {
     const pids = listPids(this.hostFs);
     const exited = this.forgetExited(pids);
-    const walked = new Set<number>();
+    const visited: number[] = [];
     for (const pid of pids) {
       if (this.netnsByPid.has(pid) && pid % this.every !== turn) continue;
       this.netnsByPid.set(pid, netnsOfCounted(this.hostFs, pid, problems) ?? null);
-      this.owners.walk(pid, problems);
-      walked.add(pid);
+      visited.push(pid);
     }
     const groups = new Map<string, number[]>();
     for (const pid of pids) {
@@ -185,28 +268,41 @@ export class IncrementalScanner {
     const host = this.netnsByPid.get(1) ?? this.netnsByPid.get(2) ?? undefined;
     const targets = namespaceTargets(groups, host, this.options.netnsInodes);
     this.forgetNamespaces(new Set(targets.map((target) => target.netnsInode)));
-    return { targets, walked, exited };
+    return { targets, visited, everyProcess: visited.length === pids.length, exited };
+  }
+
+  /** Whether this scan, which visits every process, takes a second thread. */
+  private wantsSecondThread(targets: readonly NamespaceTarget[]): boolean {
+    const threads = this.options.threads ?? 1;
+    if (threads === 1 || targets.length === 0) return false;
+    return threads === 2 || busyEnough(this.hostFs, targets);
   }
 
   /**
-   * Reads the groups of a namespace's tables whose counters moved — all of them when it is new,
-   * due, has other members, or its counters cannot be read; 'kept' when none was read.
-   * `changed`: its sockets or members differ from the previous scan's; `renewed`: its sockets do.
+   * The groups of a namespace's tables to read: those whose counters moved — all of them when
+   * it is new, due, has other members, or its counters cannot be read.
    */
-  private refresh(target: NamespaceTarget, state: NamespaceState | undefined, isDue: boolean, problems: ScanProblems): 'kept' | { parsed: boolean; changed: boolean; renewed: boolean } {
-    // Counters first: a change after this read moves them again before the next scan.
-    let reader = this.counterReaders.get(target.netnsInode);
-    if (!reader) {
-      reader = new CounterReader(this.hostFs);
-      this.counterReaders.set(target.netnsInode, reader);
-    }
-    const counters = reader.read(target.pids);
+  private plan(target: NamespaceTarget, state: NamespaceState | undefined, isDue: boolean): Plan {
+    const counters = this.every === 1 ? undefined : this.counterReaderOf(target.netnsInode).read(target.pids);
     const membersChanged = state === undefined || !samePids(state.scan.pids, target.pids);
     const stale = (group: TableGroup): boolean =>
       state?.counters === undefined || counters === undefined || isDue || membersChanged || counters[group] !== state.counters[group];
     const protos = new Set([...this.options.protos].filter((proto) => stale(TABLE_GROUP[proto])));
-    if (state && protos.size === 0) return 'kept';
-    const files = readNamespaceFiles(this.hostFs, target.pids, protos);
+    return { target, state, counters, membersChanged, protos };
+  }
+
+  private counterReaderOf(netns: string): CounterReader {
+    let reader = this.counterReaders.get(netns);
+    if (!reader) {
+      reader = new CounterReader(this.hostFs);
+      this.counterReaders.set(netns, reader);
+    }
+    return reader;
+  }
+
+  /** Parses what was read of a namespace's tables (unless its bytes are as before) and keeps the result. */
+  private apply(plan: Plan, files: NamespaceFiles, problems: ScanProblems): Outcome {
+    const { target, state, counters, membersChanged, protos } = plan;
     problems.vanished += files.vanishedReads;
     problems.tablesDenied += files.deniedReads;
     const groups = new Map(state?.groups);
@@ -236,21 +332,22 @@ export class IncrementalScanner {
           };
     if (!state) {
       this.states.set(target.netnsInode, { scan, counters, groups, slot: this.claimSlot(), unowned: new Set() });
-      this.index(scan);
+      this.toIndex.push(scan);
       return { parsed, changed: true, renewed: true };
     }
     if (renewed) {
       this.unindex(state.scan);
-      this.index(scan);
+      this.toIndex.push(scan);
     }
     state.scan = scan;
     state.counters = counters;
-    for (const [group, read] of groups) state.groups.set(group, read);
+    for (const [group, groupRead] of groups) state.groups.set(group, groupRead);
     return { parsed, changed: renewed || membersChanged, renewed };
   }
 
   /** The namespaces whose results depend on pid: the one it lives in, and those of the sockets it holds. */
   namespacesOf(pid: number): Set<string> {
+    this.flushIndex();
     const namespaces = new Set<string>();
     const member = this.netnsByPid.get(pid);
     if (member && this.states.has(member)) namespaces.add(member);
@@ -292,8 +389,9 @@ export class IncrementalScanner {
     }
   }
 
-  private index(scan: NamespaceScan): void {
-    for (const record of scan.sockets) if (record.inode !== '0') this.netnsByInode.set(record.inode, scan.netnsInode);
+  private flushIndex(): void {
+    for (const scan of this.toIndex) for (const record of scan.sockets) if (record.inode !== '0') this.netnsByInode.set(record.inode, scan.netnsInode);
+    this.toIndex = [];
   }
 
   private unindex(scan: NamespaceScan): void {
@@ -343,7 +441,7 @@ export class IncrementalScanner {
   }
 }
 
-/** The order of scanHost's records: tcp, tcp6, udp, udp6, raw, raw6, unix. */
+/** netstat's order of the tables: tcp, tcp6, udp, udp6, raw, raw6, unix. */
 const GROUP_ORDER: readonly TableGroup[] = ['tcp', 'udp', 'raw', 'unix'];
 
 function samePids(a: readonly number[], b: readonly number[]): boolean {

@@ -1,6 +1,8 @@
+import { statSync } from 'node:fs';
+import type { ScanProblems } from '../../model/scan-problems.js';
+import { UsageError } from '../../config/usage-error.js';
 import { AccessDeniedError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';
-import type { ScanProblems } from './types.js';
 
 /** Numeric entries of the proc root: every thread-group leader, ascending. */
 export function listPids(hostFs: HostFs): number[] {
@@ -44,35 +46,47 @@ export function netnsOfCounted(hostFs: HostFs, pid: number, problems: ScanProble
   return inode;
 }
 
-/**
- * Groups processes by network namespace. Processes whose namespace cannot be read are counted
- * in problems.namespaceDenied and left out: their tables would be anonymous.
- */
-export function groupByNamespace(hostFs: HostFs, pids: readonly number[], problems: ScanProblems): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  for (const pid of pids) {
-    const inode = netnsOfCounted(hostFs, pid, problems);
-    if (inode === undefined) continue;
-    const group = groups.get(inode);
-    if (group) group.push(pid);
-    else groups.set(inode, [pid]);
-  }
-  return groups;
+/** A namespace to read: its inode and every process living in it, ascending. */
+export interface NamespaceTarget {
+  readonly netnsInode: string;
+  readonly isHost: boolean;
+  readonly pids: readonly number[];
 }
 
 /**
- * The host's namespace: whatever pid 1 is in (never a hard-coded number). When pid 1 cannot
- * be read (a sandboxed or non-dumpable init), kthreadd (pid 2): kernel threads always live in
- * the initial namespace (reference §3.4).
+ * Namespaces to read from processes grouped by namespace (members ascending): the host first,
+ * then in order of their lowest pid (roughly, creation order); only `netnsInodes` when given.
  */
-export function hostNetns(hostFs: HostFs): string | undefined {
-  for (const pid of [1, 2]) {
-    try {
-      const inode = netnsOf(hostFs, pid);
-      if (inode !== undefined) return inode;
-    } catch (error) {
-      if (!(error instanceof AccessDeniedError)) throw error;
-    }
+export function namespaceTargets(groups: ReadonlyMap<string, readonly number[]>, host: string | undefined, netnsInodes?: ReadonlySet<string>): NamespaceTarget[] {
+  const targets: NamespaceTarget[] = [];
+  for (const [netnsInode, members] of groups) {
+    if (netnsInodes && !netnsInodes.has(netnsInode)) continue;
+    targets.push({ netnsInode, isHost: netnsInode === host, pids: members });
   }
-  return undefined;
+  targets.sort((a, b) => Number(b.isHost) - Number(a.isHost) || (a.pids[0] ?? 0) - (b.pids[0] ?? 0));
+  return targets;
+}
+
+/** Highest pid the kernel can hand out (PID_MAX_LIMIT); netns inodes are far above it. */
+const PID_MAX_LIMIT = 4_194_304;
+
+/** A namespace as a user names it — a pid in it, its inode, or a path such as /run/netns/NAME — as its inode. */
+export function resolveNetns(hostFs: HostFs, spec: string): string {
+  if (/^\d+$/.test(spec)) {
+    if (Number(spec) > PID_MAX_LIMIT) return spec;
+    let inode: string | undefined;
+    try {
+      inode = netnsOf(hostFs, Number(spec));
+    } catch (error) {
+      if (error instanceof AccessDeniedError) throw new UsageError(`cannot read the network namespace of pid ${spec}: ${error.code} (run as root or with CAP_SYS_PTRACE)`);
+      throw error;
+    }
+    if (inode === undefined) throw new UsageError(`no process with pid ${spec}`);
+    return inode;
+  }
+  try {
+    return statSync(spec, { bigint: true }).ino.toString();
+  } catch (error) {
+    throw new UsageError(`cannot use '${spec}' as a network namespace: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }

@@ -1,6 +1,7 @@
 import type { HostFs } from '../procfs/hostfs.js';
 import { describeProcesses, socketFdsOf, type SocketFd } from './owners.js';
-import type { ProcessInfo, ScanProblems, SocketHolder } from './types.js';
+import type { ScanProblems } from '../../model/scan-problems.js';
+import type { ProcessInfo, SocketHolder } from './types.js';
 
 const NO_FDS: readonly SocketFd[] = [];
 
@@ -9,7 +10,7 @@ const NO_FDS: readonly SocketFd[] = [];
  * walked (`/proc/<pid>/fd`, one readlink per fd: reference §4.2) when it is new, when the caller
  * decides so (its turn in the safety net, or a namespace showing an inode nobody is known to
  * hold), and forgotten when it exits. Holder lists stay ascending by pid, fds in readdir order,
- * exactly as collectHolders builds them. Every inode whose holders changed is remembered until
+ * whatever order processes are walked in. Every inode whose holders changed is remembered until
  * takeChanged(). Names (cmdline, comm) are read for processes that hold sockets, on every walk.
  */
 export class OwnerIndex {
@@ -37,7 +38,15 @@ export class OwnerIndex {
 
   /** Reads pid's fd table (and, when it holds sockets, its names) and updates the index. */
   walk(pid: number, problems: ScanProblems): void {
-    const fds = socketFdsOf(this.hostFs, pid, problems) ?? NO_FDS;
+    this.record(pid, socketFdsOf(this.hostFs, pid, problems));
+  }
+
+  /**
+   * Updates the index with pid's socket fds as a walk found them (socketFdsOf, here or on the
+   * scan's second thread; undefined: gone or refused), reading its names when it holds sockets.
+   */
+  record(pid: number, found: readonly SocketFd[] | undefined): void {
+    const fds = found ?? NO_FDS;
     const previous = this.fdsByPid.get(pid);
     const named = fds.length > 0 ? describeProcesses(this.hostFs, [pid]).get(pid) : undefined;
     const before = this.names.get(pid);

@@ -1,6 +1,7 @@
 import { AccessDeniedError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';
-import type { ProcessInfo, ScanProblems, SocketHolder } from './types.js';
+import type { ScanProblems } from '../../model/scan-problems.js';
+import type { ProcessInfo } from './types.js';
 
 /** netstat's PROGNAME_WIDTH buffer: "pid/name" keeps at most 19 characters. */
 const CMDLINE_READ_LIMIT = 511;
@@ -28,9 +29,10 @@ export interface SocketFd {
 }
 
 /**
- * The socket fds of one process, in readdir order (reference §4). undefined when the process
- * is gone (counted as vanished) or its fd directory is refused (counted as fdDenied); a link
- * refused midway keeps what was read before it.
+ * The socket fds of one process, in readdir order (reference §4). Threads share the fd table,
+ * so thread-group leaders suffice. undefined when the process is gone (counted as vanished) or
+ * its fd directory is refused (counted as fdDenied); a link refused midway keeps what was read
+ * before it.
  */
 export function socketFdsOf(hostFs: HostFs, pid: number, problems: ScanProblems): SocketFd[] | undefined {
   let fds: string[] | undefined;
@@ -62,24 +64,6 @@ export function socketFdsOf(hostFs: HostFs, pid: number, problems: ScanProblems)
     if (inode !== undefined) sockets.push({ fd: Number(fd), inode });
   }
   return sockets;
-}
-
-/**
- * Walks /proc/<pid>/fd of every process and maps socket inodes to their holders (reference
- * §4). Threads share the fd table, so thread-group leaders suffice. The walk is not atomic
- * with the table reads: misses are normal and re-resolved on the next scan.
- */
-export function collectHolders(hostFs: HostFs, pids: readonly number[], problems: ScanProblems): Map<string, SocketHolder[]> {
-  const holders = new Map<string, SocketHolder[]>();
-  for (const pid of pids) {
-    for (const { fd, inode } of socketFdsOf(hostFs, pid, problems) ?? []) {
-      const holder: SocketHolder = { pid, fd };
-      const list = holders.get(inode);
-      if (list) list.push(holder);
-      else holders.set(inode, [holder]);
-    }
-  }
-  return holders;
 }
 
 /**

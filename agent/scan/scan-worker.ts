@@ -1,49 +1,49 @@
 import { parentPort } from 'node:worker_threads';
+import { emptyProblems } from '../../model/scan-problems.js';
 import { LocalHostFs } from '../procfs/hostfs.js';
-import { collectHolders } from './owners.js';
-import { emptyProblems } from './scan.js';
+import { socketFdsOf, type SocketFd } from './owners.js';
 import { readNamespaceFiles } from './tables.js';
-import type { HolderColumns, ScanJob, WorkerMessage } from './worker-protocol.js';
+import type { ScanJob, WalkColumns, WorkerMessage } from './worker-protocol.js';
 
 /**
- * The second thread of scanHostParallel: walks every process's fd table, then helps read
- * namespace tables, claiming them from the same atomic counter as the main thread. It only
- * reads; parsing stays on the main thread so records are never cloned between threads.
+ * The scan's second thread (second-thread.ts): walks the fds of the processes it is given,
+ * then helps read namespace tables, claiming them from the same atomic counter as the main
+ * thread. It only reads; parsing stays on the main thread so records are never cloned between
+ * threads.
  */
 function run(job: ScanJob, post: (message: WorkerMessage) => void): void {
   const hostFs = new LocalHostFs(job.procRoot);
-  if (job.ownerPids.length > 0) {
+  if (job.walk.length > 0) {
     const problems = emptyProblems();
-    const holders = collectHolders(hostFs, job.ownerPids, problems);
-    post({ kind: 'holders', holders: flatten(holders), fdDenied: problems.fdDenied, vanished: problems.vanished });
+    const walks = job.walk.map((pid) => socketFdsOf(hostFs, pid, problems));
+    post({ kind: 'walked', walks: flatten(job.walk, walks), fdDenied: problems.fdDenied, vanished: problems.vanished });
   }
   const claim = new Int32Array(job.claim);
-  const protos = new Set(job.protos);
   for (;;) {
     const index = Atomics.add(claim, 0, 1);
-    const target = job.targets[index];
-    if (!target) break;
-    post({ kind: 'files', index, files: readNamespaceFiles(hostFs, target.pids, protos) });
+    const read = job.reads[index];
+    if (!read) break;
+    post({ kind: 'files', index, files: readNamespaceFiles(hostFs, read.pids, new Set(read.protos)) });
   }
   post({ kind: 'done' });
 }
 
-function flatten(holders: ReadonlyMap<string, ReadonlyArray<{ pid: number; fd: number }>>): HolderColumns {
+function flatten(pids: readonly number[], walks: ReadonlyArray<readonly SocketFd[] | undefined>): WalkColumns {
   let count = 0;
-  for (const list of holders.values()) count += list.length;
-  const inodes: string[] = new Array<string>(count);
-  const pids = new Int32Array(count);
+  for (const fds of walks) count += fds?.length ?? 0;
+  const counts = new Int32Array(pids.length);
   const fds = new Int32Array(count);
-  let i = 0;
-  for (const [inode, list] of holders) {
-    for (const holder of list) {
-      inodes[i] = inode;
-      pids[i] = holder.pid;
-      fds[i] = holder.fd;
-      i++;
+  const inodes = new Array<string>(count);
+  let at = 0;
+  walks.forEach((walk, i) => {
+    counts[i] = walk ? walk.length : -1;
+    for (const entry of walk ?? []) {
+      fds[at] = entry.fd;
+      inodes[at] = entry.inode;
+      at++;
     }
-  }
-  return { inodes, pids, fds };
+  });
+  return { pids: Int32Array.from(pids), counts, fds, inodes };
 }
 
 const port = parentPort;

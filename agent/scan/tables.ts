@@ -19,8 +19,6 @@ export interface NamespaceFiles {
   /** In netstat's order: tcp, tcp6, udp, udp6, raw, raw6, unix. */
   readonly tables: TableBytes[];
   readonly vanishedReads: number;
-  /** Tables not read because sockstat proved them empty. */
-  readonly skippedEmpty: number;
   /** Tables (or sockstat) refused with EACCES/EPERM, e.g. by a security module. */
   readonly deniedReads: number;
 }
@@ -34,7 +32,6 @@ export interface NamespaceFiles {
 export function readNamespaceFiles(hostFs: HostFs, pids: readonly number[], protos: ReadonlySet<SocketProto>): NamespaceFiles {
   const tables: TableBytes[] = [];
   let vanishedReads = 0;
-  let skippedEmpty = 0;
   let deniedReads = 0;
   /** A refusal is counted and treated like a missing file. */
   const guarded = <T>(read: () => T | undefined): T | undefined => {
@@ -54,10 +51,7 @@ export function readNamespaceFiles(hostFs: HostFs, pids: readonly number[], prot
     if (!protos.has(proto)) continue;
     if (proto !== 'unix') {
       counts ??= readCounts(hostFs, pids[viaIndex], guarded);
-      if (counts && tableIsEmpty(counts, proto)) {
-        skippedEmpty++;
-        continue;
-      }
+      if (counts && tableIsEmpty(counts, proto)) continue;
     }
     let bytes: Buffer | undefined;
     while (viaIndex < pids.length) {
@@ -81,7 +75,7 @@ export function readNamespaceFiles(hostFs: HostFs, pids: readonly number[], prot
     }
     if (bytes !== undefined) tables.push({ proto, file: `${hostFs.procRoot}/${readVia}/net/${proto}`, bytes });
   }
-  return { readVia, tables, vanishedReads, skippedEmpty, deniedReads };
+  return { readVia, tables, vanishedReads, deniedReads };
 }
 
 export interface ParsedTables {

@@ -1,5 +1,5 @@
 import type { ParseError } from '../procfs/errors.js';
-import type { SocketProto, SocketRecord } from '../../model/socket.js';
+import type { SocketRecord } from '../../model/socket.js';
 
 /** A process as netstat and ss name it. */
 export interface ProcessInfo {
@@ -31,35 +31,10 @@ export interface NamespaceScan {
   readonly parseErrors: readonly ParseError[];
 }
 
-export interface ScanProblems {
-  /** Processes whose ns/net could not be read (EACCES): their namespaces are not listed. */
-  namespaceDenied: number;
-  /** Processes whose fd directory could not be listed or read: their sockets show no owner. */
-  fdDenied: number;
-  /** Processes, fds or tables that vanished mid-scan (normal churn). */
-  vanished: number;
-  /** Table reads refused (EACCES/EPERM): those tables are missing from the listing. */
-  tablesDenied: number;
-  /** Lines the kernel repeated within one read (the iterator resumes by bucket under churn). */
-  duplicatesDropped: number;
-}
-
-export interface HostScan {
+/** What attribution and the wire form need of a scan: each namespace's sockets, and who holds them. */
+export interface HostSockets {
+  /** The host's namespace first, then the others in order of their lowest pid. */
   readonly namespaces: readonly NamespaceScan[];
-  /** Socket inode → every process fd holding it, ascending by pid. Empty unless owners were resolved. */
+  /** Socket inode → every process fd holding it, ascending by pid. */
   readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
-  /** Every holder, plus the first process of each namespace (to name the namespace). */
-  readonly processes: ReadonlyMap<number, ProcessInfo>;
-  readonly problems: ScanProblems;
-  /** Tables not read because the namespace's sockstat counts proved them empty. */
-  readonly emptyTablesSkipped: number;
-}
-
-export interface ScanOptions {
-  /** Tables to read; others are skipped entirely. */
-  readonly protos: ReadonlySet<SocketProto>;
-  /** Walk /proc/<pid>/fd to map inodes to processes (netstat -p). */
-  readonly resolveOwners: boolean;
-  /** Keep only these namespaces (by inode); all when undefined. */
-  readonly netnsInodes?: ReadonlySet<string>;
 }

@@ -9,9 +9,11 @@ import type { SocketRecord } from '../../model/socket.js';
  * kernel keeps unique within a namespace's table; unix embryos by the kernel pointer and name.
  */
 export function socketKey(netnsInode: string, record: SocketRecord): string {
+  // join() makes one flat string; concatenation leaves a chain of string pieces per key, kept
+  // as long as the socket is.
   if (record.proto === 'unix') {
-    return record.inode !== '0' ? `${netnsInode}/unix/${record.inode}` : `${netnsInode}/unix/0/${record.pointer}/${record.path ?? ''}`;
+    return record.inode !== '0' ? [netnsInode, 'unix', record.inode].join('/') : [netnsInode, 'unix', '0', record.pointer, record.path ?? ''].join('/');
   }
-  const endpoints = `${record.localAddress}:${record.localPort}>${record.foreignAddress}:${record.foreignPort}`;
-  return `${netnsInode}/${record.proto}/${record.inode}/${endpoints}`;
+  const endpoints = [record.localAddress, ':', record.localPort, '>', record.foreignAddress, ':', record.foreignPort].join('');
+  return [netnsInode, record.proto, record.inode, endpoints].join('/');
 }

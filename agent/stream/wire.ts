@@ -2,98 +2,108 @@ import type { SocketAttribution } from '../../model/pod.js';
 import { netstatAddress } from '../../model/address.js';
 import type { SocketRecord } from '../../model/socket.js';
 import { PROTO_TO_WIRE, SHAPES } from '../../model/wire.js';
-import type { NamespaceScan, ProcessInfo, SocketHolder } from '../scan/index.js';
+import type { HostSockets, NamespaceScan, ProcessInfo, SocketHolder } from '../scan/types.js';
 import { netstatStateName, ssStateName, timerKind } from '../../model/states.js';
-import type { Socket} from '../../gen/kubenetstat/v1/socket.js';
-import { LineShape, type ProcessRef } from '../../gen/kubenetstat/v1/socket.js';
+import { LineShape, type PodRef, type ProcessRef, type Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { socketKey } from './socket-key.js';
 
+/** What the wire sockets of one namespace share, made once for all of them (wireContext). */
 export interface WireContext {
   readonly node: string;
   readonly namespace: NamespaceScan;
-  readonly attribution: SocketAttribution;
+  /** namespace.netnsInode as the wire carries it. */
+  readonly netns: bigint;
   readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
   readonly processes: ReadonlyMap<number, ProcessInfo>;
-  readonly firstSeenMs: number;
+  readonly firstSeen: bigint;
 }
 
-/** Every process holding the inode, by pid, with its fds. Names are raw bytes (latin1). */
+export function wireContext(node: string, namespace: NamespaceScan, scan: HostSockets & { readonly processes: ReadonlyMap<number, ProcessInfo> }, firstSeenMs: number): WireContext {
+  return { node, namespace, netns: BigInt(namespace.netnsInode), holders: scan.holders, processes: scan.processes, firstSeen: BigInt(firstSeenMs) };
+}
+
+/** A kernel count as the wire's 64-bit number; the zero most of them are is a constant. */
+const wide = (value: number): bigint => (value === 0 ? 0n : BigInt(value));
+
+/**
+ * Every process holding the inode, by pid, with its fds, ascending by pid as the holders are.
+ * Names are raw bytes (latin1). Arrays are made at their size: one pushed onto grows spare
+ * room, kept as long as the socket is.
+ */
 function processRefs(inode: string, context: WireContext): ProcessRef[] {
-  if (inode === '0') return [];
-  const byPid = new Map<number, ProcessRef>();
-  for (const holder of context.holders.get(inode) ?? []) {
-    let ref = byPid.get(holder.pid);
-    if (!ref) {
-      const info = context.processes.get(holder.pid);
-      ref = { pid: holder.pid, name: info?.name ?? '', comm: info?.comm ?? '', fds: [] };
-      byPid.set(holder.pid, ref);
-    }
-    ref.fds.push(holder.fd);
+  const holders = inode === '0' ? undefined : context.holders.get(inode);
+  if (!holders) return [];
+  const refs: ProcessRef[] = [];
+  for (let at = 0; at < holders.length; ) {
+    const { pid, fd } = holders[at]!;
+    let end = at + 1;
+    while (end < holders.length && holders[end]!.pid === pid) end++;
+    const info = context.processes.get(pid);
+    const fds = end === at + 1 ? [fd] : holders.slice(at, end).map((holder) => holder.fd);
+    const ref: ProcessRef = { pid, name: info?.name ?? '', comm: info?.comm ?? '', fds };
+    if (end === holders.length && at === 0) return [ref];
+    refs.push(ref);
+    at = end;
   }
-  return [...byPid.values()].sort((a, b) => a.pid - b.pid);
+  return refs;
 }
 
-/** The wire form of one scanned socket: what the agent streams and every output is made from. */
-export function toWireSocket(record: SocketRecord, context: WireContext): Socket {
-  const { attribution, namespace } = context;
-  const pod = attribution.pod;
-  const socket: Socket = {
+/**
+ * The wire form of one scanned socket: what the agent streams and every output is made from.
+ * One object literal with every field in the message's order (as createBaseSocket): a listing
+ * makes one per socket of the host, and fields added afterwards cost each object a second
+ * allocation.
+ */
+export function toWireSocket(record: SocketRecord, attribution: SocketAttribution, context: WireContext): Socket {
+  const unix = record.proto === 'unix' ? record : undefined;
+  const inet = record.proto === 'unix' ? undefined : record;
+  const timer = inet?.timer;
+  const tcp = inet?.tcp;
+  return {
     node: context.node,
-    netns: BigInt(namespace.netnsInode),
+    netns: context.netns,
+    pod: podRef(attribution),
     proto: PROTO_TO_WIRE[record.proto],
-    localAddress: '',
-    localPort: 0,
-    foreignAddress: '',
-    foreignPort: 0,
-    stateCode: record.proto === 'unix' ? record.st : record.stateCode,
+    localAddress: inet ? netstatAddress(inet.localAddress) : '',
+    localPort: inet ? inet.localPort : 0,
+    foreignAddress: inet ? netstatAddress(inet.foreignAddress) : '',
+    foreignPort: inet ? inet.foreignPort : 0,
+    stateCode: inet ? inet.stateCode : unix!.st,
     state: netstatStateName(record),
-    recvQ: 0n,
-    sendQ: 0n,
-    uid: 0,
+    recvQ: inet ? wide(inet.rxQueue) : 0n,
+    sendQ: inet ? wide(inet.txQueue) : 0n,
+    uid: inet ? inet.uid : 0,
     inode: BigInt(record.inode),
+    timer: inet && timer && { code: timer.code, kind: timerKind(inet.proto, timer.code), ticks: wide(timer.ticks), retransmits: timer.retransmits, probes: timer.probes },
     processes: processRefs(record.inode, context),
-    drops: 0n,
+    unix: unix && { path: Buffer.from(unix.path ?? '', 'latin1'), type: unix.type, flags: unix.flags },
+    tcp: tcp && { rtoTicks: tcp.rtoTicks, atoTicks: tcp.atoTicks, quickAckPingpong: tcp.quickAckPingpong, sndCwnd: tcp.sndCwnd, ssthresh: tcp.ssthresh },
+    drops: inet?.drops === undefined ? 0n : wide(inet.drops),
     refCount: record.refCount,
-    shape: record.proto === 'unix' ? LineShape.LINE_SHAPE_FULL : SHAPES[record.shape],
-    firstSeenUnixMs: BigInt(context.firstSeenMs),
+    shape: inet ? SHAPES[inet.shape] : LineShape.LINE_SHAPE_FULL,
+    firstSeenUnixMs: context.firstSeen,
     hostNetwork: attribution.hostNetwork,
-    key: socketKey(namespace.netnsInode, record),
+    key: socketKey(context.namespace.netnsInode, record),
     attributedBy: attribution.source,
     ssState: ssStateName(record),
     podRef: 0,
+    peer: undefined,
   };
-  if (attribution.podUid !== null) {
-    socket.pod = {
-      namespace: pod?.namespace ?? '',
-      name: pod?.name ?? '',
-      uid: pod?.uid ?? attribution.podUid,
-      container: attribution.containerName ?? '',
-      containerId: attribution.containerId ?? '',
-      runtime: attribution.runtime ?? '',
-      workloadKind: pod?.workload?.kind ?? '',
-      workloadName: pod?.workload?.name ?? '',
-      labels: { ...(pod?.labels ?? {}) },
-    };
-  }
-  if (record.proto === 'unix') {
-    socket.unix = { path: Buffer.from(record.path ?? '', 'latin1'), type: record.type, flags: record.flags };
-    return socket;
-  }
-  socket.localAddress = netstatAddress(record.localAddress);
-  socket.localPort = record.localPort;
-  socket.foreignAddress = netstatAddress(record.foreignAddress);
-  socket.foreignPort = record.foreignPort;
-  socket.recvQ = BigInt(record.rxQueue);
-  socket.sendQ = BigInt(record.txQueue);
-  socket.uid = record.uid;
-  socket.timer = {
-    code: record.timer.code,
-    kind: timerKind(record),
-    ticks: BigInt(record.timer.ticks),
-    retransmits: record.timer.retransmits,
-    probes: record.timer.probes,
+}
+
+/** The pod a socket is attributed to, as the wire names it; none on the host and in namespaces no pod owns. */
+function podRef(attribution: SocketAttribution): PodRef | undefined {
+  if (attribution.podUid === null) return undefined;
+  const pod = attribution.pod;
+  return {
+    namespace: pod?.namespace ?? '',
+    name: pod?.name ?? '',
+    uid: pod?.uid ?? attribution.podUid,
+    container: attribution.containerName ?? '',
+    containerId: attribution.containerId ?? '',
+    runtime: attribution.runtime ?? '',
+    workloadKind: pod?.workload?.kind ?? '',
+    workloadName: pod?.workload?.name ?? '',
+    labels: { ...(pod?.labels ?? {}) },
   };
-  if (record.tcp) socket.tcp = { ...record.tcp };
-  if (record.drops !== undefined) socket.drops = BigInt(record.drops);
-  return socket;
 }

@@ -1,4 +1,4 @@
-import type { SocketAttribution } from '../../model/pod.js';
+import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import type { LeadingColumns } from '../netstat/format.js';
 
 /**
@@ -11,25 +11,27 @@ const PADDING = 3;
 /** Short container IDs, 12 hex as `docker ps` and `crictl ps` print them. */
 const SHORT_ID = 12;
 
-/** The pod columns of one socket: NAMESPACE, POD, CONTAINER, and with -o wide NODE, WORKLOAD, NETNS. */
-export function podCells(attribution: SocketAttribution, wide: { node: string; netns: string } | undefined): string[] {
-  const { pod, podUid, containerId, containerName, runtime } = attribution;
-  let cells: string[];
-  if (pod) {
-    cells = [pod.namespace, pod.name, containerName ?? shortContainer(containerId, runtime)];
-  } else if (podUid !== null) {
-    // Known from cgroups only (no API access): the UID and the runtime's container ID.
-    cells = ['?', podUid, shortContainer(containerId, runtime)];
-  } else {
-    // The host's own sockets, or a namespace no pod owns (a plain container, `ip netns`).
-    cells = ['-', attribution.hostNetwork ? '<host>' : '-', '-'];
-  }
+/**
+ * The pod columns of one socket: NAMESPACE, POD, CONTAINER, and with -o wide NODE, WORKLOAD,
+ * NETNS. A pod known from cgroups only (no API access) shows `?`, its UID and the runtime's
+ * container ID; the host's own sockets and namespaces no pod owns (a plain container,
+ * `ip netns`) show `-`.
+ */
+export function podCells(socket: Socket, wide: boolean): readonly string[] {
+  const pod = socket.pod;
+  let cells: readonly string[];
+  if (pod?.name) cells = [pod.namespace, pod.name, pod.container || shortContainer(pod.containerId || null, pod.runtime || null)];
+  else if (pod?.uid) cells = ['?', pod.uid, shortContainer(pod.containerId || null, pod.runtime || null)];
+  else cells = socket.hostNetwork ? HOST_CELLS : NO_POD_CELLS;
   if (!wide) return cells;
-  const workload = pod?.workload ? `${pod.workload.kind}/${pod.workload.name}` : '-';
-  return [...cells, wide.node, workload, wide.netns];
+  const workload = pod?.workloadName ? `${pod.workloadKind}/${pod.workloadName}` : '-';
+  return [...cells, socket.node, workload, socket.netns.toString()];
 }
 
-export function shortContainer(containerId: string | null, runtime: string | null): string {
+const HOST_CELLS: readonly string[] = ['-', '<host>', '-'];
+const NO_POD_CELLS: readonly string[] = ['-', '-', '-'];
+
+function shortContainer(containerId: string | null, runtime: string | null): string {
   if (containerId === null) return '-';
   const id = containerId.slice(0, SHORT_ID);
   return runtime ? `${runtime}://${id}` : id;

@@ -1,64 +1,55 @@
-import type { AttributedNamespace } from '../../agent/attribution/attribute.js';
-import type { PodResolver } from '../../model/pod.js';
-import type { HostScan } from '../../agent/scan/index.js';
-import { formatNetstat, netstatSelects, programLabel, type NetstatOptions } from '../netstat/format.js';
-import type { NameResolver } from '../netstat/names.js';
-import { toWireSocket } from '../../agent/stream/wire.js';
+import type { HostSnapshot, NamespaceSnapshot } from '../../model/host-snapshot.js';
 import { socketItem, socketList } from '../../model/json/socket-list.js';
+import { WIRE_TO_PROTO } from '../../model/wire.js';
+import { listingOptions } from '../netstat/flags.js';
+import { formatNetstat, netstatSelects } from '../netstat/format.js';
+import type { NameResolver } from '../netstat/names.js';
 import { ColumnLayout, POD_TITLES, WIDE_TITLES, podCells } from './columns.js';
 import type { LocalFlags } from './flags.js';
 
 export interface RenderInput {
   readonly flags: LocalFlags;
-  readonly scan: HostScan;
-  readonly namespaces: readonly AttributedNamespace[];
-  readonly node: string;
+  /** The sockets to print: the host's, filtered. */
+  readonly snapshot: HostSnapshot;
   readonly names: NameResolver;
   /** --netns without -o: exactly netstat, no banner and no pod columns. */
   readonly exactNetstat: boolean;
-  readonly resolver: PodResolver;
   readonly toYaml?: (value: unknown) => string;
 }
 
+/** One listing of a host: netstat's tables per namespace (pod columns in front, a banner on top), or the SocketList. */
 export function render(input: RenderInput): string {
-  const { flags, scan, namespaces, node } = input;
+  const { flags, snapshot } = input;
   if (flags.output === 'json' || flags.output === 'yaml') {
-    const firstSeenMs = Date.now();
-    const items = namespaces.flatMap(({ namespace, sockets }) =>
-      namespace.sockets.map((record, i) => socketItem(toWireSocket(record, { node, namespace, attribution: sockets[i]!, holders: scan.holders, processes: scan.processes, firstSeenMs }))),
-    );
-    const list = socketList(items);
+    const list = socketList(snapshot.namespaces.flatMap((namespace) => namespace.sockets.map(socketItem)));
     return input.toYaml ? input.toYaml(list) : `${JSON.stringify(list, null, 2)}\n`;
   }
   const wide = flags.output === 'wide';
-  const options: NetstatOptions = wide ? { ...flags.netstat, extend: Math.max(flags.netstat.extend, 2), programs: true, timers: true, wide: true } : flags.netstat;
-  const program = (inode: string): string | undefined => {
-    const first = scan.holders.get(inode)?.[0];
-    return first && programLabel(first.pid, scan.processes.get(first.pid)?.name ?? '');
-  };
+  const options = listingOptions(flags);
   if (input.exactNetstat) {
-    return namespaces.map(({ namespace }) => formatNetstat({ protos: flags.protos, sockets: namespace.sockets }, options, input.names, program)).join('\n');
+    return snapshot.namespaces.map((namespace) => formatNetstat({ protos: flags.protos, sockets: namespace.sockets }, options, input.names)).join('\n');
   }
 
-  const cellsOf = namespaces.map(({ namespace, sockets }) => sockets.map((attribution) => podCells(attribution, wide ? { node, netns: namespace.netnsInode } : undefined)));
-  const printed = namespaces.flatMap(({ namespace }, n) => namespace.sockets.flatMap((record, i) => (flags.protos.has(record.proto) && netstatSelects(record, options) ? [cellsOf[n]![i]!] : [])));
+  const cellsOf = snapshot.namespaces.map((namespace) => namespace.sockets.map((socket) => podCells(socket, wide)));
+  const printed = snapshot.namespaces.flatMap((namespace, n) =>
+    namespace.sockets.flatMap((socket, i) => {
+      const proto = WIRE_TO_PROTO.get(socket.proto);
+      return proto !== undefined && flags.protos.has(proto) && netstatSelects(socket, options) ? [cellsOf[n]![i]!] : [];
+    }),
+  );
   const layout = new ColumnLayout(wide ? WIDE_TITLES : POD_TITLES, printed);
-  return namespaces
-    .map((entry, n) => {
-      const table = formatNetstat({ protos: flags.protos, sockets: entry.namespace.sockets }, options, input.names, program, layout.leading((i) => cellsOf[n]![i]!));
-      return namespaceBanner(entry, scan, input.resolver) + table;
-    })
+  return snapshot.namespaces
+    .map((namespace, n) => namespaceBanner(namespace) + formatNetstat({ protos: flags.protos, sockets: namespace.sockets }, options, input.names, layout.leading((i) => cellsOf[n]![i]!)))
     .join('\n');
 }
 
 /** One line naming the namespace before its table: inode, whose it is, who lives in it. */
-export function namespaceBanner(entry: AttributedNamespace, scan: HostScan, resolver: PodResolver): string {
-  const { namespace } = entry;
+function namespaceBanner(namespace: NamespaceSnapshot): string {
   const first = namespace.pids[0];
-  const comm = first === undefined ? undefined : scan.processes.get(first)?.comm;
+  const comm = namespace.firstComm;
   const who = first === undefined ? '' : `, pid ${first}${comm ? ` (${comm})` : ''}`;
   const count = namespace.pids.length === 1 ? '1 process' : `${namespace.pids.length} processes`;
-  const pod = entry.podUid === undefined ? undefined : resolver.byUid(entry.podUid);
-  const owner = namespace.isHost ? ' (host)' : pod ? ` pod ${pod.namespace}/${pod.name}` : entry.podUid ? ` pod ${entry.podUid}` : '';
-  return `Network namespace net:[${namespace.netnsInode}]${owner}: ${count}${who}\n`;
+  const { pod, podUid } = namespace;
+  const owner = namespace.isHost ? ' (host)' : pod ? ` pod ${pod.namespace}/${pod.name}` : podUid ? ` pod ${podUid}` : '';
+  return `Network namespace net:[${namespace.netns}]${owner}: ${count}${who}\n`;
 }

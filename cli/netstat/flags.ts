@@ -330,3 +330,9 @@ function finish(m: Mutable): CommonFlags {
     },
   };
 }
+
+/** netstat's options for a listing: -o wide turns on what netstat -eepoW shows. */
+export function listingOptions(flags: Pick<CommonFlags, 'netstat' | 'output'>): NetstatOptions {
+  if (flags.output !== 'wide') return flags.netstat;
+  return { ...flags.netstat, extend: Math.max(flags.netstat.extend, 2), programs: true, timers: true, wide: true };
+}

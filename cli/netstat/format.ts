@@ -1,11 +1,15 @@
+import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { netstatAddress } from '../../model/address.js';
-import { UNIX_FLAG_ACCEPTCON, type InetSocketRecord, type SocketProto, type SocketRecord, type UnixSocketRecord } from '../../model/socket.js';
-import { CLOCK_TICKS_PER_SECOND, isRaw, isUdp, netstatStateName, timerKind, unixTypeName } from '../../model/states.js';
+import { UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetProto, type SocketProto } from '../../model/socket.js';
+import { CLOCK_TICKS_PER_SECOND, inetStateName, isRaw, isUdp, timerKind, unixStateName, unixTypeName } from '../../model/states.js';
+import { WIRE_TO_PROTO } from '../../model/wire.js';
 import type { NameResolver } from './names.js';
 
 /**
  * net-tools `netstat` output, byte for byte (netstat.c 2.10: tcp_do_one, udp_do_one, raw_do_one,
- * unix_do_one, finish_this_one, addr_do_one). Every width and quirk below is netstat's.
+ * unix_do_one, finish_this_one, addr_do_one), of wire sockets: every width and quirk below is
+ * netstat's. A socket whose proto this build does not know (WIRE_TO_PROTO) is no row: netstat
+ * has no block and no line format for it; callers that can receive one say so on stderr.
  */
 export interface NetstatOptions {
   readonly all: boolean;
@@ -20,12 +24,6 @@ export interface NetstatOptions {
   /** -W: do not truncate addresses to 23 columns. */
   readonly wide: boolean;
 }
-
-/**
- * What the PID/Program name column shows for a socket: `pid/name`, or undefined for `-`. By
- * inode within one host; `index` (into the section's sockets) tells sockets of several hosts apart.
- */
-export type ProgramLookup = (inode: string, index: number) => string | undefined;
 
 /** netstat's PROGNAME_WIDTH: the "pid/name" buffer holds 19 characters and a NUL. */
 export const PROGNAME_WIDTH = 20;
@@ -59,15 +57,19 @@ export function unixHeader(options: NetstatOptions): string {
 
 /**
  * -a / -l selection exactly as netstat decides it: tcp by the remote *port* (so a connected
- * socket to port 0 counts as listening), udp and raw by the remote *address*, unix by
- * SS_UNCONNECTED + __SO_ACCEPTCON.
+ * socket to port 0 counts as listening), udp and raw by the remote *address* being the family's
+ * wildcard (the wire shows IPv4-mapped addresses as IPv4, and netstat does not count
+ * ::ffff:0.0.0.0 as the IPv6 wildcard), unix by SS_UNCONNECTED + __SO_ACCEPTCON. Never true
+ * for a proto this build does not know.
  */
-export function netstatSelects(record: SocketRecord, options: NetstatOptions): boolean {
+export function netstatSelects(socket: Socket, options: NetstatOptions): boolean {
+  const proto = WIRE_TO_PROTO.get(socket.proto);
+  if (proto === undefined) return false;
   if (options.all) return true;
   let serving: boolean;
-  if (record.proto === 'unix') serving = record.st === 1 && (record.flags & UNIX_FLAG_ACCEPTCON) !== 0;
-  else if (record.proto === 'tcp' || record.proto === 'tcp6') serving = record.foreignPort === 0;
-  else serving = record.foreignAddress === '0.0.0.0' || record.foreignAddress === '::';
+  if (proto === 'unix') serving = socket.stateCode === UnixSocketState.UNCONNECTED && ((socket.unix?.flags ?? 0) & UNIX_FLAG_ACCEPTCON) !== 0;
+  else if (proto === 'tcp' || proto === 'tcp6') serving = socket.foreignPort === 0;
+  else serving = socket.foreignAddress === (proto === 'udp' || proto === 'raw' ? '0.0.0.0' : '::');
   return serving === options.listening;
 }
 
@@ -77,35 +79,40 @@ export class NetstatFormatter {
     private readonly names: NameResolver,
   ) {}
 
-  inetRow(record: InetSocketRecord, program: string | undefined): string {
+  /** One line of an inet table; `proto` is the socket's, by WIRE_TO_PROTO. */
+  inetRow(socket: Socket, proto: InetProto): string {
     const { options } = this;
-    const serviceProto = isUdp(record) ? 'udp' : isRaw(record) ? 'raw' : 'tcp';
-    const local = this.endpoint(record.localAddress, record.localPort, serviceProto);
-    const foreign = this.endpoint(record.foreignAddress, record.foreignPort, serviceProto);
-    const rxq = padStart(String(record.rxQueue), 6);
-    const txq = padStart(String(record.txQueue), 6);
-    const state = padEnd(netstatStateName(record), 11);
+    const serviceProto = isUdp(proto) ? 'udp' : isRaw(proto) ? 'raw' : 'tcp';
+    const local = this.endpoint(socket.localAddress, socket.localPort, serviceProto);
+    const foreign = this.endpoint(socket.foreignAddress, socket.foreignPort, serviceProto);
+    const rxq = padStart(String(socket.recvQ), 6);
+    const txq = padStart(String(socket.sendQ), 6);
+    const state = padEnd(inetStateName(proto, socket.stateCode), 11);
     let line: string;
-    if (isUdp(record)) {
-      line = `${padEnd(record.proto, 5)} ${rxq} ${txq} ${padEnd(local, 23)} ${padEnd(foreign, 23)} ${state}`;
+    if (isUdp(proto)) {
+      line = `${padEnd(proto, 5)} ${rxq} ${txq} ${padEnd(local, 23)} ${padEnd(foreign, 23)} ${state}`;
     } else {
-      line = `${padEnd(record.proto, 4)}  ${rxq} ${txq} ${padEnd(local, 23)} ${padEnd(foreign, 23)} ${state}`;
+      line = `${padEnd(proto, 4)}  ${rxq} ${txq} ${padEnd(local, 23)} ${padEnd(foreign, 23)} ${state}`;
     }
-    return line + this.finish(record.uid, record.inode, program, options.timers ? this.timer(record) : '');
+    return line + this.finish(socket, options.timers ? this.timer(socket, proto) : '');
   }
 
-  unixRow(record: UnixSocketRecord, program: string | undefined): string {
+  unixRow(socket: Socket): string {
+    const unix = socket.unix;
+    const socketFlags = unix?.flags ?? 0;
     let flags = '[ ';
-    if (record.flags & UNIX_FLAG_ACCEPTCON) flags += 'ACC ';
-    if (record.flags & SO_WAITDATA) flags += 'W ';
-    if (record.flags & SO_NOSPACE) flags += 'N ';
+    if (socketFlags & UNIX_FLAG_ACCEPTCON) flags += 'ACC ';
+    if (socketFlags & SO_WAITDATA) flags += 'W ';
+    if (socketFlags & SO_NOSPACE) flags += 'N ';
     flags += ']';
-    const proto = record.protocol === 0 ? 'unix' : '??';
-    let line = `${padEnd(proto, 5)} ${padEnd(String(record.refCount), 6)} ${padEnd(flags, 11)} ${padEnd(unixTypeName(record.type), 10)} ${padEnd(netstatStateName(record), 13)} `;
-    line += padEnd(record.inode, 8);
-    if (this.options.programs) line += ` ${padEnd(program ?? '-', PROGNAME_WIDTH)}`;
-    // sscanf("%s") stops at the first white space: netstat shows `with` for "with space.sock".
-    const path = record.path === null ? '' : (/^[^\s]*/.exec(record.path)?.[0] ?? '');
+    // netstat prints `??` for a non-zero Protocol column; unix_seq_show always prints 0.
+    let line = `unix  ${padEnd(String(socket.refCount), 6)} ${padEnd(flags, 11)} ${padEnd(unixTypeName(unix?.type ?? 0), 10)} ${padEnd(unixStateName(socket.stateCode, socketFlags), 13)} `;
+    line += padEnd(socket.inode.toString(), 8);
+    if (this.options.programs) line += ` ${padEnd(programOf(socket) ?? '-', PROGNAME_WIDTH)}`;
+    // The name's bytes as latin1, one char per byte; sscanf("%s") stops at the first white
+    // space: netstat shows `with` for "with space.sock".
+    const name = unix?.path.length ? Buffer.from(unix.path.buffer, unix.path.byteOffset, unix.path.length).toString('latin1') : '';
+    const path = /^[^\s]*/.exec(name)?.[0] ?? '';
     return `${line} ${path}\n`;
   }
 
@@ -133,26 +140,26 @@ export class NetstatFormatter {
   }
 
   /** finish_this_one: User and Inode with -e, PID/Program name with -p, then the timer. */
-  private finish(uid: number, inode: string, program: string | undefined, timer: string): string {
+  private finish(socket: Socket, timer: string): string {
     const { options } = this;
     let tail = '';
     if (options.extend > 1) {
-      const user = options.numericUsers ? undefined : this.names.user(uid);
-      tail += ` ${padEnd(user ?? String(uid), 10)} ${padEnd(inode, 10)}`;
+      const user = options.numericUsers ? undefined : this.names.user(socket.uid);
+      tail += ` ${padEnd(user ?? String(socket.uid), 10)} ${padEnd(socket.inode.toString(), 10)}`;
     }
-    if (options.programs) tail += ` ${padEnd(program ?? '-', PROGNAME_WIDTH)}`;
+    if (options.programs) tail += ` ${padEnd(programOf(socket) ?? '-', PROGNAME_WIDTH)}`;
     if (options.timers) tail += ` ${timer}`;
     return `${tail}\n`;
   }
 
-  private timer(record: InetSocketRecord): string {
-    const { timer } = record;
-    const kind = timerKind(record);
+  private timer(socket: Socket, proto: InetProto): string {
+    const code = socket.timer?.code ?? 0;
+    const probes = socket.timer?.probes ?? 0;
     // UDP forces retrnsmt to 0 before printing (udp_do_one); raw keeps it.
-    const retransmits = isUdp(record) ? 0 : timer.retransmits;
-    if (timer.code === 0) return `off (0.00/${retransmits}/${timer.probes})`;
-    const seconds = (timer.ticks / CLOCK_TICKS_PER_SECOND).toFixed(2);
-    return `${kind} (${seconds}/${retransmits}/${timer.probes})`;
+    const retransmits = isUdp(proto) ? 0 : (socket.timer?.retransmits ?? 0);
+    if (code === 0) return `off (0.00/${retransmits}/${probes})`;
+    const seconds = (Number(socket.timer?.ticks ?? 0n) / CLOCK_TICKS_PER_SECOND).toFixed(2);
+    return `${timerKind(proto, code)} (${seconds}/${retransmits}/${probes})`;
   }
 }
 
@@ -161,9 +168,15 @@ export function programLabel(pid: number, name: string): string {
   return `${pid}/${name}`.slice(0, PROGNAME_WIDTH - 1);
 }
 
+/** What the PID/Program name column shows: the first holder (lowest pid), or undefined for `-`. */
+function programOf(socket: Socket): string | undefined {
+  const first = socket.inode === 0n ? undefined : socket.processes[0];
+  return first && programLabel(first.pid, first.name);
+}
+
 export interface NetstatSection {
   readonly protos: ReadonlySet<SocketProto>;
-  readonly sockets: readonly SocketRecord[];
+  readonly sockets: readonly Socket[];
   /** false: rows only, as kubectl's --no-headers prints them. */
   readonly headers?: boolean;
 }
@@ -184,22 +197,29 @@ function withLeading(header: string, columns: LeadingColumns | undefined): strin
 }
 
 /**
- * The whole netstat listing of one namespace: the inet block when any inet protocol was asked
+ * The whole netstat listing of one section: the inet block when any inet protocol was asked
  * for (its header appears even with no rows, as netstat's does), then the unix block.
  */
-export function formatNetstat(section: NetstatSection, options: NetstatOptions, names: NameResolver, program: ProgramLookup, columns?: LeadingColumns): string {
+export function formatNetstat(section: NetstatSection, options: NetstatOptions, names: NameResolver, columns?: LeadingColumns): string {
   const formatter = new NetstatFormatter(options, names);
   const wantsInet = [...section.protos].some((proto) => proto !== 'unix');
   const headers = section.headers ?? true;
   let out = wantsInet && headers ? withLeading(inetHeader(options), columns) : '';
   const unixRows: string[] = [];
-  section.sockets.forEach((record, index) => {
-    if (!section.protos.has(record.proto) || !netstatSelects(record, options)) return;
-    const label = options.programs && record.inode !== '0' ? program(record.inode, index) : undefined;
+  section.sockets.forEach((socket, index) => {
+    const proto = WIRE_TO_PROTO.get(socket.proto);
+    if (proto === undefined || !section.protos.has(proto) || !netstatSelects(socket, options)) return;
     const lead = columns ? columns.cells(index) : '';
-    if (record.proto === 'unix') unixRows.push(lead + formatter.unixRow(record, label));
-    else out += lead + formatter.inetRow(record, label);
+    if (proto === 'unix') unixRows.push(lead + formatter.unixRow(socket));
+    else out += lead + formatter.inetRow(socket, proto);
   });
   if (section.protos.has('unix')) out += (headers ? withLeading(unixHeader(options), columns) : '') + unixRows.join('');
   return out;
+}
+
+/** How many of these sockets have a proto this build does not know, and so are in no netstat listing. */
+export function unknownProtos(sockets: readonly Socket[]): number {
+  let count = 0;
+  for (const socket of sockets) if (!WIRE_TO_PROTO.has(socket.proto)) count++;
+  return count;
 }

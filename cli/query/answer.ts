@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_PROTOS } from '../../model/socket.js';
 import type { NameResolver } from '../netstat/names.js';
-import type { CommandIo } from '../local/command.js';
+import type { CommandIo } from '../command-io.js';
 import { UsageError } from '../../config/usage-error.js';
 import { getJson, listAll } from './client.js';
 import type { QueryFlags } from './flags.js';
-import { partialWarning, QueryNames, renderListing, structuredListing, unavailableItems } from './render.js';
+import { unavailableItems } from '../../model/json/socket-list.js';
+import { partialWarning, QueryNames, renderListing, structuredListing, unknownProtoWarning } from './render.js';
 import { renderFindings, renderHistory } from './leaks.js';
 import { renderSummary, renderTop, type SummaryAnswer } from './tables.js';
 import type { FindingList, PodHistoryObject } from '../../model/json/finding-list.js';
@@ -49,7 +50,7 @@ type Printer = (value: unknown) => string;
 
 async function structuredPrinter(flags: QueryFlags): Promise<Printer | undefined> {
   if (flags.output === 'json') return (value) => `${JSON.stringify(value, null, 2)}\n`;
-  // yaml is loaded only when asked for: it adds ~20 ms to every start-up otherwise.
+  // yaml is loaded only when asked for: every start-up would pay for it otherwise.
   if (flags.output === 'yaml') {
     const { stringify } = await import('yaml');
     return (value) => stringify(value);
@@ -64,7 +65,7 @@ async function listOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: Com
   const { sockets, unavailable, hidden } = await listAll(endpoint, params, chunk, io.signal, flags.limit !== undefined);
   if (printer) io.stdout(structuredListing(sockets, unavailable, printer), 'utf8');
   else io.stdout(renderListing(sockets, flags, names), 'latin1');
-  io.stderr(partialWarning(unavailableItems(unavailable)) + hidden);
+  io.stderr(partialWarning(unavailableItems(unavailable)) + hidden + (printer ? '' : unknownProtoWarning(sockets)));
 }
 
 async function summaryOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, printer: Printer | undefined): Promise<void> {

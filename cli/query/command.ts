@@ -1,4 +1,4 @@
-import type { CommandIo } from '../local/command.js';
+import type { CommandIo } from '../command-io.js';
 import { UsageError } from '../../config/usage-error.js';
 import { parseQueryFlags } from './flags.js';
 import { QUERY_USAGE } from './usage.js';

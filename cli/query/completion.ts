@@ -1,5 +1,5 @@
 import { STATE_FILTER_NAMES } from '../../model/filter.js';
-import type { CommandIo } from '../local/command.js';
+import type { CommandIo } from '../command-io.js';
 import { UsageError } from '../../config/usage-error.js';
 import { explainFailure, getJson, readBody } from './client.js';
 import { readQueryFlags, type QueryFlags } from './flags.js';

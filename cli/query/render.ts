@@ -1,11 +1,11 @@
-import { fromWireSocket } from '../../model/wire.js';
 import type { UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
-import { ColumnLayout, POD_TITLES, shortContainer } from '../local/columns.js';
-import { formatNetstat, programLabel, type LeadingColumns, type NetstatOptions } from '../netstat/format.js';
+import { ColumnLayout, POD_TITLES, podCells } from '../local/columns.js';
+import { listingOptions } from '../netstat/flags.js';
+import { formatNetstat, unknownProtos, type LeadingColumns } from '../netstat/format.js';
 import { FileNameResolver, type NameResolver } from '../netstat/names.js';
 import { peerItem, peerText } from '../../model/json/peer-text.js';
-import { socketItem, socketList, type UnavailableNode as UnavailableItem } from '../../model/json/socket-list.js';
+import { socketItem, socketList, unavailableItems, type UnavailableNode as UnavailableItem } from '../../model/json/socket-list.js';
 import type { QueryFlags } from './flags.js';
 
 /**
@@ -30,22 +30,9 @@ export class QueryNames implements NameResolver {
 export const QUERY_WIDE_TITLES = [...POD_TITLES, 'NODE', 'WORKLOAD', 'NETNS', 'PEER'] as const;
 
 /** NAMESPACE, POD, CONTAINER (and NODE, WORKLOAD, NETNS, PEER with -o wide) of a socket from the aggregator. */
-export function socketPodCells(socket: Socket, wide: boolean): string[] {
-  const pod = socket.pod;
-  let cells: string[];
-  if (pod?.name) cells = [pod.namespace, pod.name, pod.container || shortContainer(pod.containerId || null, pod.runtime || null)];
-  // Known from cgroups only (the agent had no API access): the pod UID and the container ID.
-  else if (pod?.uid) cells = ['?', pod.uid, shortContainer(pod.containerId || null, pod.runtime || null)];
-  else cells = ['-', socket.hostNetwork ? '<host>' : '-', '-'];
-  if (!wide) return cells;
-  const workload = pod?.workloadName ? `${pod.workloadKind}/${pod.workloadName}` : '-';
-  return [...cells, socket.node, workload, socket.netns.toString(), peerText(peerItem(socket.peer))];
-}
-
-/** netstat's options for a listing: -o wide turns on what netstat -eepoW shows. */
-export function listingOptions(flags: QueryFlags): NetstatOptions {
-  const wide = flags.output === 'wide';
-  return wide ? { ...flags.netstat, extend: Math.max(flags.netstat.extend, 2), programs: true, timers: true, wide: true } : flags.netstat;
+export function socketPodCells(socket: Socket, wide: boolean): readonly string[] {
+  const cells = podCells(socket, wide);
+  return wide ? [...cells, peerText(peerItem(socket.peer))] : cells;
 }
 
 /**
@@ -61,20 +48,23 @@ export function renderListing(sockets: readonly Socket[], flags: QueryFlags, nam
 
 /** Wire sockets in netstat's format, each row led by `leading`'s cells; PID/Program name is each socket's first holder. */
 export function formatSockets(sockets: readonly Socket[], flags: QueryFlags, names: NameResolver, leading: LeadingColumns, headers: boolean): string {
-  const program = (_inode: string, index: number): string | undefined => {
-    const first = sockets[index]?.processes[0];
-    return first && programLabel(first.pid, first.name);
-  };
-  return formatNetstat({ protos: flags.protos, sockets: sockets.map(fromWireSocket), headers }, listingOptions(flags), names, program, leading);
+  return formatNetstat({ protos: flags.protos, sockets, headers }, listingOptions(flags), names, leading);
+}
+
+/**
+ * One stderr line when sockets of a proto this plugin does not know (sent by an agent newer than
+ * it) were left out of a netstat listing; -o json shows them, with proto `unknown`.
+ */
+export function unknownProtoWarning(sockets: readonly Socket[]): string {
+  const count = unknownProtos(sockets);
+  if (count === 0) return '';
+  const them = count === 1 ? 'it' : 'them';
+  return `Warning: ${count === 1 ? '1 socket of a protocol unknown to this version is' : `${count} sockets of a protocol unknown to this version are`} left out of the listing (-o json shows proto unknown); upgrade to list ${them}.\n`;
 }
 
 /** The `-o json|yaml` SocketList of an answer. */
 export function structuredListing(sockets: readonly Socket[], unavailable: readonly UnavailableNode[], toText: (value: unknown) => string): string {
   return toText(socketList(sockets.map(socketItem), unavailableItems(unavailable)));
-}
-
-export function unavailableItems(nodes: readonly UnavailableNode[]): UnavailableItem[] {
-  return nodes.map((node) => ({ node: node.node, reason: node.reason, lastSeen: node.lastSeenUnixMs > 0n ? new Date(Number(node.lastSeenUnixMs)).toISOString() : null }));
 }
 
 /** One stderr line per answer that could not vouch for every node: partial results are never silent. */

@@ -2,12 +2,12 @@ import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { WatchEvent, WatchEventType } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { ColumnLayout, POD_TITLES } from '../local/columns.js';
-import type { CommandIo } from '../local/command.js';
-import { socketItem } from '../../model/json/socket-list.js';
+import type { CommandIo } from '../command-io.js';
+import { socketItem, unavailableItems } from '../../model/json/socket-list.js';
 import { PROTOBUF, fetchOk } from './client.js';
 import { queryParams } from './answer.js';
 import type { QueryFlags } from './flags.js';
-import { formatSockets, partialWarning, QUERY_WIDE_TITLES, QueryNames, socketPodCells, unavailableItems } from './render.js';
+import { formatSockets, partialWarning, QUERY_WIDE_TITLES, QueryNames, socketPodCells, unknownProtoWarning } from './render.js';
 import { QueryFailure, type AggregatorEndpoint } from './transport.js';
 
 const EVENT_NAMES: Readonly<Record<number, string>> = {
@@ -63,6 +63,8 @@ class WatchPrinter {
   private readonly initial: Socket[] = [];
   private listed = false;
   private lastWarning = '';
+  /** Sockets of a proto this version does not know are said once per watch, not per event. */
+  private warnedUnknown = false;
 
   constructor(
     private readonly flags: QueryFlags,
@@ -117,6 +119,11 @@ class WatchPrinter {
   }
 
   private netstat(sockets: readonly Socket[], cellsOf: (index: number) => readonly string[], headers: boolean): string {
+    const unknown = this.warnedUnknown ? '' : unknownProtoWarning(sockets);
+    if (unknown) {
+      this.warnedUnknown = true;
+      this.io.stderr(unknown);
+    }
     return formatSockets(sockets, this.flags, this.names, this.layout!.leading(cellsOf), headers);
   }
 

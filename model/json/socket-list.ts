@@ -61,7 +61,8 @@ export interface SocketItem {
   readonly attributedBy: AttributionSource;
   readonly netns: string;
   readonly hostNetwork: boolean;
-  readonly proto: SocketProto;
+  /** 'unknown' for a table this build has no name for (an agent newer than the reader): the rest is as sent. */
+  readonly proto: SocketProto | 'unknown';
   readonly localAddress: string | null;
   readonly localPort: number | null;
   readonly foreignAddress: string | null;
@@ -113,12 +114,13 @@ const orNull = (text: string | undefined): string | null => (text ? text : null)
 
 /**
  * The JSON item of a wire socket; the same contract from `local` and from the aggregator. One
- * object literal in the contract's key order: spreading a common part into a bigger object
- * took ~10 µs per item (most of a listing's time) and left garbage the young generation
- * promoted. Unix sockets add their fields after (rare, and a cheap transition).
+ * object literal in the contract's key order: an item is made per socket of a listing, and
+ * spreading a common part into a bigger object costs each one a copy and leaves garbage the
+ * young generation promotes. Unix sockets add their fields after (rare, and a cheap
+ * transition). A proto this build does not know (an agent newer than it) is named 'unknown'.
  */
 export function socketItem(socket: Socket): SocketItem {
-  const proto = WIRE_TO_PROTO.get(socket.proto) ?? 'tcp';
+  const proto: SocketItem['proto'] = WIRE_TO_PROTO.get(socket.proto) ?? 'unknown';
   const pod = socket.pod;
   const unix = proto === 'unix';
   const timer = unix ? undefined : socket.timer;

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { get } from 'node:http';
-import { scanNode } from '../../agent/node-scan.js';
 import { socketItem, type SocketItem, type SocketList } from '../../model/json/socket-list.js';
+import { hostSockets } from '../helpers/host-sockets.js';
 import { waitFor } from './wait.js';
 
 /** A socket item as both sides must agree on it: everything but firstSeen (the agent's first observation, not the scan's). */
@@ -21,8 +21,7 @@ export function comparable(items: readonly SocketItem[]): ComparableItem[] {
  * the same function `kube-netstat local -o json` uses: what the aggregator must end up serving.
  */
 export async function ownScan(procRoot: string, node: string): Promise<ComparableItem[]> {
-  const { sockets } = await scanNode(procRoot, node, { byUid: () => undefined });
-  return comparable(sockets.map(socketItem));
+  return comparable((await hostSockets(procRoot, node)).map(socketItem));
 }
 
 /** GET from the aggregator's HTTP listener (no keep-alive: nothing lingers). */

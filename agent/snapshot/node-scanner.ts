@@ -1,17 +1,16 @@
 import { isDeepStrictEqual } from 'node:util';
-import { attributeScan } from './attribution/attribute.js';
-import type { CgroupIdentity } from './attribution/cgroup.js';
-import { readIdentities } from './attribution/identities.js';
-import type { SocketAttribution, VersionedPodResolver } from '../model/pod.js';
-import { ALL_PROTOS, type SocketRecord } from '../model/socket.js';
-import { scannedPids } from './node-scan.js';
-import type { HostFs } from './procfs/hostfs.js';
-import { IncrementalScanner, type IncrementalScan } from './scan/incremental.js';
-import type { HostScan, NamespaceScan, SocketHolder } from './scan/index.js';
-import { sameRecord } from './scan/same-records.js';
-import { socketKey } from './stream/socket-key.js';
-import { toWireSocket } from './stream/wire.js';
-import type { Socket } from '../gen/kubenetstat/v1/socket.js';
+import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import type { SocketAttribution, VersionedPodResolver } from '../../model/pod.js';
+import { ALL_PROTOS, type SocketRecord } from '../../model/socket.js';
+import { attributeScan } from '../attribution/attribute.js';
+import type { CgroupIdentity } from '../attribution/cgroup.js';
+import { readIdentities, scannedPids } from '../attribution/identities.js';
+import type { HostFs } from '../procfs/hostfs.js';
+import { IncrementalScanner, type IncrementalScan } from '../scan/incremental.js';
+import { sameRecord } from '../scan/same-records.js';
+import type { NamespaceScan, SocketHolder } from '../scan/types.js';
+import { socketKey } from '../stream/socket-key.js';
+import { toWireSocket, wireContext } from '../stream/wire.js';
 
 export interface NodeScannerOptions {
   readonly hostFs: HostFs;
@@ -39,7 +38,8 @@ interface Built {
 }
 
 /**
- * scanNode for an agent that scans every interval: the same sockets, but a namespace is read,
+ * The agent's node, scan after scan, as wire sockets: each scan is attributed to pods and turned
+ * into wire sockets as takeHostSnapshot (host-snapshot.ts) does once, but a namespace is read,
  * attributed and turned into wire sockets again only when something it depends on changed —
  * its tables, members or holders (IncrementalScanner), the cgroup of one of those processes
  * (read again whenever the process is walked), or the pod resolver (every namespace when its
@@ -63,8 +63,8 @@ export class NodeScanner {
     });
   }
 
-  scan(nowMs = Date.now()): NodeRescan {
-    const scan = this.scanner.scan();
+  async scan(nowMs = Date.now()): Promise<NodeRescan> {
+    const scan = await this.scanner.scan();
     for (const pid of scan.exited) {
       this.identities.delete(pid);
       this.identityRead.delete(pid);
@@ -90,16 +90,15 @@ export class NodeScanner {
 
   private rebuild(namespaces: readonly NamespaceScan[], scan: IncrementalScan, nowMs: number): Map<string, Socket[]> {
     const rebuilt = new Map<string, Socket[]>();
-    const subset: HostScan = { namespaces, holders: scan.holders, processes: scan.processes, problems: scan.problems, emptyTablesSkipped: 0 };
-    for (const { namespace, sockets: attributions } of attributeScan(subset, this.identities, this.options.resolver)) {
+    for (const { namespace, sockets: attributions } of attributeScan({ namespaces, holders: scan.holders }, this.identities, this.options.resolver)) {
       const before = this.built.get(namespace.netnsInode);
       const next = new Map<string, Built>();
-      const context = { node: this.options.node, namespace, holders: scan.holders, processes: scan.processes, firstSeenMs: nowMs };
+      const context = wireContext(this.options.node, namespace, scan, nowMs);
       const sockets = namespace.sockets.map((record, i) => {
         const attribution = attributions[i]!;
         const key = socketKey(namespace.netnsInode, record);
         const previous = before?.get(key);
-        const socket = previous && unchanged(previous, record, attribution, scan.holderChanges) ? previous.socket : toWireSocket(record, { ...context, attribution });
+        const socket = previous && unchanged(previous, record, attribution, scan.holderChanges) ? previous.socket : toWireSocket(record, attribution, context);
         if (!next.has(key)) next.set(key, { record, attribution, socket });
         return socket;
       });
