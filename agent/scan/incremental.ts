@@ -118,7 +118,7 @@ interface Outcome {
  * inode nobody is known to hold. With fullReadEvery 1 every namespace is due on every scan, so
  * no counter is read at all.
  *
- * Blind spots (test/change-detection.e2e.test.ts shows each on the real kernel): changes that
+ * Blind spots (test/agent/scan/change-detection.e2e.test.ts shows each on the real kernel): changes that
  * move no counter and start or end no process — an application reading part of its Recv-Q (no
  * window update is sent), UDP connect() of a bound socket without traffic, unix listen(),
  * accept() and connect() of datagram sockets, TCP accept() (the child gets its inode), a socket

@@ -27,7 +27,7 @@ export interface NamespaceFiles {
  * Reads the selected tables of one namespace through the first of its processes that is still
  * alive (reference §3.2). A table missing for a live process (IPv6 disabled) means "no sockets
  * of that kind"; a process that vanished hands over to the next one. Tables the namespace's
- * sockstat proves empty are not read at all (test/sockstat.e2e.test.ts).
+ * sockstat proves empty are not read at all (test/agent/procfs/sockstat.e2e.test.ts).
  */
 export function readNamespaceFiles(hostFs: HostFs, pids: readonly number[], protos: ReadonlySet<SocketProto>): NamespaceFiles {
   const tables: TableBytes[] = [];

@@ -21,7 +21,7 @@ export const SESSION_WINDOW_BYTES = 1024 * 1024;
  * Sets the windows on every HTTP/2 session `server` accepts from now on. grpc-js has no option
  * for it; its servers are its private `http2Servers` map. If an upgrade of grpc-js removes
  * that, this logs so and returns false, and the aggregator runs with Node's windows
- * (test/http2-windows.test.ts sees the setting reach a client, so an upgrade that breaks it
+ * (test/aggregator/server/http2-windows.test.ts sees the setting reach a client, so an upgrade that breaks it
  * fails there).
  */
 export function widenReceiveWindows(server: Server, log: LogFn): boolean {

@@ -13,7 +13,7 @@ import { KubeConfigError, loadKubeConfig } from '../../kube/kubeconfig.js';
  * auth, exec credential plugins — what kind, kubeadm, k3s, EKS, GKE and AKS write) are read
  * here directly: @kubernetes/client-node takes ~0.4 s just to load, which would be most of a
  * `kubectl netstat`'s run. Anything else (auth-provider, proxy-url, in-cluster credentials)
- * goes to client-node, which test/api-access.test.ts also holds this reader's answers against.
+ * goes to client-node, which test/cli/query/api-access.test.ts also holds this reader's answers against.
  */
 export interface ApiAccess {
   readonly server: string;

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { after, before, describe, test } from 'node:test';
+import { createHttpServer, startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import { NodeStore } from '../../../aggregator/store/index.js';
+import { listSockets, listSocketsEncoded, QueryError, summarize, topPods, type QuerySpec } from '../../../aggregator/query/index.js';
+import { PodCache, readSocket } from '../../../aggregator/ingest/index.js';
+import { socketItem, socketList, unavailableItems } from '../../../model/json/socket-list.js';
+import { ListRequest, ListResponse, QueryServiceClient, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../../../gen/kubenetstat/v1/query.js';
+import { Proto, Socket, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
+import { WIRE } from '../../../model/wire-fields.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { settle } from '../../support/grpc.js';
+import { listenDuringSuite } from '../../support/loopback-http.js';
+import { storedSockets } from '../../support/stored.js';
+
+const NOW = Date.now();
+
+const pod = (namespace: string, name: string, container: string, workloadName = '', workloadKind = 'ReplicaSet'): PodRef => ({
+  namespace,
+  name,
+  uid: `uid-${name}`,
+  container,
+  containerId: '',
+  runtime: '',
+  workloadKind: workloadName ? workloadKind : '',
+  workloadName,
+  labels: { app: name.split('-')[0]! },
+});
+
+const STATES: Record<string, [number, string, string]> = {
+  estab: [1, 'ESTABLISHED', 'ESTAB'],
+  'close-wait': [8, 'CLOSE_WAIT', 'CLOSE-WAIT'],
+  listen: [10, 'LISTEN', 'LISTEN'],
+  'time-wait': [6, 'TIME_WAIT', 'TIME-WAIT'],
+};
+
+let serial = 0;
+const socket = (state: keyof typeof STATES, fields: Partial<Socket> = {}): Socket => {
+  const [stateCode, name, ssState] = STATES[state]!;
+  serial++;
+  return Socket.fromPartial({ key: `k${serial}`, proto: Proto.PROTO_TCP, stateCode, state: name, ssState, localAddress: '10.0.0.1', localPort: 8080, foreignAddress: '10.0.0.2', foreignPort: 40000 + serial, firstSeenUnixMs: BigInt(NOW - 1_000), ...fields });
+};
+
+const cart = pod('shop', 'cart-7d9f-abcde', 'cart', 'cart-7d9f');
+const web = pod('shop', 'web-5c6b-fghij', 'nginx', 'web-5c6b');
+const pay = pod('payments', 'pay-0', 'pay', 'pay', 'StatefulSet');
+
+/** Two nodes: node-a with cart and pay, node-b with web and host sockets. */
+function cluster(): NodeStore {
+  const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
+  const nodes: Record<string, Socket[]> = {
+    'node-a': [
+      socket('listen', { pod: cart, foreignAddress: '0.0.0.0', foreignPort: 0 }),
+      socket('close-wait', { pod: cart, recvQ: 1n, firstSeenUnixMs: BigInt(NOW - 600_000) }),
+      socket('close-wait', { pod: cart, recvQ: 1n }),
+      socket('close-wait', { pod: cart, recvQ: 1n }),
+      socket('estab', { pod: cart, sendQ: 64_000n }),
+      socket('close-wait', { pod: pay, recvQ: 1n }),
+      socket('estab', { pod: pay, recvQ: 5_000n }),
+    ],
+    'node-b': [
+      socket('estab', { pod: web }),
+      socket('time-wait', { pod: web }),
+      socket('listen', { localPort: 10250, foreignAddress: '0.0.0.0', foreignPort: 0, hostNetwork: true }),
+      socket('estab', { proto: Proto.PROTO_UNIX, stateCode: 3, state: 'CONNECTED', ssState: 'ESTAB', localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 }),
+    ],
+  };
+  for (const [name, sockets] of Object.entries(nodes)) {
+    const { session } = store.claim(name, 1n, 'boot');
+    store.replaceSockets(store.owned(name, session!)!, storedSockets(sockets));
+  }
+  return store;
+}
+
+describe('query service: filters, summaries and rankings over stored sockets', () => {
+  const store = cluster();
+  const podsOf = (spec: QuerySpec) => listSockets(store, spec).items.map((s) => `${s.pod?.name ?? 'host'}:${s.ssState}`);
+
+  test('container, workload (name or kind/name), queue and age filters', () => {
+    assert.deepEqual(podsOf({ containers: ['nginx'] }), ['web-5c6b-fghij:ESTAB', 'web-5c6b-fghij:TIME-WAIT']);
+    assert.deepEqual(podsOf({ workloads: ['statefulset/pay'] }), ['pay-0:CLOSE-WAIT', 'pay-0:ESTAB']);
+    assert.deepEqual(podsOf({ workloads: ['deployment/pay'] }), []);
+    assert.deepEqual(podsOf({ workloads: ['cart-7d9f'], states: ['close-wait'] }).length, 3);
+    assert.deepEqual(podsOf({ minRecvQ: 2 }), ['pay-0:ESTAB']);
+    assert.deepEqual(podsOf({ minSendQ: 1 }), ['cart-7d9f-abcde:ESTAB']);
+    assert.deepEqual(listSockets(store, { minAgeSeconds: 300 }).items.length, 1, 'only the socket first seen 10 minutes ago');
+    assert.throws(() => listSockets(store, { minRecvQ: -1 }), QueryError);
+  });
+
+  test('summary by namespace, workload, pod and node counts every selected socket once', () => {
+    const byNamespace = summarize(store, {}, 'namespace', NOW).rows.map((row) => [row.namespace, row.node, row.total, row.states]);
+    assert.deepEqual(byNamespace, [
+      ['payments', null, 2, { 'CLOSE-WAIT': 1, ESTAB: 1 }],
+      ['shop', null, 7, { LISTEN: 1, 'CLOSE-WAIT': 3, ESTAB: 2, 'TIME-WAIT': 1 }],
+      [null, 'node-b', 2, { LISTEN: 1, 'unix:ESTAB': 1 }],
+    ]);
+    const byWorkload = summarize(store, { namespaces: ['shop'] }, 'workload', NOW).rows.map((row) => [row.workload?.name, row.total]);
+    assert.deepEqual(byWorkload, [['cart-7d9f', 5], ['web-5c6b', 2]]);
+    const byPod = summarize(store, { states: ['close-wait'] }, 'pod', NOW).rows.map((row) => [row.pod, row.node, row.total, row.recvQ]);
+    assert.deepEqual(byPod, [['pay-0', 'node-a', 1, 1], ['cart-7d9f-abcde', 'node-a', 3, 3]]);
+    const byNode = summarize(store, {}, 'node', NOW).rows.map((row) => [row.node, row.total]);
+    assert.deepEqual(byNode, [['node-a', 7], ['node-b', 4]]);
+    assert.throws(() => summarize(store, {}, 'colour' as 'pod'), /cannot summarize by 'colour'/);
+  });
+
+  test('top ranks pods by a state or by queued bytes', () => {
+    assert.deepEqual(topPods(store, {}, { kind: 'state', state: 'close-wait' }, 10, NOW).rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 3], ['pay-0', 1]]);
+    assert.deepEqual(topPods(store, {}, { kind: 'recv-q' }, 1, NOW).rows.map((row) => [row.pod, row.value]), [['pay-0', 5_001]]);
+    assert.deepEqual(topPods(store, {}, { kind: 'send-q' }, 5, NOW).rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 64_000]]);
+  });
+});
+
+describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
+  const store = cluster();
+  const server = createHttpServer(store, () => true, () => undefined);
+  const { url } = listenDuringSuite(server);
+
+  test('a summary and a ranking as JSON lists, with the nodes they cannot vouch for', async () => {
+    const summary = (await (await fetch(url('/api/v1/summary?by=pod&namespace=shop&state=close-wait'))).json()) as { kind: string; items: { pod: string; total: number }[]; unavailableNodes: unknown[] };
+    assert.equal(summary.kind, 'SocketSummary');
+    assert.deepEqual(summary.items.map((row) => [row.pod, row.total]), [['cart-7d9f-abcde', 3]]);
+    assert.deepEqual(summary.unavailableNodes, []);
+    const top = (await (await fetch(url('/api/v1/top?by=recv-q&limit=2'))).json()) as { kind: string; items: { pod: string; value: number }[] };
+    assert.equal(top.kind, 'PodRanking');
+    assert.deepEqual(top.items.map((row) => [row.pod, row.value]), [['pay-0', 5_001], ['cart-7d9f-abcde', 3]]);
+  });
+
+  test('bad parameters are 400 with a Status saying what is wrong', async () => {
+    for (const [query, message] of [
+      ['/api/v1/summary?by=colour', /cannot summarize by 'colour'/],
+      ['/api/v1/top?by=close-wait&limit=0', /limit must be a positive integer/],
+      ['/api/v1/sockets?minRecvQ=lots', /invalid minRecvQ 'lots'/],
+      ['/api/v1/top?by=nonsense', /unknown state/],
+    ] as const) {
+      const response = await fetch(url(query));
+      const body = (await response.json()) as { code: number; message: string };
+      assert.equal(response.status, 400, query);
+      assert.match(body.message, message, query);
+    }
+  });
+});
+
+describe('query service over HTTP: /api/v1/sockets as JSON, written while the store is walked', () => {
+  /** node-a as in cluster(), a node of 600 sockets (an answer of several writes), and a node still sending its first snapshot. */
+  const store = cluster();
+  const many = Array.from({ length: 600 }, (_, i) => socket(i % 3 === 0 ? 'close-wait' : 'estab', { pod: i % 2 ? web : cart, processes: [{ pid: 100 + i, name: 'nginx', comm: 'nginx', fds: [i] }] }));
+  const { session } = store.claim('node-c', 1n, 'boot');
+  store.replaceSockets(store.owned('node-c', session!)!, storedSockets(many));
+  store.claim('node-d', 1n, 'boot');
+  const server = createHttpServer(store, () => true, () => undefined);
+  const { url } = listenDuringSuite(server);
+
+  /** The answer as it was made before it was streamed: the whole list, then JSON.stringify. */
+  const whole = (spec: QuerySpec): string => {
+    const result = listSockets(store, spec);
+    const list = socketList(result.items.map(socketItem), unavailableItems(result.unavailable));
+    return `${JSON.stringify(result.continueToken ? { ...list, metadata: { continue: result.continueToken } } : list)}\n`;
+  };
+
+  const cases: Array<{ name: string; query: string; spec: QuerySpec }> = [
+    { name: 'every socket (hundreds of KiB, many writes)', query: '', spec: {} },
+    { name: 'a filter matching a few', query: '?namespace=payments', spec: { namespaces: ['payments'] } },
+    { name: 'a filter matching none', query: '?port=1', spec: { ports: [1] } },
+    { name: 'a page cut by a limit, with its continue token', query: '?limit=250', spec: { limit: 250 } },
+    { name: 'a sorted page', query: '?sortBy=-recvQ&limit=5', spec: { sortBy: '-recvQ', limit: 5 } },
+  ];
+  for (const { name, query, spec } of cases) {
+    test(`the text is exactly the whole SocketList's JSON: ${name}`, async () => {
+      const response = await fetch(url(`/api/v1/sockets${query}`));
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'application/json');
+      assert.equal(await response.text(), whole(spec));
+    });
+  }
+
+  for (const { name, spec } of cases) {
+    test(`the protobuf answer (gRPC List, Accept: application/x-protobuf) decodes to the same listing: ${name}`, () => {
+      const listed = listSockets(store, spec);
+      assert.deepEqual(ListResponse.decode(listSocketsEncoded(store, spec).bytes), { items: listed.items, unavailableNodes: listed.unavailable, continueToken: listed.continueToken });
+    });
+  }
+
+  test('a query that cannot run is still a 400 Status, not a cut answer', async () => {
+    const response = await fetch(url('/api/v1/sockets?continue=not-a-token'));
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { message: string }).message, /invalid continue token/);
+  });
+});
+
+describe('query service over gRPC: List filters, Summary and Top', () => {
+  let running: RunningAggregator;
+  let client: QueryServiceClient;
+  before(async () => {
+    running = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 120_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, log: () => undefined });
+    fillFrom(cluster(), running.store);
+    client = new QueryServiceClient(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+  });
+  after(async () => {
+    client.close();
+    await running.stop();
+  });
+  const list = (request: ListRequest) => new Promise<ListResponse>((resolve, reject) => client.list(request, settle(resolve, reject)));
+  const summary = (request: SummaryRequest) => new Promise<SummaryResponse>((resolve, reject) => client.summary(request, settle(resolve, reject)));
+  const top = (request: TopRequest) => new Promise<TopResponse>((resolve, reject) => client.top(request, settle(resolve, reject)));
+  const filter = (fields: Partial<ListRequest>): ListRequest => ListRequest.fromPartial(fields);
+
+  test('List takes the new filters', async () => {
+    const listed = await list(filter({ workloads: ['statefulset/pay'], minRecvQ: 2n }));
+    assert.deepEqual(listed.items.map((s) => [s.pod?.name, s.ssState]), [['pay-0', 'ESTAB']]);
+  });
+
+  test('Summary and Top answer as HTTP does', async () => {
+    const summarized = await summary({ filter: filter({ states: ['close-wait'] }), by: 'pod' });
+    assert.deepEqual(summarized.rows.map((row) => [row.pod, row.total, row.states]), [['pay-0', 1n, { 'CLOSE-WAIT': 1n }], ['cart-7d9f-abcde', 3n, { 'CLOSE-WAIT': 3n }]]);
+    const ranked = await top({ filter: undefined, by: 'close-wait', limit: 1 });
+    assert.deepEqual(ranked.rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 3n]]);
+  });
+
+  test('List answers from the stored bytes exactly what decoding them gives; undecodable sockets are left out', async () => {
+    const decoded = listSockets(running.store, {}).items;
+    assert.deepEqual((await list(filter({}))).items, decoded);
+    assert.ok(decoded.some((s) => s.pod?.name === 'pay-0' && s.podRef === 0 && s.node === 'node-a'));
+    // A socket whose nested timer is truncated: ingest reads only top-level fields and keeps it.
+    const good = Buffer.from(Socket.encode(socket('estab', { key: 'broken-timer' })).finish());
+    const broken = Buffer.concat([good, new BinaryWriter().uint32(WIRE.Socket.timer.tag).uint32(2).uint32(WIRE.Timer.code.tag).raw(Uint8Array.of(0xff)).finish()]);
+    running.store.get('node-a')!.sockets.put(readSocket(broken, 0, broken.length, new PodCache()));
+    const answered = await list(filter({}));
+    assert.equal(answered.items.length, decoded.length);
+    assert.ok(!answered.items.some((s) => s.key === 'broken-timer'));
+    assert.deepEqual((await list(filter({ limit: 3 }))).items, decoded.slice(0, 3));
+  });
+
+  test('a bad grouping is INVALID_ARGUMENT', async () => {
+    await assert.rejects(summary({ filter: undefined, by: 'colour' }), (error: ServiceError) => error.code === status.INVALID_ARGUMENT && /cannot summarize by/.test(error.details));
+  });
+});
+
+/** Copies every node of one store into another (the running aggregator's). */
+function fillFrom(source: NodeStore, target: NodeStore): void {
+  for (const node of source.all()) {
+    const { session } = target.claim(node.name, 1n, 'boot');
+    target.replaceSockets(target.owned(node.name, session!)!, node.sockets);
+  }
+}
