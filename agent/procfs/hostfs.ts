@@ -46,6 +46,20 @@ function gone(error: unknown, fullPath: string): undefined {
   throw new HostFsError(fullPath, code, { cause: error });
 }
 
+/** `call(fullPath)` under the seam's contract (gone()). */
+function unlessGone<T>(fullPath: string, call: (fullPath: string) => T): T | undefined {
+  try {
+    return call(fullPath);
+  } catch (error) {
+    return gone(error, fullPath);
+  }
+}
+
+// Module-level callees: a scan calls these for every process and table, and a closure per call is garbage.
+const openForReading = (fullPath: string): number => fs.openSync(fullPath, 'r');
+const listDirectory = (fullPath: string): string[] => fs.readdirSync(fullPath);
+const readLink = (fullPath: string): string => fs.readlinkSync(fullPath);
+
 /** Grown as needed for one read; kept between reads up to this size (a table of ~7k TCP lines). */
 const SCRATCH_KEPT_BYTES = 1 << 20;
 let scratch = Buffer.allocUnsafe(64 * 1024);
@@ -82,12 +96,8 @@ export class LocalHostFs implements HostFs {
    */
   readFile(relPath: string): Buffer | undefined {
     const full = `${this.procRoot}/${relPath}`;
-    let fd: number;
-    try {
-      fd = fs.openSync(full, 'r');
-    } catch (error) {
-      return gone(error, full);
-    }
+    const fd = unlessGone(full, openForReading);
+    if (fd === undefined) return undefined;
     try {
       return readAll(fd, null);
     } catch (error) {
@@ -99,12 +109,8 @@ export class LocalHostFs implements HostFs {
 
   open(relPath: string): OpenFile | undefined {
     const full = `${this.procRoot}/${relPath}`;
-    let fd: number;
-    try {
-      fd = fs.openSync(full, 'r');
-    } catch (error) {
-      return gone(error, full);
-    }
+    const fd = unlessGone(full, openForReading);
+    if (fd === undefined) return undefined;
     let closed = false;
     return {
       reread: () => {
@@ -124,20 +130,10 @@ export class LocalHostFs implements HostFs {
   }
 
   readdir(relPath: string): string[] | undefined {
-    const full = `${this.procRoot}/${relPath}`;
-    try {
-      return fs.readdirSync(full);
-    } catch (error) {
-      return gone(error, full);
-    }
+    return unlessGone(`${this.procRoot}/${relPath}`, listDirectory);
   }
 
   readlink(relPath: string): string | undefined {
-    const full = `${this.procRoot}/${relPath}`;
-    try {
-      return fs.readlinkSync(full);
-    } catch (error) {
-      return gone(error, full);
-    }
+    return unlessGone(`${this.procRoot}/${relPath}`, readLink);
   }
 }
