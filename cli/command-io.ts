@@ -8,3 +8,6 @@ export interface CommandIo {
   readonly stderr: (text: string) => void;
   readonly signal?: AbortSignal;
 }
+
+/** A `kube-netstat` command: its arguments (after the command's name) in, the process exit code out. */
+export type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;

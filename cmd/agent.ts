@@ -2,15 +2,14 @@ import { credentials } from '@grpc/grpc-js';
 import { AgentMetrics } from '../agent/metrics.js';
 import { startAgentMetricsServer } from '../agent/metrics-server.js';
 import { runAgent } from '../agent/runner.js';
-import type { CommandIo } from '../cli/command-io.js';
-import { createLogger, type LogFn } from '../common/log.js';
+import type { LogFn } from '../common/log.js';
 import { AGENT, type AgentSettings } from '../config/agent-settings.js';
 import { readPemFile } from '../config/pem-file.js';
 import type { Setting } from '../config/setting.js';
-import { asksForHelp, readSettings } from '../config/read-settings.js';
-import { usage } from '../config/usage.js';
+import { readSettings } from '../config/read-settings.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
 import { listenError } from './listen-error.js';
+import { serviceCommand } from './service-command.js';
 
 const VERSION = '0.1.0';
 const { tls } = AGENT.settings;
@@ -20,18 +19,11 @@ export function agentSettings(argv: readonly string[]): AgentSettings {
   return readSettings(AGENT, argv);
 }
 
-export async function runAgentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  if (asksForHelp(AGENT, argv)) {
-    io.stdout(usage(AGENT));
-    return 0;
-  }
-  const settings = agentSettings(argv);
-  const { log } = createLogger('agent');
+export const runAgentCommand = serviceCommand(AGENT, async (settings, log, signal) => {
   log('agent starting', { node: settings.nodeName, aggregator: settings.aggregator, intervalSeconds: settings.intervalSeconds });
-  await runAgentWith(settings, log, io.signal ?? new AbortController().signal);
+  await runAgentWith(settings, log, signal);
   log('agent stopped', {});
-  return 0;
-}
+});
 
 /**
  * Runs the agent until the signal aborts. Its metrics go to `metrics` when given (standalone:

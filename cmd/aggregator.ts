@@ -1,14 +1,13 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { tuneAggregatorHeap } from '../aggregator/server/heap.js';
 import { startAggregator, type AggregatorOptions, type RunningAggregator } from '../aggregator/server/index.js';
-import type { CommandIo } from '../cli/command-io.js';
-import { createLogger, type LogFn } from '../common/log.js';
+import type { LogFn } from '../common/log.js';
 import { AGGREGATOR, type AggregatorSettings } from '../config/aggregator-settings.js';
 import { readPemFile } from '../config/pem-file.js';
-import { asksForHelp, readSettings } from '../config/read-settings.js';
-import { usage } from '../config/usage.js';
+import { readSettings } from '../config/read-settings.js';
 import { clusterKubeConfig, peerNamesKubeConfig } from './cluster-access.js';
 import { listenError } from './listen-error.js';
+import { serviceCommand } from './service-command.js';
 
 const FLAGS = AGGREGATOR.settings;
 
@@ -17,19 +16,12 @@ export function aggregatorSettings(argv: readonly string[]): AggregatorSettings 
   return readSettings(AGGREGATOR, argv);
 }
 
-export async function runAggregatorCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  if (asksForHelp(AGGREGATOR, argv)) {
-    io.stdout(usage(AGGREGATOR));
-    return 0;
-  }
-  const settings = aggregatorSettings(argv);
-  const { log } = createLogger('aggregator');
+export const runAggregatorCommand = serviceCommand(AGGREGATOR, async (settings, log, signal) => {
   const aggregator = await startAggregatorWith(settings, log);
-  await waitForAbort(io.signal);
+  await waitForAbort(signal);
   log('aggregator draining', {});
   await aggregator.stop();
-  return 0;
-}
+});
 
 /** --agent-auth and --query-auth as the cluster-access modes of cluster-access.ts. */
 const AUTH_MODES = { auto: 'auto', tokenreview: 'on', none: 'off' } as const;
@@ -81,8 +73,7 @@ function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig 
   });
 }
 
-function waitForAbort(signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return new Promise(() => undefined);
+function waitForAbort(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

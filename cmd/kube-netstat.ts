@@ -1,4 +1,4 @@
-import type { CommandIo } from '../cli/command-io.js';
+import type { Command, CommandIo } from '../cli/command-io.js';
 import { UsageError } from '../config/usage-error.js';
 
 const USAGE = `usage: kube-netstat <command> [flags]
@@ -12,8 +12,6 @@ Commands:
 
 Run 'kube-netstat <command> --help' for a command's flags.
 `;
-
-type Command = (argv: readonly string[], io: CommandIo) => Promise<number>;
 
 /** Each command loads only its own modules: start-up time is what every `local` run pays. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {

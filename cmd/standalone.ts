@@ -1,25 +1,16 @@
 import { basename, relative } from 'node:path';
 import { AgentMetrics } from '../agent/metrics.js';
-import type { CommandIo } from '../cli/command-io.js';
 import { nodeName as defaultNode } from '../cli/local/pods.js';
-import { createLogger } from '../common/log.js';
-import { asksForHelp, readSettings } from '../config/read-settings.js';
 import { STANDALONE } from '../config/standalone-settings.js';
-import { usage } from '../config/usage.js';
 import { agentSettings, runAgentWith } from './agent.js';
 import { aggregatorSettings, startAggregatorWith } from './aggregator.js';
+import { serviceCommand } from './service-command.js';
 
 /**
  * Agent and aggregator for this host in one process, over the same gRPC protocol on
  * loopback: the embedded default, no cluster needed.
  */
-export async function runStandaloneCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  if (asksForHelp(STANDALONE, argv)) {
-    io.stdout(usage(STANDALONE));
-    return 0;
-  }
-  const settings = readSettings(STANDALONE, argv);
-  const { log } = createLogger('standalone');
+export const runStandaloneCommand = serviceCommand(STANDALONE, async (settings, log, signal, io) => {
   // Both halves use the kubeconfig given: the agent for pod names, the aggregator for peer names.
   const { kubeconfig } = settings;
   const aggregator = await startAggregatorWith({ ...aggregatorSettings([]), kubeconfig, agentAuth: 'none', grpcListen: '127.0.0.1:0', httpListen: `127.0.0.1:${settings.httpPort}` }, log);
@@ -48,12 +39,10 @@ export async function runStandaloneCommand(argv: readonly string[], io: CommandI
       `  ${self} query --server ${base} -A watch --state close-wait\n` +
       `Stop with Ctrl-C.\n`,
   );
-  const signal = io.signal ?? new AbortController().signal;
   // One process, one /metrics: the agent's series go on the aggregator's registry (it has the process metrics already).
   await runAgentWith(agent, log, signal, new AgentMetrics({ registry: aggregator.metrics.registry, processMetrics: false }));
   await aggregator.stop();
-  return 0;
-}
+});
 
 /**
  * How the user ran this binary, for commands to copy: `kube-netstat` when installed (npm's bin
