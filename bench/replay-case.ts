@@ -1,16 +1,12 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { ReplayResult } from './replay.js';
+import type { ClusterOptions } from './stream-cluster.js';
 import { track } from './stream-procs.js';
 
-export interface ReplayOptions {
-  readonly nodes: number;
-  readonly socketsPerNode: number;
-  readonly bursts: number;
-  readonly aggregatorNodeFlags: readonly string[];
+/** Sized and run as the simulated cluster (stream-cluster.ts); each of the `bursts` changes every socket once. */
+export interface ReplayOptions extends Pick<ClusterOptions, 'nodes' | 'socketsPerNode' | 'bursts' | 'aggregatorNodeFlags' | 'repo' | 'progress'> {
   readonly timeoutMs: number;
-  readonly repo: string;
-  readonly progress: (text: string) => void;
 }
 
 /**
