@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +10,15 @@ import { FindingEvents } from '../../../aggregator/findings/events.js';
 import { findingsCollector } from '../../../aggregator/findings/metrics.js';
 import { findingMessage } from '../../../aggregator/findings/wire.js';
 import { HistoryStore, SERIES_NAMES } from '../../../aggregator/history/index.js';
-import { createHttpServer, startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import { createHttpServer } from '../../../aggregator/server/index.js';
 import { findingItem, type FindingList, type PodHistoryObject } from '../../../model/json/finding-list.js';
 import { AGGREGATOR_DEFAULTS } from '../../../config/aggregator-settings.js';
 import { aggregatorSettings } from '../../../cmd/aggregator.js';
 import { UsageError } from '../../../config/usage-error.js';
-import { FindingsRequest, FindingsResponse, HistoryRequest, QueryServiceClient, type HistoryResponse } from '../../../gen/kubenetstat/v1/query.js';
+import { FindingsRequest, FindingsResponse, HistoryRequest, type HistoryResponse } from '../../../gen/kubenetstat/v1/query.js';
 import { settle } from '../../support/grpc.js';
 import { FindingsCluster, T0, pod, process, settingsWith, tcp } from '../../support/findings-cluster.js';
+import { queriedDuringSuite } from '../../support/loopback-aggregator.js';
 import { listenDuringSuite } from '../../support/loopback-http.js';
 import { namespace, TestApiServer } from '../../support/k8s/index.js';
 
@@ -146,27 +147,18 @@ describe('findings and history over HTTP', () => {
 });
 
 describe('findings and history over gRPC', () => {
-  let running: RunningAggregator;
-  let client: QueryServiceClient;
-  before(async () => {
-    running = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 600_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, log: () => undefined, findings: { ...settingsWith({ closeWait: { maxAgeSeconds: 10 } }), evaluateEverySeconds: 300 } });
-    const { session } = running.store.claim('node-a', 1n, 'boot');
-    const node = running.store.owned('node-a', session!)!;
-    running.store.replaceSockets(node, leakyCluster().store.get('node-a')!.sockets);
-    running.findings.engine.evaluate();
-    client = new QueryServiceClient(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+  const served = queriedDuringSuite({ findings: { ...settingsWith({ closeWait: { maxAgeSeconds: 10 } }), evaluateEverySeconds: 300 } }, (aggregator) => {
+    const { session } = aggregator.store.claim('node-a', 1n, 'boot');
+    aggregator.store.replaceSockets(aggregator.store.owned('node-a', session!)!, leakyCluster().store.get('node-a')!.sockets);
+    aggregator.findings.engine.evaluate();
   });
-  after(async () => {
-    client.close();
-    await running.stop();
-  });
-  const findings = (request: FindingsRequest) => new Promise<FindingsResponse>((resolve, reject) => client.findings(request, settle(resolve, reject)));
-  const history = (request: HistoryRequest) => new Promise<HistoryResponse>((resolve, reject) => client.history(request, settle(resolve, reject)));
+  const findings = (request: FindingsRequest) => new Promise<FindingsResponse>((resolve, reject) => served.client.findings(request, settle(resolve, reject)));
+  const history = (request: HistoryRequest) => new Promise<HistoryResponse>((resolve, reject) => served.client.history(request, settle(resolve, reject)));
 
   test('Findings answers as HTTP does; History a pod\'s counts; NOT_FOUND and INVALID_ARGUMENT when asked wrong', async () => {
     const found = await findings(FindingsRequest.fromPartial({ namespaces: ['shop'] }));
     assert.deepEqual(found.items.map((finding) => [finding.rule, finding.pod, finding.sockets, finding.processes]), [['close-wait-leak', 'cart-7d9f-abcde', 2n, [{ pid: 4242, name: 'cart-server', comm: 'cart-server', sockets: 2n }]]]);
-    assert.deepEqual(found.items.map(findingItem), running.findings.engine.all().filter((finding) => finding.namespace === 'shop').map(findingMessage).map(findingItem));
+    assert.deepEqual(found.items.map(findingItem), served.aggregator.findings.engine.all().filter((finding) => finding.namespace === 'shop').map(findingMessage).map(findingItem));
     assert.ok(found.evaluatedUnixMs > 0n);
     const answer = await history(HistoryRequest.fromPartial({ namespace: 'shop', pod: 'cart-7d9f-abcde' }));
     assert.deepEqual(answer.history?.resolutions.map((resolution) => [resolution.name, Object.keys(resolution.series), resolution.timesUnixMs.length]), [['fine', ['CLOSE-WAIT'], 1], ['coarse', ['CLOSE-WAIT'], 1]]);

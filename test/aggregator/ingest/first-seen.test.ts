@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { credentials } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { listSockets, listSocketsEncoded } from '../../../aggregator/query/index.js';
-import { startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import type { RunningAggregator } from '../../../aggregator/server/index.js';
 import { NodeSockets, SocketChunks } from '../../../aggregator/store/index.js';
 import { PodCache, readSocket } from '../../../aggregator/ingest/index.js';
 import { AgentServiceClient, type StreamRequest } from '../../../gen/kubenetstat/v1/agent.js';
@@ -10,6 +10,7 @@ import { ListResponse } from '../../../gen/kubenetstat/v1/query.js';
 import { Proto, Socket } from '../../../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../../../model/wire-fields.js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { startLoopbackAggregator } from '../../support/loopback-aggregator.js';
 import { converse } from '../../support/stream/raw-grpc.js';
 
 /**
@@ -101,7 +102,7 @@ describe('first seen across agent restarts, through ingest', () => {
   let aggregator: RunningAggregator;
   let client: AgentServiceClient;
   before(async () => {
-    aggregator = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 600_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, log: () => undefined });
+    aggregator = await startLoopbackAggregator();
     client = new AgentServiceClient(`127.0.0.1:${aggregator.grpcPort}`, credentials.createInsecure());
   });
   after(async () => {

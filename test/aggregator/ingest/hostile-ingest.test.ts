@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { AgentStream } from '../../../agent/stream/client.js';
 import { SocketTable } from '../../../agent/stream/socket-table.js';
-import { startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import type { RunningAggregator } from '../../../aggregator/server/index.js';
 import type { SocketList } from '../../../model/json/socket-list.js';
 import { WIRE } from '../../../model/wire-fields.js';
 import { AgentServiceClient, StreamRequest, type PodDef, type StreamResponse } from '../../../gen/kubenetstat/v1/agent.js';
@@ -18,6 +18,7 @@ import { NodeTree } from '../../support/stream/node-tree.js';
 import { waitFor } from '../../support/wait.js';
 import { converse, grpcFrame, rawSession, rawStreamCall, statusName } from '../../support/stream/raw-grpc.js';
 import { hostSockets } from '../../support/host-sockets.js';
+import { startLoopbackAggregator } from '../../support/loopback-aggregator.js';
 
 /**
  * Whatever an agent connection sends — out of order, oversized, undecodable, impersonating —
@@ -184,14 +185,7 @@ describe('aggregator ingest under hostile input', { timeout: 120_000 }, () => {
   }
 
   before(async () => {
-    aggregator = await startAggregator({
-      grpcListen: '127.0.0.1:0',
-      httpListen: '127.0.0.1:0',
-      staleAfterMs: 60_000,
-      evictAfterMs: 600_000,
-      ...LIMITS,
-      log: (message, fields) => logs.push({ message, fields }),
-    });
+    aggregator = await startLoopbackAggregator({ ...LIMITS, log: (message, fields) => logs.push({ message, fields }) });
     tree = new NodeTree({ netnsInode: '4026539300', podUid: '3c3c3c3c-0000-4000-8000-000000000003', containerId: 'c'.repeat(64), inodeBase: 7_900_000 });
     const table = new SocketTable();
     table.update(await hostSockets(tree.root, HEALTHY));

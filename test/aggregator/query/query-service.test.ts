@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { after, before, describe, test } from 'node:test';
-import { createHttpServer, startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { describe, test } from 'node:test';
+import { createHttpServer } from '../../../aggregator/server/index.js';
 import { NodeStore } from '../../../aggregator/store/index.js';
 import { listSockets, listSocketsEncoded, QueryError, summarize, topPods, type QuerySpec } from '../../../aggregator/query/index.js';
 import { PodCache, readSocket } from '../../../aggregator/ingest/index.js';
 import { socketItem, socketList, unavailableItems } from '../../../model/json/socket-list.js';
-import { ListRequest, ListResponse, QueryServiceClient, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../../../gen/kubenetstat/v1/query.js';
+import { ListRequest, ListResponse, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../../../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../../../model/wire-fields.js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { settle } from '../../support/grpc.js';
 import { listenDuringSuite } from '../../support/loopback-http.js';
+import { queriedDuringSuite } from '../../support/loopback-aggregator.js';
 import { storedSockets } from '../../support/stored.js';
 
 const NOW = Date.now();
@@ -189,20 +190,10 @@ describe('query service over HTTP: /api/v1/sockets as JSON, written while the st
 });
 
 describe('query service over gRPC: List filters, Summary and Top', () => {
-  let running: RunningAggregator;
-  let client: QueryServiceClient;
-  before(async () => {
-    running = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 120_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, log: () => undefined });
-    fillFrom(cluster(), running.store);
-    client = new QueryServiceClient(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
-  });
-  after(async () => {
-    client.close();
-    await running.stop();
-  });
-  const list = (request: ListRequest) => new Promise<ListResponse>((resolve, reject) => client.list(request, settle(resolve, reject)));
-  const summary = (request: SummaryRequest) => new Promise<SummaryResponse>((resolve, reject) => client.summary(request, settle(resolve, reject)));
-  const top = (request: TopRequest) => new Promise<TopResponse>((resolve, reject) => client.top(request, settle(resolve, reject)));
+  const served = queriedDuringSuite({}, (aggregator) => fillFrom(cluster(), aggregator.store));
+  const list = (request: ListRequest) => new Promise<ListResponse>((resolve, reject) => served.client.list(request, settle(resolve, reject)));
+  const summary = (request: SummaryRequest) => new Promise<SummaryResponse>((resolve, reject) => served.client.summary(request, settle(resolve, reject)));
+  const top = (request: TopRequest) => new Promise<TopResponse>((resolve, reject) => served.client.top(request, settle(resolve, reject)));
   const filter = (fields: Partial<ListRequest>): ListRequest => ListRequest.fromPartial(fields);
 
   test('List takes the new filters', async () => {
@@ -218,13 +209,13 @@ describe('query service over gRPC: List filters, Summary and Top', () => {
   });
 
   test('List answers from the stored bytes exactly what decoding them gives; undecodable sockets are left out', async () => {
-    const decoded = listSockets(running.store, {}).items;
+    const decoded = listSockets(served.aggregator.store, {}).items;
     assert.deepEqual((await list(filter({}))).items, decoded);
     assert.ok(decoded.some((s) => s.pod?.name === 'pay-0' && s.podRef === 0 && s.node === 'node-a'));
     // A socket whose nested timer is truncated: ingest reads only top-level fields and keeps it.
     const good = Buffer.from(Socket.encode(socket('estab', { key: 'broken-timer' })).finish());
     const broken = Buffer.concat([good, new BinaryWriter().uint32(WIRE.Socket.timer.tag).uint32(2).uint32(WIRE.Timer.code.tag).raw(Uint8Array.of(0xff)).finish()]);
-    running.store.get('node-a')!.sockets.put(readSocket(broken, 0, broken.length, new PodCache()));
+    served.aggregator.store.get('node-a')!.sockets.put(readSocket(broken, 0, broken.length, new PodCache()));
     const answered = await list(filter({}));
     assert.equal(answered.items.length, decoded.length);
     assert.ok(!answered.items.some((s) => s.key === 'broken-timer'));

@@ -3,12 +3,13 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { NodeStore } from '../../../aggregator/store/index.js';
-import { startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import type { RunningAggregator } from '../../../aggregator/server/index.js';
 import { WatchHub, WatchLimitError, type WatchSink } from '../../../aggregator/query/index.js';
 import { aggregatorSettings, startAggregatorWith } from '../../../cmd/aggregator.js';
 import { AGGREGATOR_DEFAULTS } from '../../../config/aggregator-settings.js';
 import { QueryServiceClient, WatchRequest } from '../../../gen/kubenetstat/v1/query.js';
 import { startApiCluster, type ApiCluster } from '../../support/api-cluster.js';
+import { startLoopbackAggregator } from '../../support/loopback-aggregator.js';
 import { waitFor } from '../../support/wait.js';
 
 /**
@@ -141,7 +142,7 @@ describe('per-client watch limit, per address without authentication', () => {
   let running: RunningAggregator;
   const open: Array<{ close(): void }> = [];
   before(async () => {
-    running = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 600_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, watchPollMs: 50, maxWatches: 20, maxWatchesPerClient: 2, log: () => undefined });
+    running = await startLoopbackAggregator({ watchPollMs: 50, maxWatches: 20, maxWatchesPerClient: 2 });
   });
   after(async () => {
     for (const watch of open) watch.close();

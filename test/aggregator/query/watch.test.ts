@@ -1,17 +1,18 @@
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { credentials, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHttpServer, startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import { createHttpServer, type RunningAggregator } from '../../../aggregator/server/index.js';
 import { bytesView, NodeStore } from '../../../aggregator/store/index.js';
 import { listSockets, QueryError, Watcher, WatchHub, WatchLimitError, type QuerySpec, type WatchSink } from '../../../aggregator/query/index.js';
 import { PodCache, readSocket } from '../../../aggregator/ingest/index.js';
 import { socketItem } from '../../../model/json/socket-list.js';
-import { ListRequest, QueryServiceClient, WatchEvent, WatchEventType } from '../../../gen/kubenetstat/v1/query.js';
+import { ListRequest, type QueryServiceClient, WatchEvent, WatchEventType } from '../../../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../../../model/wire-fields.js';
 import { putSocket, storedSockets } from '../../support/stored.js';
+import { queriedDuringSuite, queryClientOf, startLoopbackAggregator } from '../../support/loopback-aggregator.js';
 import { listenDuringSuite } from '../../support/loopback-http.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -503,9 +504,9 @@ describe('watch over gRPC: QueryService.Watch', () => {
   let client: QueryServiceClient;
   let stopped = false;
   before(async () => {
-    running = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 120_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, watchPollMs: 20, maxWatches: 1, log: () => undefined });
+    running = await startLoopbackAggregator({ watchPollMs: 20, maxWatches: 1 });
     snapshot(running.store, 'node-a', [tcp('a1', 'close-wait'), tcp('a2', 'estab')]);
-    client = new QueryServiceClient(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+    client = queryClientOf(running);
   });
   after(async () => {
     client.close();
@@ -562,26 +563,18 @@ describe('watch over gRPC: QueryService.Watch', () => {
 });
 
 describe('watch over gRPC: a client that reads slowly', () => {
-  let running: RunningAggregator;
-  let client: QueryServiceClient;
-  before(async () => {
-    running = await startAggregator({ grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', staleAfterMs: 60_000, evictAfterMs: 120_000, maxMessageBytes: 1 << 20, maxSocketsPerMessage: 1_000, maxSocketsPerNode: 10_000, watchPollMs: 20, log: () => undefined });
-    for (let n = 0; n < 30; n++) snapshot(running.store, `node-${String(n).padStart(2, '0')}`, Array.from({ length: 1_000 }, (_, i) => tcp(`k${i}`, 'estab')));
-    client = new QueryServiceClient(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
-  });
-  after(async () => {
-    client.close();
-    await running.stop();
+  const served = queriedDuringSuite({ watchPollMs: 20 }, (aggregator) => {
+    for (let n = 0; n < 30; n++) snapshot(aggregator.store, `node-${String(n).padStart(2, '0')}`, Array.from({ length: 1_000 }, (_, i) => tcp(`k${i}`, 'estab')));
   });
 
   test('a write the call cannot take pauses the watch until drain: sockets gone meanwhile are never sent', async () => {
-    const call = client.watch({ filter: ListRequest.fromPartial({}) });
+    const call = served.client.watch({ filter: ListRequest.fromPartial({}) });
     const events: WatchEvent[] = [];
     const ended = new Promise<ServiceError | undefined>((resolve) => call.on('error', resolve));
     // The first event arrives after the first pass, which queued what the call could take and paused.
     call.once('data', () => {
       call.pause();
-      snapshot(running.store, 'node-29', []);
+      snapshot(served.aggregator.store, 'node-29', []);
       call.resume();
     });
     call.on('data', (event: WatchEvent) => events.push(event));

@@ -4,10 +4,11 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { AgentStream } from '../../../agent/stream/client.js';
 import { SocketTable } from '../../../agent/stream/socket-table.js';
-import { startAggregator, type RunningAggregator } from '../../../aggregator/server/index.js';
+import type { RunningAggregator } from '../../../aggregator/server/index.js';
 import { exactView, getText, waitConverged } from '../../support/stream/converge.js';
 import { NodeTree } from '../../support/stream/node-tree.js';
 import { hostSockets } from '../../support/host-sockets.js';
+import { startLoopbackAggregator } from '../../support/loopback-aggregator.js';
 
 /**
  * The HTTP query parameters, fuzzed (fast-check, seeded, bounded): whatever keys and values a
@@ -89,17 +90,7 @@ describe('HTTP query parameters, fuzzed', { timeout: 120_000 }, () => {
   let baseline: Awaited<ReturnType<typeof exactView>>;
 
   before(async () => {
-    aggregator = await startAggregator({
-      grpcListen: '127.0.0.1:0',
-      httpListen: '127.0.0.1:0',
-      staleAfterMs: 60_000,
-      evictAfterMs: 600_000,
-      maxMessageBytes: 1 << 20,
-      maxSocketsPerMessage: 1_000,
-      maxSocketsPerNode: 10_000,
-      watchPollMs: 50,
-      log: () => undefined,
-    });
+    aggregator = await startLoopbackAggregator({ watchPollMs: 50 });
     tree = new NodeTree({ netnsInode: '4026539400', podUid: '5e5e5e5e-0000-4000-8000-000000000005', containerId: 'e'.repeat(64), inodeBase: 8_100_000 });
     const table = new SocketTable();
     table.update(await hostSockets(tree.root, NODE));
