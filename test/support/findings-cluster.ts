@@ -3,7 +3,8 @@ import { HistoryStore } from '../../aggregator/history/index.js';
 import { bytesView, NodeStore } from '../../aggregator/store/index.js';
 import { PodCache } from '../../aggregator/ingest/index.js';
 import { AGGREGATOR_DEFAULTS } from '../../config/aggregator-settings.js';
-import { Proto, Socket, type PodRef, type ProcessRef } from '../../gen/kubenetstat/v1/socket.js';
+import { Proto, Socket } from '../../gen/kubenetstat/v1/socket.js';
+import { STATES, type StateName } from './agent-sockets.js';
 import { putSocket, storedSockets } from './stored.js';
 
 /**
@@ -13,32 +14,6 @@ import { putSocket, storedSockets } from './stored.js';
 
 /** 2024-01-01T00:00:00Z: whole seconds, as the store keeps since-times. */
 export const T0 = Date.UTC(2024, 0, 1);
-
-export const STATES = {
-  estab: [1, 'ESTABLISHED', 'ESTAB'],
-  'syn-sent': [2, 'SYN_SENT', 'SYN-SENT'],
-  'syn-recv': [3, 'SYN_RECV', 'SYN-RECV'],
-  'fin-wait2': [5, 'FIN_WAIT2', 'FIN-WAIT-2'],
-  'time-wait': [6, 'TIME_WAIT', 'TIME-WAIT'],
-  'close-wait': [8, 'CLOSE_WAIT', 'CLOSE-WAIT'],
-  'last-ack': [9, 'LAST_ACK', 'LAST-ACK'],
-  listen: [10, 'LISTEN', 'LISTEN'],
-} as const;
-export type StateName = keyof typeof STATES;
-
-export const pod = (namespace: string, name: string, container: string): PodRef => ({
-  namespace,
-  name,
-  uid: `uid-${name}`,
-  container,
-  containerId: '',
-  runtime: '',
-  workloadKind: 'ReplicaSet',
-  workloadName: name.replace(/-[^-]+$/, ''),
-  labels: {},
-});
-
-export const process = (pid: number, name: string): ProcessRef => ({ pid, name, comm: name, fds: [3] });
 
 /** The pods' network namespace (every test pod has its own; only port ranges care). */
 export const NETNS = 4026532000n;

@@ -7,7 +7,8 @@ import { NetnsReader } from '../../../aggregator/store/index.js';
 import { Proto, Socket } from '../../../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../../../model/wire-fields.js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { FindingsCluster, pod, process, settingsWith, tcp } from '../../support/findings-cluster.js';
+import { pod, process } from '../../support/agent-sockets.js';
+import { FindingsCluster, settingsWith, tcp } from '../../support/findings-cluster.js';
 
 /**
  * What the findings engine keeps from one evaluation to the next so that a pass allocates next

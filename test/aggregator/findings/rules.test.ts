@@ -6,7 +6,8 @@ import { Slice } from '../../../aggregator/slice.js';
 import { AGGREGATOR_DEFAULTS } from '../../../config/aggregator-settings.js';
 import { Proto, Socket } from '../../../gen/kubenetstat/v1/socket.js';
 import { applyNamespaceTable, listenOverflowsOf } from '../../../aggregator/store/index.js';
-import { FindingsCluster, NETNS, T0, pod, process, settingsWith, tcp } from '../../support/findings-cluster.js';
+import { pod, process } from '../../support/agent-sockets.js';
+import { FindingsCluster, NETNS, T0, settingsWith, tcp } from '../../support/findings-cluster.js';
 
 /**
  * The leak rules over synthetic stores and a clock the tests move: each rule fires on the

@@ -17,6 +17,7 @@ import { aggregatorSettings } from '../../../cmd/aggregator.js';
 import { UsageError } from '../../../config/usage-error.js';
 import { QueryServiceClient, type SummaryResponse } from '../../../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
+import { STATES, type StateName } from '../../support/agent-sockets.js';
 import { parseExposition, samplesOf, type Exposition } from '../../support/exposition.js';
 import { runCli } from '../../support/run-cli.js';
 import { storedSockets } from '../../support/stored.js';
@@ -37,10 +38,8 @@ const pod = (namespace: string, name: string, workloadKind = '', workloadName = 
   labels: {},
 });
 
-const STATES = { estab: [1, 'ESTABLISHED', 'ESTAB'], 'close-wait': [8, 'CLOSE_WAIT', 'CLOSE-WAIT'], listen: [10, 'LISTEN', 'LISTEN'], 'time-wait': [6, 'TIME_WAIT', 'TIME-WAIT'] } as const;
-
 let serial = 0;
-const socket = (state: keyof typeof STATES, fields: Partial<Socket> = {}): Socket => {
+const socket = (state: StateName, fields: Partial<Socket> = {}): Socket => {
   const [stateCode, name, ssState] = STATES[state];
   serial++;
   return Socket.fromPartial({ key: `k${serial}`, proto: Proto.PROTO_TCP, stateCode, state: name, ssState, localAddress: '10.0.0.1', localPort: 8080, foreignAddress: '10.0.0.2', foreignPort: 40_000 + serial, ...fields });

@@ -10,6 +10,7 @@ import { ListRequest, ListResponse, type SummaryRequest, type SummaryResponse, t
 import { Proto, Socket, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../../../model/wire-fields.js';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { pod, STATES, type StateName } from '../../support/agent-sockets.js';
 import { settle } from '../../support/grpc.js';
 import { listenDuringSuite } from '../../support/loopback-http.js';
 import { queriedDuringSuite } from '../../support/loopback-aggregator.js';
@@ -17,35 +18,16 @@ import { storedSockets } from '../../support/stored.js';
 
 const NOW = Date.now();
 
-const pod = (namespace: string, name: string, container: string, workloadName = '', workloadKind = 'ReplicaSet'): PodRef => ({
-  namespace,
-  name,
-  uid: `uid-${name}`,
-  container,
-  containerId: '',
-  runtime: '',
-  workloadKind: workloadName ? workloadKind : '',
-  workloadName,
-  labels: { app: name.split('-')[0]! },
-});
-
-const STATES: Record<string, [number, string, string]> = {
-  estab: [1, 'ESTABLISHED', 'ESTAB'],
-  'close-wait': [8, 'CLOSE_WAIT', 'CLOSE-WAIT'],
-  listen: [10, 'LISTEN', 'LISTEN'],
-  'time-wait': [6, 'TIME_WAIT', 'TIME-WAIT'],
-};
-
 let serial = 0;
-const socket = (state: keyof typeof STATES, fields: Partial<Socket> = {}): Socket => {
-  const [stateCode, name, ssState] = STATES[state]!;
+const socket = (state: StateName, fields: Partial<Socket> = {}): Socket => {
+  const [stateCode, name, ssState] = STATES[state];
   serial++;
   return Socket.fromPartial({ key: `k${serial}`, proto: Proto.PROTO_TCP, stateCode, state: name, ssState, localAddress: '10.0.0.1', localPort: 8080, foreignAddress: '10.0.0.2', foreignPort: 40000 + serial, firstSeenUnixMs: BigInt(NOW - 1_000), ...fields });
 };
 
-const cart = pod('shop', 'cart-7d9f-abcde', 'cart', 'cart-7d9f');
-const web = pod('shop', 'web-5c6b-fghij', 'nginx', 'web-5c6b');
-const pay = pod('payments', 'pay-0', 'pay', 'pay', 'StatefulSet');
+const cart = pod('shop', 'cart-7d9f-abcde', 'cart', { app: 'cart' });
+const web = pod('shop', 'web-5c6b-fghij', 'nginx', { app: 'web' });
+const pay: PodRef = { ...pod('payments', 'pay-0', 'pay', { app: 'pay' }), workloadKind: 'StatefulSet' };
 
 /** Two nodes: node-a with cart and pay, node-b with web and host sockets. */
 function cluster(): NodeStore {

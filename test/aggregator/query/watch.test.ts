@@ -11,6 +11,7 @@ import { socketItem } from '../../../model/json/socket-list.js';
 import { ListRequest, type QueryServiceClient, WatchEvent, WatchEventType } from '../../../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../../../model/wire-fields.js';
+import { STATES, type StateName } from '../../support/agent-sockets.js';
 import { putSocket, storedSockets } from '../../support/stored.js';
 import { queriedDuringSuite, queryClientOf, startLoopbackAggregator } from '../../support/loopback-aggregator.js';
 import { listenDuringSuite } from '../../support/loopback-http.js';
@@ -24,14 +25,7 @@ const pod = (namespace: string, name: string): PodRef => ({ namespace, name, uid
 const CART = pod('shop', 'cart-0');
 const PAY = pod('payments', 'pay-0');
 
-const STATES = {
-  estab: [1, 'ESTABLISHED', 'ESTAB'],
-  'close-wait': [8, 'CLOSE_WAIT', 'CLOSE-WAIT'],
-  'last-ack': [9, 'LAST_ACK', 'LAST-ACK'],
-  listen: [10, 'LISTEN', 'LISTEN'],
-} as const;
-
-const tcp = (key: string, state: keyof typeof STATES, fields: Partial<Socket> = {}): Socket => {
+const tcp = (key: string, state: StateName, fields: Partial<Socket> = {}): Socket => {
   const [stateCode, name, ssState] = STATES[state];
   // Keys are a letter and a number; JSON items carry no key, but this port.
   return Socket.fromPartial({ key, proto: Proto.PROTO_TCP, stateCode, state: name, ssState, localAddress: '10.0.0.1', localPort: 8080, foreignAddress: '10.0.0.2', foreignPort: 40_000 + Number(key.slice(1)), firstSeenUnixMs: BigInt(T0 - 1_000), pod: CART, ...fields });
