@@ -1,29 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import type { KubeConfig, V1Service } from '@kubernetes/client-node';
+import { after, afterEach, beforeEach, describe, test } from 'node:test';
+import type { V1Service } from '@kubernetes/client-node';
 import { Informer, type InformerEvent } from '../../../kube/informer.js';
 import { serviceSource } from '../../../kube/sources.js';
 import { ClusterPeers } from '../../../aggregator/peers/index.js';
 import type { Peer } from '../../../gen/kubenetstat/v1/socket.js';
-import { startApiCluster, type ApiCluster } from '../../support/api-cluster.js';
-import { endpointSlice, node, pod, service, type TestApiServer } from '../../support/k8s/index.js';
+import { startApiCluster } from '../../support/api-cluster.js';
+import { endpointSlice, node, pod, service } from '../../support/k8s/index.js';
 import { waitFor } from '../../support/wait.js';
 
 /**
  * The generic informer and the peer informers against the test API server's real list/watch
  * protocol: paging, changes, objects told apart by UID, 410 relists and recovery from 500s.
  */
-let cluster: ApiCluster;
-let server: TestApiServer;
-let kubeConfig: KubeConfig;
-
-before(async () => {
-  cluster = await startApiCluster({ bookmarkIntervalMs: 50 });
-  ({ server, kubeConfig } = cluster);
-});
+const cluster = await startApiCluster({ bookmarkIntervalMs: 50 });
 after(() => cluster.stop());
+const { server, kubeConfig } = cluster;
 
-/** Polls until check() passes, for at most 10 s. */
 /** Empties the API server's store of the kinds these tests write. */
 function clearCluster(): void {
   for (const kind of ['Pod', 'Service', 'EndpointSlice', 'Node']) {

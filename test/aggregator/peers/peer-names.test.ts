@@ -9,9 +9,9 @@ import { aggregatorSettings, startAggregatorWith } from '../../../cmd/aggregator
 import { UsageError } from '../../../config/usage-error.js';
 import { ListRequest, QueryServiceClient, type ListResponse } from '../../../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type Peer, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
-import { startApiCluster, type ApiCluster } from '../../support/api-cluster.js';
+import { startApiCluster } from '../../support/api-cluster.js';
 import { storedSockets } from '../../support/stored.js';
-import { endpointSlice, node, pod, service, type TestApiServer } from '../../support/k8s/index.js';
+import { endpointSlice, node, pod, service } from '../../support/k8s/index.js';
 import { waitFor } from '../../support/wait.js';
 
 /**
@@ -19,21 +19,15 @@ import { waitFor } from '../../support/wait.js';
  * kubeconfig for the test API server, names the far end of the sockets it holds in HTTP/JSON
  * and gRPC answers alike — and without cluster access, or before it has any, names none.
  */
-let cluster: ApiCluster;
-let server: TestApiServer;
-let kubeconfig: string;
-
-before(async () => {
-  cluster = await startApiCluster({ bookmarkIntervalMs: 50 });
-  ({ server, kubeconfig } = cluster);
-  server.store.upsert(node('node-a', {}, { internalIPs: ['10.0.0.5'] }));
-  server.store.upsert(node('node-b', {}, { internalIPs: ['10.0.0.6'], externalIPs: ['203.0.113.6'] }));
-  server.store.upsert(pod({ name: 'cart-1', namespace: 'shop', nodeName: 'node-b', podIP: '10.244.2.7' }));
-  server.store.upsert(pod({ name: 'exporter', namespace: 'monitoring', nodeName: 'node-b', hostNetwork: true, podIP: '10.0.0.6', containers: [{ name: 'exporter', ports: [{ containerPort: 9100 }] }] }));
-  server.store.upsert(service({ name: 'cart', namespace: 'shop', clusterIPs: ['10.96.0.20'], selector: { app: 'cart' } }));
-  server.store.upsert(endpointSlice({ namespace: 'shop', service: 'cart', endpoints: [{ addresses: ['10.244.2.7'], pod: 'cart-1', nodeName: 'node-b' }] }));
-});
+const cluster = await startApiCluster({ bookmarkIntervalMs: 50 });
 after(() => cluster.stop());
+const { server, kubeconfig } = cluster;
+server.store.upsert(node('node-a', {}, { internalIPs: ['10.0.0.5'] }));
+server.store.upsert(node('node-b', {}, { internalIPs: ['10.0.0.6'], externalIPs: ['203.0.113.6'] }));
+server.store.upsert(pod({ name: 'cart-1', namespace: 'shop', nodeName: 'node-b', podIP: '10.244.2.7' }));
+server.store.upsert(pod({ name: 'exporter', namespace: 'monitoring', nodeName: 'node-b', hostNetwork: true, podIP: '10.0.0.6', containers: [{ name: 'exporter', ports: [{ containerPort: 9100 }] }] }));
+server.store.upsert(service({ name: 'cart', namespace: 'shop', clusterIPs: ['10.96.0.20'], selector: { app: 'cart' } }));
+server.store.upsert(endpointSlice({ namespace: 'shop', service: 'cart', endpoints: [{ addresses: ['10.244.2.7'], pod: 'cart-1', nodeName: 'node-b' }] }));
 
 const web: PodRef = { namespace: 'shop', name: 'web-0', uid: 'uid-web-0', container: 'web', containerId: '', runtime: '', workloadKind: '', workloadName: '', labels: { app: 'web' } };
 
