@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import type { RunningAggregator } from '../../../aggregator/server/index.js';
-import { agentSettings, runAgentWith } from '../../../cmd/agent.js';
-import { aggregatorSettings, startAggregatorWith } from '../../../cmd/aggregator.js';
 import { AgentServiceClient } from '../../../gen/kubenetstat/v1/agent.js';
 import { ListRequest, QueryServiceClient } from '../../../gen/kubenetstat/v1/query.js';
 import { startApiCluster, type ApiCluster } from '../../support/api-cluster.js';
 import { makeMutualTlsFiles, type MutualTlsFiles } from '../../support/mtls.js';
 import { exactView, getText, waitConverged } from '../../support/stream/converge.js';
-import { NodeTree } from '../../support/stream/node-tree.js';
+import { startAgentAndAggregator, type AgentAndAggregator } from '../../support/stream/agent-and-aggregator.js';
 
 /**
  * Mutual TLS on the aggregator's gRPC port, through the CLI's own flags: the aggregator with
@@ -21,36 +18,30 @@ import { NodeTree } from '../../support/stream/node-tree.js';
 const NODE = 'tls-node';
 let certs: MutualTlsFiles;
 let cluster: ApiCluster;
-let running: RunningAggregator;
-let tree: NodeTree;
-const stopAgent = new AbortController();
-let agent: Promise<void> | undefined;
+let started: AgentAndAggregator;
 const agentLogs: string[] = [];
 
 before(async () => {
   certs = await makeMutualTlsFiles();
   cluster = await startApiCluster();
-  const settings = aggregatorSettings(['--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--peer-names', 'off', '--events', 'off', '--agent-auth', 'none', '--query-auth', 'none',
-    '--tls-cert', certs.serverCert, '--tls-key', certs.serverKey, '--tls-client-ca', certs.ca]);
-  running = await startAggregatorWith(settings, () => undefined);
-  tree = new NodeTree({ netnsInode: '4026539500', podUid: '6f6f6f6f-0000-4000-8000-000000000006', containerId: 'f'.repeat(64), inodeBase: 8_200_000 });
-  const agentFlags = ['--aggregator', `127.0.0.1:${running.grpcPort}`, '--node-name', NODE, '--proc-root', tree.root, '--interval', '0.2', '--heartbeat', '1', '--kubeconfig', cluster.kubeconfig,
-    '--tls-ca', certs.ca, '--tls-cert', certs.clientCert, '--tls-key', certs.clientKey];
-  agent = runAgentWith(agentSettings(agentFlags), (message, fields) => agentLogs.push(`${message} ${JSON.stringify(fields)}`), stopAgent.signal);
+  started = await startAgentAndAggregator({
+    node: NODE,
+    tree: { netnsInode: '4026539500', podUid: '6f6f6f6f-0000-4000-8000-000000000006', containerId: 'f'.repeat(64), inodeBase: 8_200_000 },
+    aggregatorFlags: ['--peer-names', 'off', '--events', 'off', '--agent-auth', 'none', '--query-auth', 'none', '--tls-cert', certs.serverCert, '--tls-key', certs.serverKey, '--tls-client-ca', certs.ca],
+    agentFlags: ['--kubeconfig', cluster.kubeconfig, '--tls-ca', certs.ca, '--tls-cert', certs.clientCert, '--tls-key', certs.clientKey],
+    agentLog: (message, fields) => agentLogs.push(`${message} ${JSON.stringify(fields)}`),
+  });
 });
 
 after(async () => {
-  stopAgent.abort();
-  await agent;
-  await running?.stop();
+  await started?.stop();
   await cluster?.stop();
-  tree?.dispose();
   certs?.remove();
 });
 
 /** One agent stream's outcome with these credentials: 'open' once the aggregator answered, else how it failed. */
 function tryStream(channel: ChannelCredentials): Promise<{ code: status | 'open'; details: string }> {
-  const client = new AgentServiceClient(`127.0.0.1:${running.grpcPort}`, channel);
+  const client = new AgentServiceClient(`127.0.0.1:${started.aggregator.grpcPort}`, channel);
   const call = client.stream(new Metadata(), { deadline: Date.now() + 5_000 });
   return new Promise((resolve) => {
     const done = (outcome: { code: status | 'open'; details: string }): void => {
@@ -67,7 +58,7 @@ function tryStream(channel: ChannelCredentials): Promise<{ code: status | 'open'
 }
 
 function list(channel: ChannelCredentials): Promise<{ error: ServiceError | null; nodes: string[] }> {
-  const client = new QueryServiceClient(`127.0.0.1:${running.grpcPort}`, channel);
+  const client = new QueryServiceClient(`127.0.0.1:${started.aggregator.grpcPort}`, channel);
   return new Promise((resolve) =>
     client.list(ListRequest.fromPartial({ nodes: [NODE] }), new Metadata(), { deadline: Date.now() + 5_000 }, (error, response) => {
       client.close();
@@ -80,8 +71,8 @@ const mutual = (): ChannelCredentials => credentials.createSsl(certs.read(certs.
 
 describe('mutual TLS on the gRPC port', () => {
   test('a real agent started with --tls-ca/--tls-cert/--tls-key completes the handshake and its node is written', async () => {
-    await waitConverged(running.httpPort, NODE, tree.root);
-    assert.equal(running.store.get(NODE)?.status, 'live');
+    await waitConverged(started.aggregator.httpPort, NODE, started.tree.root);
+    assert.equal(started.aggregator.store.get(NODE)?.status, 'live');
   });
 
   test('the QueryService answers on the same TLS port to a client with a certificate of the CA', async () => {
@@ -91,12 +82,12 @@ describe('mutual TLS on the gRPC port', () => {
   });
 
   test('without a client certificate the handshake is refused: no stream, no query', async () => {
-    const before = await exactView(running.httpPort, NODE);
+    const before = await exactView(started.aggregator.httpPort, NODE);
     const stream = await tryStream(credentials.createSsl(certs.read(certs.ca)));
     assert.equal(stream.code, status.UNAVAILABLE, stream.details);
     assert.equal((await list(credentials.createSsl(certs.read(certs.ca)))).error?.code, status.UNAVAILABLE);
-    assert.equal(running.store.get('tls-probe'), undefined);
-    assert.deepEqual(await exactView(running.httpPort, NODE), before);
+    assert.equal(started.aggregator.store.get('tls-probe'), undefined);
+    assert.deepEqual(await exactView(started.aggregator.httpPort, NODE), before);
   });
 
   test('a client certificate issued by another CA is refused', async () => {
@@ -104,14 +95,14 @@ describe('mutual TLS on the gRPC port', () => {
     const stream = await tryStream(stranger);
     assert.equal(stream.code, status.UNAVAILABLE, stream.details);
     assert.equal((await list(stranger)).error?.code, status.UNAVAILABLE);
-    assert.equal(running.store.get('tls-probe'), undefined);
+    assert.equal(started.aggregator.store.get('tls-probe'), undefined);
   });
 
   test('plain TCP, and a client that does not trust the server\'s CA, are refused', async () => {
     assert.equal((await tryStream(credentials.createInsecure())).code, status.UNAVAILABLE);
     const distrustful = credentials.createSsl(certs.read(certs.strangerCa), certs.read(certs.clientKey), certs.read(certs.clientCert));
     assert.equal((await tryStream(distrustful)).code, status.UNAVAILABLE);
-    assert.equal(running.store.get('tls-probe'), undefined);
+    assert.equal(started.aggregator.store.get('tls-probe'), undefined);
   });
 
   test('the probe itself works: with the right certificate a stream opens (so the refusals above are the TLS layer\'s)', async () => {
@@ -119,8 +110,8 @@ describe('mutual TLS on the gRPC port', () => {
   });
 
   test('the HTTP port is not TLS: plain HTTP for the service proxy (the plugin\'s path), unaffected by --tls-*', async () => {
-    assert.deepEqual(await getText(running.httpPort, '/healthz'), { status: 200, text: 'ok\n' });
-    assert.ok((await exactView(running.httpPort, NODE)).items.length > 0);
+    assert.deepEqual(await getText(started.aggregator.httpPort, '/healthz'), { status: 200, text: 'ok\n' });
+    assert.ok((await exactView(started.aggregator.httpPort, NODE)).items.length > 0);
     assert.ok(!agentLogs.some((line) => line.startsWith('aggregator unreachable')), `the agent never lost its stream: ${agentLogs.join('\n')}`);
   });
 });

@@ -5,14 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TokenFile } from '../../../agent/stream/token.js';
-import type { RunningAggregator } from '../../../aggregator/server/index.js';
-import { agentSettings, runAgentWith } from '../../../cmd/agent.js';
-import { aggregatorSettings, startAggregatorWith } from '../../../cmd/aggregator.js';
 import { AgentServiceClient } from '../../../gen/kubenetstat/v1/agent.js';
 import { startApiCluster, type ApiCluster } from '../../support/api-cluster.js';
 import { pod } from '../../support/k8s/index.js';
 import { exactView, waitConverged } from '../../support/stream/converge.js';
-import { NodeTree } from '../../support/stream/node-tree.js';
+import { startAgentAndAggregator, type AgentAndAggregator } from '../../support/stream/agent-and-aggregator.js';
 import { waitFor } from '../../support/wait.js';
 
 /**
@@ -35,12 +32,9 @@ function jwt(name: string, expiresAtS: number): string {
 
 describe('an agent whose token file is rotated', { timeout: 60_000 }, () => {
   let cluster: ApiCluster;
-  let running: RunningAggregator;
-  let tree: NodeTree;
+  let started: AgentAndAggregator;
   let dir: string;
   let tokenPath: string;
-  const stop = new AbortController();
-  let agent: Promise<void> | undefined;
   const agentLogs: Array<{ message: string; fields: Record<string, unknown> }> = [];
   const aggregatorLogs: Array<{ message: string; fields: Record<string, unknown> }> = [];
   // The old token expires a few seconds into the test; the new one in an hour.
@@ -54,34 +48,33 @@ describe('an agent whose token file is rotated', { timeout: 60_000 }, () => {
     cluster.server.store.upsert(pod({ name: 'agent-r', namespace: 'kube-netstat', nodeName: NODE, uid: 'uid-agent-r' }));
     const binding = { username: SA, audiences: [AUDIENCE], podName: 'agent-r', podUid: 'uid-agent-r' };
     cluster.server.reviews.registerToken(oldToken, { ...binding, expiresAtMs: oldExpiresS * 1000 });
-    const settings = aggregatorSettings(['--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--kubeconfig', cluster.kubeconfig, '--peer-names', 'off', '--events', 'off',
-      '--agent-auth', 'tokenreview', '--agent-service-account', 'kube-netstat/kube-netstat-agent', '--query-auth', 'none']);
-    running = await startAggregatorWith(settings, (message, fields) => aggregatorLogs.push({ message, fields }));
     dir = mkdtempSync(join(tmpdir(), 'kns-token-'));
     tokenPath = join(dir, 'token');
     writeFileSync(tokenPath, `${oldToken}\n`);
-    tree = new NodeTree({ netnsInode: '4026539600', podUid: '7a7a7a7a-0000-4000-8000-000000000007', containerId: 'a'.repeat(64), inodeBase: 8_300_000 });
-    const flags = ['--aggregator', `127.0.0.1:${running.grpcPort}`, '--node-name', NODE, '--proc-root', tree.root, '--interval', '0.2', '--heartbeat', '1', '--kubeconfig', cluster.kubeconfig, '--token-file', tokenPath];
-    agent = runAgentWith(agentSettings(flags), (message, fields) => agentLogs.push({ message, fields }), stop.signal);
+    started = await startAgentAndAggregator({
+      node: NODE,
+      tree: { netnsInode: '4026539600', podUid: '7a7a7a7a-0000-4000-8000-000000000007', containerId: 'a'.repeat(64), inodeBase: 8_300_000 },
+      aggregatorFlags: ['--kubeconfig', cluster.kubeconfig, '--peer-names', 'off', '--events', 'off', '--agent-auth', 'tokenreview', '--agent-service-account', 'kube-netstat/kube-netstat-agent', '--query-auth', 'none'],
+      agentFlags: ['--kubeconfig', cluster.kubeconfig, '--token-file', tokenPath],
+      aggregatorLog: (message, fields) => aggregatorLogs.push({ message, fields }),
+      agentLog: (message, fields) => agentLogs.push({ message, fields }),
+    });
   });
 
   after(async () => {
-    stop.abort();
-    await agent;
-    await running?.stop();
+    await started?.stop();
     await cluster?.stop();
-    tree?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('with its first token the agent writes its node', async () => {
-    await waitConverged(running.httpPort, NODE, tree.root);
+    await waitConverged(started.aggregator.httpPort, NODE, started.tree.root);
     assert.ok(reviewed(oldToken));
     assert.ok(!reviewed(newToken));
   });
 
   test('the file is replaced; at the old token\'s expiry the aggregator ends the stream and the agent reconnects with the new token, its node kept', async () => {
-    const before = await exactView(running.httpPort, NODE);
+    const before = await exactView(started.aggregator.httpPort, NODE);
     cluster.server.reviews.registerToken(newToken, { username: SA, audiences: [AUDIENCE], podName: 'agent-r', podUid: 'uid-agent-r', expiresAtMs: Date.now() + 3_600_000 });
     writeFileSync(tokenPath, `${newToken}\n`);
     // An mtime the old file cannot have had, however coarse the filesystem's clock.
@@ -92,14 +85,14 @@ describe('an agent whose token file is rotated', { timeout: 60_000 }, () => {
     const ended = aggregatorLogs.find((line) => line.message === 'agent stream rejected' && /token expired/.test(String(line.fields.reason)));
     assert.equal(ended?.fields.code, 'UNAUTHENTICATED', 'the aggregator ended the old token\'s stream');
     assert.ok(agentLogs.some((line) => line.message === 'aggregator unreachable' && /token expired/.test(String(line.fields.error))), 'the agent heard why');
-    await waitFor(() => running.store.get(NODE)?.status === 'live', { timeoutMs: 10_000, what: `${NODE} live again` });
-    await waitConverged(running.httpPort, NODE, tree.root);
-    assert.deepEqual((await exactView(running.httpPort, NODE)).items, before.items, 'the node\'s sockets are as they were');
+    await waitFor(() => started.aggregator.store.get(NODE)?.status === 'live', { timeoutMs: 10_000, what: `${NODE} live again` });
+    await waitConverged(started.aggregator.httpPort, NODE, started.tree.root);
+    assert.deepEqual((await exactView(started.aggregator.httpPort, NODE)).items, before.items, 'the node\'s sockets are as they were');
   });
 
   test('the old token alone is refused, expired or revoked', async () => {
     cluster.server.reviews.revokeToken(oldToken);
-    const client = new AgentServiceClient(`127.0.0.1:${running.grpcPort}`, credentials.createInsecure());
+    const client = new AgentServiceClient(`127.0.0.1:${started.aggregator.grpcPort}`, credentials.createInsecure());
     try {
       const metadata = new Metadata();
       metadata.set('authorization', `Bearer ${oldToken}`);
@@ -113,7 +106,7 @@ describe('an agent whose token file is rotated', { timeout: 60_000 }, () => {
     } finally {
       client.close();
     }
-    assert.equal(running.store.get(NODE)?.status, 'live', 'the refused stream did not touch the node');
+    assert.equal(started.aggregator.store.get(NODE)?.status, 'live', 'the refused stream did not touch the node');
   });
 });
 
