@@ -160,8 +160,7 @@ function timeWaitSockets(): number {
 /**
  * Waits, at most a TIME_WAIT's lifetime, for the host's TIME_WAIT sockets left by whatever ran
  * before (a previous bench run's thousand connections, the test suite) to expire: otherwise the
- * agent's idle window counts them expiring (33 changes/s after a previous run, 1.70–1.97% of a
- * core instead of ~1.5%).
+ * agent's idle window counts them expiring as changes, and its idle CPU with them.
  */
 async function waitForTimeWaits(progress: (text: string) => void): Promise<void> {
   const left = timeWaitSockets();

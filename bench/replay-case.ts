@@ -10,7 +10,7 @@ export interface ReplayOptions extends Pick<ClusterOptions, 'nodes' | 'socketsPe
 }
 
 /**
- * bench/replay.ts in a process of its own (its prepared messages take ~2 GiB of heap): the
+ * bench/replay.ts in a process of its own (its prepared messages need a heap far above Node's default): the
  * aggregator taking bursts from pre-encoded messages as fast as it can, on the wall clock.
  * Its progress lines go to `progress`; its result is the JSON line it prints last.
  */

@@ -5,8 +5,7 @@
  * [--bursts 3] [--changes 1000] [--aggregator-node-flags=…] [--json]`. `npm run bench` runs it
  * after the streaming case (bench/replay-case.ts, with --json: progress on stderr, one JSON
  * line of results on stdout). There, a thousand simulated agents' own work (the real stream
- * client's, ~6 s of CPU per burst) shares the two cores with the aggregator and limits the
- * rate to ~130k changes/s, so ingest is judged per aggregator CPU-second in that case.
+ * client's) shares the machine's cores with the aggregator and limits the rate, so ingest is judged per aggregator CPU-second in that case.
  * Here the agents' messages — hello, snapshot chunks, deltas with pods by ref, exactly as
  * bench/agent-messages.ts encodes them — are built before anything is timed and replayed over
  * one gRPC connection per node (raw bytes, no encoding in the timed part): what limits the

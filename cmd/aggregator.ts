@@ -32,8 +32,8 @@ export async function startAggregatorWith(settings: AggregatorSettings, log: Log
   const eventsKubeConfig = await clusterKubeConfig({ flag: FLAGS.findings.events.flag, feature: 'kubernetes events', mode: settings.findings.events }, settings, log, kubeConfig);
   const agentKubeConfig = await clusterKubeConfig({ flag: FLAGS.agentAuth.flag, feature: 'agent authentication (TokenReview)', mode: AUTH_MODES[settings.agentAuth] }, settings, log, kubeConfig ?? eventsKubeConfig);
   const queryKubeConfig = await clusterKubeConfig({ flag: FLAGS.queryAuth.flag, feature: 'query authentication (TokenReview, SubjectAccessReview)', mode: AUTH_MODES[settings.queryAuth] }, settings, log, kubeConfig ?? eventsKubeConfig ?? agentKubeConfig);
-  // The auth module brings the Kubernetes client library (~40 MiB more heap for every major GC
-  // to mark, ~110 MiB more RSS): loaded only when there is a cluster to review tokens against.
+  // The auth module brings the Kubernetes client library (a large heap for every major GC to
+  // mark, and resident memory): loaded only when there is a cluster to review tokens against.
   const reviews = agentKubeConfig || queryKubeConfig ? await import('../aggregator/auth/start.js') : undefined;
   if (!agentKubeConfig) log('agent authentication off: any agent may write any node', { agentAuth: settings.agentAuth }, 'warn');
   const { tls } = settings;

@@ -64,7 +64,7 @@ const findings = {
  * Per-pod counts by state (aggregator/history): a fine sample per fineSeconds kept for
  * fineRetentionSeconds, a coarse one (the highest fine one) per coarseSeconds kept for
  * coarseRetentionSeconds. A state's series costs a byte per sample while its counts stay below
- * 256 (2 below 65,536, 4 beyond), so a pod is 2–4 KiB typically, 9 KiB at most.
+ * 256 (2 below 65,536, 4 beyond).
  */
 const history = {
   fineSeconds: duration({ default: 10, min: 1, max: 3_600, help: 'Time between two fine samples.' }),

@@ -22,7 +22,7 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
  * Finds API credentials the way kubectl does: --kubeconfig, then $KUBECONFIG (a path list),
  * then ~/.kube/config; inside a pod, the in-cluster service account. undefined when there is
  * none — the caller then works from the host alone (pod UIDs instead of names). The client
- * library (large: ~0.5 s to load) is only imported when there are credentials to use.
+ * library (large, slow to load) is only imported when there are credentials to use.
  */
 export async function loadKubeConfig(source: KubeConfigSource = {}): Promise<KubeConfig | undefined> {
   const env = source.env ?? process.env;

@@ -6,7 +6,7 @@ import type { InetProto } from '../../model/socket.js';
  * sock_prot_inuse_get(net, prot): incremented when a socket is hashed (listen, connect,
  * accept, bind for UDP/raw) and decremented when it is unhashed — exactly the full sockets a
  * table prints. TIME_WAIT entries are counted apart in `TCP: ... tw` (both families). Request
- * sockets only exist under a hashed listener. Reading these two files costs ~1 ms whatever the
+ * sockets only exist under a hashed listener. Reading these two files costs the same whatever the
  * host holds, while reading a table walks the host-wide hash (reference §3.5).
  */
 export interface SocketCounts {

@@ -7,7 +7,7 @@ type CounterFile = (typeof FILES)[number];
 
 /**
  * The counter fingerprints of a namespace (procfs/counters.ts), read by path through the first
- * of its processes that is still alive: four small files, ~15 µs each whatever the host holds,
+ * of its processes that is still alive: four small files whose cost does not grow with the host,
  * where one table read walks the host-wide socket hash (reference §3.5). undefined when the
  * counters cannot be read (refused, every process gone, a fixture tree without them): the
  * caller then reads the tables.

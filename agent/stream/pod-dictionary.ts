@@ -15,8 +15,8 @@ function podIdentity(pod: PodRef): string {
 
 /**
  * The agent's side of PodDef: each distinct pod (down to container and labels) is sent once
- * per stream session and then referred to by number, so a socket costs its own ~150–200 bytes
- * instead of ~400 with its pod. Sockets without a pod pass unchanged. When a long session has
+ * per stream session and then referred to by number, so a socket's message carries its own fields
+ * only, not its pod's names and labels again. Sockets without a pod pass unchanged. When a long session has
  * seen MAX_REFS pods (pod churn), numbering starts again at 1 and refs are redefined as used.
  */
 export class PodDictionary {

@@ -17,7 +17,7 @@ import type { LogFn } from '../../common/log.js';
 /** Every rule, in the order their findings are made: when maxFindings are kept, the later ones are left out first. */
 const ALL_RULES: readonly Rule[] = [closeWaitLeak, portPressure, stuckRecvQueue, stuckSendQueue, listenOverflow, synFlood, socketGrowth, finWait2Lingering, lastAckLingering];
 
-/** Pods (or processes) a rule judges between two looks at the clock: ~1 ms for the costliest rule. */
+/** Pods (or processes) a rule judges between two looks at the clock: few enough that the costliest rule's part stays well inside a slice. */
 const PART_SIZE = 500;
 
 /** A pass's pods and processes in parts of PART_SIZE (at least one part, maybe empty). */
@@ -35,7 +35,7 @@ const MAX_TREND_SUBJECTS = 200_000;
 /**
  * On its timer an evaluation gives the event loop back every this many ms (between nodes of
  * the pass, between findings it gathers evidence for): queries and ingest wait at most this
- * long behind it instead of the whole evaluation (~0.2 s per million sockets).
+ * long behind it instead of the whole evaluation, which grows with the cluster's sockets.
  */
 const SLICE_MS = 10;
 
@@ -164,9 +164,9 @@ export class FindingsEngine {
     const { settings } = this.options;
     const nowMs = this.now();
     // One slice clock for every step, so that no step starts a fresh slice on top of what the
-    // last one used. The history's sample and the rules yield too: run in one go, at 1M sockets
-    // in 29,000 pods, the sample held the event loop 22-31 ms and a rule up to 49 ms (a query
-    // arriving then waited it out). Rules yield between parts of PART_SIZE pods or processes.
+    // last one used. The history's sample and the rules yield too: run in one go, each would
+    // hold the event loop for many slices on a large cluster (a query arriving then waits it
+    // out). Rules yield between parts of PART_SIZE pods or processes.
     const slice = new Slice(sliceMs);
     const pass = yield* passOver(this.store, settings, nowMs, this.options.portRangeOf, slice, this.memory);
     yield* this.options.history.sample(nowMs, pass.pods.values(), slice);

@@ -29,8 +29,8 @@ export interface Rise {
 /**
  * Floors of many subjects over one window; subjects not observed in a pass are forgotten. Every
  * subject's numbers are a record in one array, found through one Map entry: an object and a
- * Float64Array per subject were ~5 heap objects each, tens of thousands of processes' worth,
- * which every major GC of the aggregator marked again.
+ * Float64Array per subject would be several heap objects each, for tens of thousands of
+ * processes, which every major GC of the aggregator would mark again.
  */
 export class FloorTrends {
   /** Subject → record number. */

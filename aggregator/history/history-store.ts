@@ -8,9 +8,8 @@ import { SERIES_COUNT, SERIES_NAMES, type HistorySettings, type PodHistoryView, 
  * because a day of history is drawn as a sparkline of a terminal's width, and memory: a series
  * costs a byte per sample, (360 + 288) = 648 bytes, as long as its counts stay below 256 (2
  * bytes per sample below 65,536, 4 beyond; only that series widens), and exists only for states
- * the pod had sockets in during the last day. A pod costs ~0.5 KiB plus ~0.75 KiB per such
- * state: 2–4 KiB with 2–5 states, 9 KiB at worst for 12 states of small counts (measured by
- * `npm run bench`: 10,000 pods with 7 states each ≈ 50 MiB). `maxPods` bounds the total. A pod
+ * the pod had sockets in during the last day (`npm run bench` measures what a pod costs; README,
+ * Performance). `maxPods` bounds the total. A pod
  * without sockets keeps its history for the coarse retention, then is dropped; at the cap, a
  * new pod replaces the one gone longest (or is not tracked while every tracked pod is present).
  */
@@ -129,8 +128,8 @@ export class HistoryStore {
   }
 
   /**
-   * record() in steps: yields whenever `slice` is due (20,000 pods take ~25 ms, the first
-   * sample of as many new ones ~0.5 s). Meanwhile readers see the samples taken before this
+   * record() in steps: yields whenever `slice` is due (a large cluster's sample, above all the
+   * first one of many new pods, would otherwise hold the event loop). Meanwhile readers see the samples taken before this
    * one: the ring cell being written is hidden (TimeRing.writing) and the sample's time is
    * published at the end. Only the coarse bucket still open may show this sample's counts
    * early (its maximum so far). Driven by one caller at a time.

@@ -13,8 +13,8 @@ const LIST_HEAD = JSON.stringify(socketList([])).split(',"items":')[0]!;
 /**
  * GET /api/v1/sockets as JSON: the design's SocketList, written while the store is walked.
  * Each selected socket is decoded, made an item and turned into text on its own, so an answer
- * never holds all its sockets as objects: under load those outlived young-generation
- * collections and swelled the V8 heap by hundreds of MiB. The text is exactly JSON.stringify
+ * never holds all its sockets as objects: under load those would outlive young-generation
+ * collections and swell the V8 heap with the answer's size. The text is exactly JSON.stringify
  * of the whole list (items, unavailableNodes, then metadata.continue when a limit cut it).
  * Nothing is written before the walk starts, so a query that cannot run still gets its 400
  * from the caller; a failure after the first write (a bug) ends the connection and is logged.

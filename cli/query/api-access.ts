@@ -11,8 +11,8 @@ import { KubeConfigError, loadKubeConfig } from '../../kube/kubeconfig.js';
  * What the plugin needs of a kubeconfig: the API server, how to authenticate to it, and the
  * context's namespace. Plain kubeconfigs (token, token file, client certificates, basic
  * auth, exec credential plugins — what kind, kubeadm, k3s, EKS, GKE and AKS write) are read
- * here directly: @kubernetes/client-node takes ~0.4 s just to load, which would be most of a
- * `kubectl netstat`'s run. Anything else (auth-provider, proxy-url, in-cluster credentials)
+ * here directly: @kubernetes/client-node is slow to load, which would be most of a
+ * `kubectl netstat`'s run (README, Performance). Anything else (auth-provider, proxy-url, in-cluster credentials)
  * goes to client-node, which test/cli/query/api-access.test.ts also holds this reader's answers against.
  */
 export interface ApiAccess {
