@@ -5,12 +5,17 @@ import { hashKey } from './hash.js';
 import type { PendingSocket } from './pending-socket.js';
 import { NamespaceBuckets } from './namespace-buckets.js';
 import type { PodIndex } from './pod-index.js';
-import { ADDRESS, BUCKET, FIRST_SEEN, FLAGS, FLOATS, FOREIGN_AT, HASH, INTS, KEY_AT, KEY_LENGTH, KIND, LENGTH, LOCAL_AT, PID, PORTS, RECV_Q, RECV_Q_SINCE, SEND_Q, SEND_Q_SINCE, STATE_SINCE, VALIDATED } from './record.js';
+import * as record from './record.js';
 import { msOf, queueSince, sinceOf } from './since.js';
 import { chunkBytes, sameChunk, type SlabAllocator } from './slab-allocator.js';
 import type { Ledger, SocketChunks } from './socket-chunks.js';
 import { SlotView } from './slot-view.js';
 import { varintLength } from '../wire/index.js';
+
+// The record's fields as this module's own consts: optimized code folds a module's const, but
+// loads an imported binding (a live binding) on every use, and these are read for every socket
+// in every walk of the store.
+const { ADDRESS, BUCKET, FIRST_SEEN, FLAGS, FLOATS, FOREIGN_AT, HASH, INTS, KEY_AT, KEY_LENGTH, KIND, LENGTH, LOCAL_AT, PID, PORTS, RECV_Q, RECV_Q_SINCE, SEND_Q, SEND_Q_SINCE, STATE_SINCE, VALIDATED } = record;
 
 /**
  * How the aggregator holds a node's sockets. A million sockets must fit in well under a GiB and
