@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ScanFigures } from './runner.js';
-import type { ScanProblems } from '../model/scan-problems.js';
+import type { ProblemCount } from '../model/scan-problems.js';
 import type { StreamEvent } from './stream/client.js';
 
 export interface AgentMetricsOptions {
@@ -14,8 +14,8 @@ export interface AgentMetricsOptions {
 /** Scan duration buckets (s): from an idle node's rescan to the full read of a host with 100k sockets. */
 const SCAN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-/** ScanProblems' fields as the `kind` label says them. */
-const PROBLEM_KINDS: Readonly<Record<keyof ScanProblems, string>> = {
+/** ScanProblems' counts as the `kind` label says them. */
+const PROBLEM_KINDS: Readonly<Record<ProblemCount, string>> = {
   namespaceDenied: 'namespace_denied',
   fdDenied: 'fd_denied',
   vanished: 'vanished',
@@ -90,7 +90,7 @@ export class AgentMetrics {
     this.namespaceScans.inc({ result: 'read' }, figures.namespacesRead);
     this.namespaceScans.inc({ result: 'skipped' }, Math.max(0, figures.namespaces - figures.namespacesRead));
     this.walked.inc(figures.processesWalked);
-    for (const [field, kind] of Object.entries(PROBLEM_KINDS) as Array<[keyof ScanProblems, string]>) {
+    for (const [field, kind] of Object.entries(PROBLEM_KINDS) as Array<[ProblemCount, string]>) {
       if (figures.problems[field] > 0) this.problems.inc({ kind }, figures.problems[field]);
     }
     this.unparsed.set(figures.unparsedLines);

@@ -100,7 +100,10 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
     ...(options.onSent && { onSent: options.onSent }),
     onEvent: (event) => {
       options.onStreamEvent?.(event);
-      if (event.kind === 'disconnected') options.log('aggregator unreachable', { error: event.error, retryInMs: event.retryInMs }, 'warn');
+      if (event.kind === 'disconnected') {
+        if (event.refused) options.log('the aggregator refused this agent: check its service account token and the aggregator\'s --agent-auth', { error: event.error, retryInMs: event.retryInMs }, 'warn');
+        else options.log('aggregator unreachable', { error: event.error, retryInMs: event.retryInMs }, 'warn');
+      }
       else if (event.kind === 'snapshot') options.log('snapshot sent', { sockets: event.sockets, chunks: event.chunks, reason: event.reason });
       else if (event.kind === 'resync-requested') options.log('resync requested', { reason: event.reason });
     },
@@ -152,7 +155,7 @@ export async function runAgent(options: AgentRunOptions, signal: AbortSignal): P
       const explanation = privilegeExplanation(scan.problems, effectiveCapabilities());
       if (explanation) {
         explainedPrivileges = true;
-        options.log(explanation, { namespaceDenied: scan.problems.namespaceDenied, fdDenied: scan.problems.fdDenied }, 'warn');
+        options.log(explanation, { namespaceDenied: scan.problems.namespaceDenied, fdDenied: scan.problems.fdDenied, refusals: scan.problems.refusals }, 'warn');
       }
     }
     options.onScan?.({

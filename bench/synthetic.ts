@@ -30,11 +30,13 @@ export const KUBELET_PORT = 10250;
 const MARKER_PORT_BASE = 30000;
 
 const ZERO = 0n;
+/** When the timers were read: an epoch millisecond as wide on the wire as the agent's. */
+const READ_MS = 1_796_000_000_000n;
 const TIMERS = {
-  off: { code: 0, kind: 'off', ticks: ZERO, retransmits: 0, probes: 0 },
-  keepalive: { code: 2, kind: 'keepalive', ticks: 719_000n, retransmits: 0, probes: 0 },
-  on: { code: 1, kind: 'on', ticks: 20n, retransmits: 1, probes: 0 },
-  timewait: { code: 3, kind: 'timewait', ticks: 4_500n, retransmits: 0, probes: 0 },
+  off: { code: 0, kind: 'off', ticks: ZERO, retransmits: 0, probes: 0, readUnixMs: READ_MS },
+  keepalive: { code: 2, kind: 'keepalive', ticks: 719_000n, retransmits: 0, probes: 0, readUnixMs: READ_MS },
+  on: { code: 1, kind: 'on', ticks: 20n, retransmits: 1, probes: 0, readUnixMs: READ_MS },
+  timewait: { code: 3, kind: 'timewait', ticks: 4_500n, retransmits: 0, probes: 0, readUnixMs: READ_MS },
 } as const satisfies Record<string, Timer>;
 const TCP_EXTRAS: TcpExtras = { rtoTicks: 20, atoTicks: 4, quickAckPingpong: 10, sndCwnd: 10, ssthresh: -1 };
 const LISTEN_EXTRAS: TcpExtras = { rtoTicks: 100, atoTicks: 0, quickAckPingpong: 0, sndCwnd: 10, ssthresh: 0 };

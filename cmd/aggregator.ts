@@ -64,6 +64,7 @@ function startAggregatorOn(settings: AggregatorSettings, kubeConfig: KubeConfig 
     watchPollMs: settings.watchPollSeconds * 1000,
     maxWatches: settings.maxWatches,
     maxWatchesPerClient: settings.maxWatchesPerClient,
+    maxProxiedWatches: settings.maxProxiedWatches,
     metricsMaxPods: settings.metricsMaxPods,
     findings: settings.findings,
     history: settings.history,

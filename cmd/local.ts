@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { followNodePods, type NodePods } from '../agent/pods/node-pods.js';
+import { effectiveCapabilities, privilegeExplanation } from '../agent/privileges.js';
 import { LocalHostFs } from '../agent/procfs/hostfs.js';
-import { resolveNetns } from '../agent/scan/namespaces.js';
+import { checkProcRoot, ProcRootError, resolveNetns } from '../agent/scan/namespaces.js';
 import { takeHostSnapshot } from '../agent/snapshot/host-snapshot.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { parseLocalFlags, type KubeFlags } from '../cli/local/flags.js';
@@ -13,6 +14,9 @@ import { UsageError } from '../config/usage-error.js';
 import { KubeConfigError } from '../kube/kubeconfig.js';
 import { FilterError } from '../model/filter.js';
 
+/** What `local` advises when a capability is missing (the agent's advice names the chart instead). */
+const LOCAL_REMEDY = 'run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH';
+
 /** `kube-netstat local`: the agent's snapshot of this host, taken once (or every -c seconds), printed netstat's way. */
 export async function runLocal(argv: readonly string[], io: CommandIo): Promise<number> {
   let pods: NodePods | undefined;
@@ -23,6 +27,8 @@ export async function runLocal(argv: readonly string[], io: CommandIo): Promise<
       return 0;
     }
     const hostFs = new LocalHostFs(flags.procRoot);
+    checkProcRoot(hostFs);
+    const capabilities = effectiveCapabilities();
     const netns = flags.netns === undefined ? undefined : resolveNetns(hostFs, flags.netns);
     // Before the API is asked (up to its timeout): a bad value is said at once.
     const bySocket = socketFilterOf(flags);
@@ -36,6 +42,8 @@ export async function runLocal(argv: readonly string[], io: CommandIo): Promise<
       byPod: podFilter(flags.kube, pods),
       names: new FileNameResolver(),
       podsWarning: pods.warning,
+      ...(pods.apiFailed && { podsWarningAlways: true }),
+      explainRefusals: (problems) => privilegeExplanation(problems, capabilities, LOCAL_REMEDY),
       // yaml is loaded only when asked for: every start-up would pay for it otherwise.
       ...(flags.output === 'yaml' && { toYaml: (await import('yaml')).stringify }),
     });
@@ -61,6 +69,10 @@ export async function runLocal(argv: readonly string[], io: CommandIo): Promise<
       }
     }
   } catch (error) {
+    if (error instanceof ProcRootError) {
+      io.stderr(`kube-netstat local: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof UsageError || error instanceof FilterError) {
       io.stderr(`kube-netstat local: ${error.message}\nTry 'kube-netstat local --help' for more information.\n`);
       return 2;

@@ -127,8 +127,20 @@ const settings = {
   maxSocketsPerNode: count({ default: 2_000_000, min: 1_000, max: 10_000_000, unit: 'sockets', help: 'Sockets one node may hold.' }),
   watchPollSeconds: duration({ flag: 'watch-poll', env: 'KUBE_NETSTAT_WATCH_POLL', default: 0.5, min: 0.05, max: 10, help: 'Time between two looks for changes by every open watch (each re-walks only the nodes that changed): how late a watch reports a change.' }),
   maxWatches: count({ flag: 'max-watches', env: 'KUBE_NETSTAT_MAX_WATCHES', default: 100, min: 1, max: 10_000, unit: 'watches', help: 'Watches open at once; one more is refused (HTTP 429, gRPC RESOURCE_EXHAUSTED).' }),
-  /** Behind the API server's service proxy every client has the proxy's address: there this bounds all users' proxied watches together. */
   maxWatchesPerClient: count({ flag: 'max-watches-per-client', env: 'KUBE_NETSTAT_MAX_WATCHES_PER_CLIENT', default: 10, min: 1, max: 10_000, unit: 'watches', help: 'Watches one client (an authenticated user, else a remote address) may hold open.' }),
+  /**
+   * Behind the API server's service proxy (`kubectl netstat`'s default way in) every user has
+   * the proxy's address and no credentials reach the aggregator: those watches share one budget.
+   */
+  maxProxiedWatches: count({
+    flag: 'max-proxied-watches',
+    env: 'KUBE_NETSTAT_MAX_PROXIED_WATCHES',
+    default: 80,
+    min: 1,
+    max: 10_000,
+    unit: 'watches',
+    help: "Watches open through the API server's service proxy (requests carrying X-Forwarded-For), all users together: behind it the aggregator cannot tell users apart.",
+  }),
   /** The cardinality cap: a pod makes a series per state it has sockets in, typically 2–5. */
   metricsMaxPods: count({
     flag: 'metrics-max-pods',

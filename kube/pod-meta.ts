@@ -56,6 +56,13 @@ function containerNames(pod: V1Pod): Map<string, string> {
   return names;
 }
 
+/** Whether every container of the spec (init, app) has a status with an ID: none is still to start. */
+function allContainersStarted(pod: V1Pod): boolean {
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  const declared = (pod.spec?.containers?.length ?? 0) + (pod.spec?.initContainers?.length ?? 0);
+  return declared > 0 && statuses.length >= declared && statuses.every((status) => Boolean(stripRuntimeScheme(status.containerID)));
+}
+
 /** The attribution view of an API pod; undefined for an object without a UID. */
 export function podMetaFromApi(pod: V1Pod, nowMs = Date.now()): PodMeta | undefined {
   const uid = pod.metadata?.uid;
@@ -75,6 +82,7 @@ export function podMetaFromApi(pod: V1Pod, nowMs = Date.now()): PodMeta | undefi
     podIPs,
     ...(pod.spec?.nodeName && { nodeName: pod.spec.nodeName }),
     containers: containerNames(pod),
+    allContainersStarted: allContainersStarted(pod),
     ...(configHash && { configHash }),
   };
 }

@@ -70,6 +70,8 @@ export function stateMask(names: readonly string[]): number {
 
 /** What a filter looks at, whether the socket is a wire message or a slot of the aggregator's store. */
 export interface FilterView {
+  /** The wire Proto (kubenetstat.v1.Proto). */
+  readonly proto: number;
   readonly unix: boolean;
   /** The kernel state code; for unix sockets the one ss shows them in. */
   readonly stateCode: number;
@@ -85,6 +87,11 @@ export function ssCodeOfName(ssState: string): number {
 }
 
 export interface SocketFilterSpec {
+  /**
+   * netstat's selection of servers: true only them (`-l`), false all but them (netstat's
+   * default), absent both (`-a`). What a server is: isServer.
+   */
+  readonly listening?: boolean;
   readonly states?: readonly string[];
   /** Matches either end's port. */
   readonly ports?: readonly number[];
@@ -97,12 +104,64 @@ export interface SocketFilterSpec {
   readonly foreignAddresses?: readonly string[];
 }
 
+/**
+ * Whether netstat counts the socket as a server (net-tools netstat.c: tcp_do_one, udp_do_one,
+ * raw_do_one, unix_do_one): tcp by the remote *port* being 0 (so a connected socket to port 0
+ * counts as one), udp and raw by the remote *address* being the family's wildcard (the wire
+ * shows IPv4-mapped addresses as IPv4, and netstat does not count ::ffff:0.0.0.0 as the IPv6
+ * wildcard), unix by SS_UNCONNECTED with __SO_ACCEPTCON: ss's LISTEN, the code a view has for
+ * it (a unix socket only gets __SO_ACCEPTCON from listen(), which needs SS_UNCONNECTED).
+ * undefined for a proto this build does not know: no netstat selection takes it.
+ */
+export function isServer(view: FilterView): boolean | undefined {
+  switch (view.proto) {
+    case Proto.PROTO_TCP:
+    case Proto.PROTO_TCP6:
+      return view.foreignPort === 0;
+    case Proto.PROTO_UDP:
+    case Proto.PROTO_RAW:
+      return view.foreignAddress === '0.0.0.0';
+    case Proto.PROTO_UDP6:
+    case Proto.PROTO_RAW6:
+      return view.foreignAddress === '::';
+    case Proto.PROTO_UNIX:
+      return view.stateCode === TcpState.LISTEN;
+    default:
+      return undefined;
+  }
+}
+
+type MutableView = { -readonly [Field in keyof FilterView]: FilterView[Field] };
+
+/** Points `view` at a wire socket (unix sockets by ss's state code, as the aggregator stores them). */
+function pointAt(view: MutableView, socket: Socket): FilterView {
+  view.proto = socket.proto;
+  view.unix = socket.proto === Proto.PROTO_UNIX;
+  view.stateCode = view.unix ? ssCodeOfName(socket.ssState) : socket.stateCode;
+  view.localAddress = socket.localAddress;
+  view.localPort = socket.localPort;
+  view.foreignAddress = socket.foreignAddress;
+  view.foreignPort = socket.foreignPort;
+  return view;
+}
+
+const emptyView = (): MutableView => ({ proto: 0, unix: false, stateCode: 0, localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 });
+
+/** A wire socket as a filter sees it. */
+export function filterViewOf(socket: Socket): FilterView {
+  return pointAt(emptyView(), socket);
+}
+
 export type SocketPredicate = (socket: Socket) => boolean;
 export type ViewPredicate = (view: FilterView) => boolean;
 
 /** A filter over any socket seen through a FilterView; throws FilterError on bad input. */
 export function buildViewFilter(spec: SocketFilterSpec): ViewPredicate {
   const checks: ViewPredicate[] = [];
+  const { listening } = spec;
+  // A proto this build does not know is kept either way: whether it serves cannot be told, and
+  // listings say what they left out of a table (-o json shows it).
+  if (listening !== undefined) checks.push((view) => (isServer(view) ?? listening) === listening);
   if (spec.states?.length) {
     const mask = stateMask(spec.states);
     checks.push((view) => (mask & bit(view.stateCode)) !== 0);
@@ -141,16 +200,8 @@ export function buildViewFilter(spec: SocketFilterSpec): ViewPredicate {
 export function buildSocketFilter(spec: SocketFilterSpec): SocketPredicate {
   const filter = buildViewFilter(spec);
   // One view, pointed at each socket in turn: a listing filters every socket of a host.
-  const view = { unix: false, stateCode: 0, localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 };
-  return (socket) => {
-    view.unix = socket.proto === Proto.PROTO_UNIX;
-    view.stateCode = view.unix ? ssCodeOfName(socket.ssState) : socket.stateCode;
-    view.localAddress = socket.localAddress;
-    view.localPort = socket.localPort;
-    view.foreignAddress = socket.foreignAddress;
-    view.foreignPort = socket.foreignPort;
-    return filter(view);
-  };
+  const view = emptyView();
+  return (socket) => filter(pointAt(view, socket));
 }
 
 function addressList(addresses: readonly string[]): BlockList {

@@ -7,6 +7,13 @@ export interface WorkloadRef {
 }
 
 /** What the Kubernetes API says about one pod, reduced to what attribution needs. */
+/**
+ * The container name shown for the pod's sandbox (the pause process, which holds the network
+ * namespace): what kubelet named its infra container, never a real container's name (those are
+ * lower-case DNS labels).
+ */
+export const SANDBOX_CONTAINER = 'POD';
+
 export interface PodMeta {
   readonly uid: string;
   readonly namespace: string;
@@ -18,6 +25,11 @@ export interface PodMeta {
   readonly nodeName?: string;
   /** Container ID (64 hex, no runtime prefix) → container name; current and previous instances. */
   readonly containers: ReadonlyMap<string, string>;
+  /**
+   * Every container of the spec (init and app) has been given an ID in the status: a process
+   * of the pod in none of `containers` is then the pod's sandbox (SANDBOX_CONTAINER).
+   */
+  readonly allContainersStarted?: boolean;
   /** A static pod's config hash (`kubernetes.io/config.mirror`): its cgroups carry this, not metadata.uid. */
   readonly configHash?: string;
   /** Set when the API deleted the pod; kept for a grace period so lingering sockets keep a name. */

@@ -10,8 +10,32 @@ export interface ScanProblems {
   tablesDenied: number;
   /** Lines the kernel repeated within one read (the iterator resumes by bucket under churn). */
   duplicatesDropped: number;
+  /** The first refusals behind namespaceDenied and fdDenied (at most MAX_REFUSALS of each): what an explanation names. */
+  refusals: Refusal[];
 }
 
+/** ScanProblems' counts (everything but the examples). */
+export type ProblemCount = Exclude<keyof ScanProblems, 'refusals'>;
+
+/** One refused read: whose, which file, which error. */
+export interface Refusal {
+  readonly kind: 'namespace' | 'fd';
+  readonly pid: number;
+  readonly path: string;
+  /** The errno name (EACCES, EPERM). */
+  readonly code: string;
+}
+
+/** Refusals kept as examples per scan and kind: enough to say which processes, few enough for one line. */
+export const MAX_REFUSALS = 3;
+
 export function emptyProblems(): ScanProblems {
-  return { namespaceDenied: 0, fdDenied: 0, vanished: 0, tablesDenied: 0, duplicatesDropped: 0 };
+  return { namespaceDenied: 0, fdDenied: 0, vanished: 0, tablesDenied: 0, duplicatesDropped: 0, refusals: [] };
+}
+
+/** Keeps `refusal` as an example unless MAX_REFUSALS of its kind are kept already. */
+export function noteRefusal(problems: ScanProblems, refusal: Refusal): void {
+  let kept = 0;
+  for (const other of problems.refusals) if (other.kind === refusal.kind) kept++;
+  if (kept < MAX_REFUSALS) problems.refusals.push(refusal);
 }

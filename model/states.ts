@@ -1,3 +1,4 @@
+import type { Timer } from '../gen/kubenetstat/v1/socket.js';
 import { TcpState, UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetProto, type SocketProto, type SocketRecord } from './socket.js';
 
 /** net-tools `tcp_state[]`, indexed by the kernel's state code. */
@@ -114,3 +115,16 @@ export function timerKind(proto: InetProto, code: number): string {
 
 /** USER_HZ: the unit of tm->when, rto and ato (reference §1.6). 100 on every Kubernetes arch. */
 export const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * A timer's seconds left as of `asOfMs` (Unix ms): what was read, less the time since its
+ * reading (an agent does not send a socket again for its countdown alone), never below 0. As
+ * read when no instant is asked (a listing of the read itself) or the reading's time is unknown.
+ */
+export function timerSecondsLeft(timer: Pick<Timer, 'ticks' | 'readUnixMs'>, asOfMs: number | undefined): number {
+  const ticks = Number(timer.ticks);
+  if (asOfMs === undefined || timer.readUnixMs === 0n) return ticks / CLOCK_TICKS_PER_SECOND;
+  // In whole ticks, as the kernel counts: the seconds keep netstat's two decimals.
+  const elapsed = Math.floor((Math.max(0, asOfMs - Number(timer.readUnixMs)) * CLOCK_TICKS_PER_SECOND) / 1000);
+  return Math.max(0, ticks - elapsed) / CLOCK_TICKS_PER_SECOND;
+}

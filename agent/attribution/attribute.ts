@@ -2,7 +2,7 @@ import { TcpState, type SocketRecord } from '../../model/socket.js';
 import type { HostSockets, NamespaceScan, SocketHolder } from '../scan/types.js';
 import type { CgroupIdentity } from './cgroup.js';
 import type { IdentityIndex } from './types.js';
-import type { PodMeta, PodResolver, SocketAttribution } from '../../model/pod.js';
+import { SANDBOX_CONTAINER, type PodMeta, type PodResolver, type SocketAttribution } from '../../model/pod.js';
 
 export interface AttributedNamespace {
   readonly namespace: NamespaceScan;
@@ -138,7 +138,7 @@ function fromIdentity(identity: CgroupIdentity, pod: PodMeta | undefined, source
     podUid: identity.podUid ?? null,
     ...(pod && { pod }),
     containerId,
-    containerName: containerId === null ? null : (pod?.containers.get(containerId) ?? null),
+    containerName: containerId === null ? null : (pod?.containers.get(containerId) ?? (pod?.allContainersStarted ? SANDBOX_CONTAINER : null)),
     runtime: identity.runtime ?? null,
     source,
   };

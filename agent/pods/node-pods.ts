@@ -17,6 +17,11 @@ export interface NodePods {
   readonly apiAvailable: boolean;
   /** Why names are missing, to print once on stderr; undefined when they are not. */
   readonly warning?: string;
+  /**
+   * The API was given (a kubeconfig, in-cluster credentials) and failed: the warning is said
+   * whatever the listing shows. Without any access, it is said only when a pod shows by UID.
+   */
+  readonly apiFailed?: boolean;
   readonly node: string;
 }
 
@@ -63,7 +68,7 @@ export async function followNodePods(node: string, kube: Pick<KubeConfigSource, 
   if (!synced) {
     await informer.stop();
     const reason = lastError ? lastError.message.split('\n')[0] : `no answer within ${API_TIMEOUT_MS / 1000} s`;
-    return { resolver: NO_API, stop: done, apiAvailable: false, node, warning: `could not list pods of node ${node} from ${kubeConfig.getCurrentCluster()?.server ?? 'the API'} (${reason}): pods are shown by UID` };
+    return { resolver: NO_API, stop: done, apiAvailable: false, apiFailed: true, node, warning: `could not list pods of node ${node} from ${kubeConfig.getCurrentCluster()?.server ?? 'the API'} (${reason}): pods are shown by UID` };
   }
   return { resolver: store, stop: () => informer.stop(), apiAvailable: true, node };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { emptyProblems, type ScanProblems } from '../../model/scan-problems.js';
+import { emptyProblems, noteRefusal, type ScanProblems } from '../../model/scan-problems.js';
 import type { SocketProto, SocketRecord } from '../../model/socket.js';
 import { TABLE_GROUP, type NamespaceCounters, type TableGroup } from '../procfs/counters.js';
 import type { ParseError } from '../procfs/errors.js';
@@ -213,6 +213,7 @@ export class IncrementalScanner {
         for (const [index, files] of [...theirs.files].sort(([a], [b]) => a - b)) tally(reads[index]!, files);
         problems.fdDenied += theirs.fdDenied;
         problems.vanished += theirs.vanished;
+        for (const refusal of theirs.refusals) noteRefusal(problems, refusal);
         for (const { pid, fds } of theirs.walks) this.owners.record(pid, fds);
       } else {
         for (const plan of reads) tally(plan, readNamespaceFiles(this.hostFs, plan.target.pids, plan.protos));

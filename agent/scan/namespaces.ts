@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { ScanProblems } from '../../model/scan-problems.js';
+import { noteRefusal, type ScanProblems } from '../../model/scan-problems.js';
 import { UsageError } from '../../config/usage-error.js';
 import { AccessDeniedError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';
@@ -15,6 +15,28 @@ export function listPids(hostFs: HostFs): number[] {
     if (Number.isInteger(pid)) pids.push(pid);
   }
   return pids.sort((a, b) => a - b);
+}
+
+/** --proc-root names no proc file system: nothing could be scanned there. */
+export class ProcRootError extends Error {
+  override readonly name = 'ProcRootError';
+}
+
+/**
+ * Checks that the proc root lists processes, as a proc file system (or a copy of one) does:
+ * a path that is missing, unreadable or holds no /proc/<pid> directory would otherwise scan to
+ * an empty listing that looks like a host without sockets.
+ */
+export function checkProcRoot(hostFs: HostFs & { readonly procRoot: string }): void {
+  let names: string[] | undefined;
+  try {
+    names = hostFs.readdir('.');
+  } catch (error) {
+    if (error instanceof AccessDeniedError) throw new ProcRootError(`cannot read the proc root ${hostFs.procRoot} (${error.code})`);
+    throw error;
+  }
+  if (names === undefined) throw new ProcRootError(`the proc root ${hostFs.procRoot} does not exist (--proc-root names where /proc is mounted)`);
+  if (listPids(hostFs).length === 0) throw new ProcRootError(`${hostFs.procRoot} is not a proc file system: it holds no process directories (/proc/<pid>)`);
 }
 
 const NETNS_LINK = /^net:\[(\d+)\]$/;
@@ -40,6 +62,7 @@ export function netnsOfCounted(hostFs: HostFs, pid: number, problems: ScanProble
   } catch (error) {
     if (!(error instanceof AccessDeniedError)) throw error;
     problems.namespaceDenied++;
+    noteRefusal(problems, { kind: 'namespace', pid, path: error.path, code: error.code });
     return undefined;
   }
   if (inode === undefined) problems.vanished++;

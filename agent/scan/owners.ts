@@ -1,6 +1,6 @@
 import { AccessDeniedError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';
-import type { ScanProblems } from '../../model/scan-problems.js';
+import { noteRefusal, type ScanProblems } from '../../model/scan-problems.js';
 import type { ProcessInfo } from './types.js';
 
 /** netstat's PROGNAME_WIDTH buffer: "pid/name" keeps at most 19 characters. */
@@ -41,6 +41,7 @@ export function socketFdsOf(hostFs: HostFs, pid: number, problems: ScanProblems)
   } catch (error) {
     if (!(error instanceof AccessDeniedError)) throw error;
     problems.fdDenied++;
+    noteRefusal(problems, { kind: 'fd', pid, path: error.path, code: error.code });
     return undefined;
   }
   if (fds === undefined) {
@@ -57,6 +58,7 @@ export function socketFdsOf(hostFs: HostFs, pid: number, problems: ScanProblems)
       // Each link is ptrace-checked separately (proc_fd_access_allowed).
       if (!(error instanceof AccessDeniedError)) throw error;
       problems.fdDenied++;
+      noteRefusal(problems, { kind: 'fd', pid, path: error.path, code: error.code });
       break;
     }
     if (link === undefined) continue;

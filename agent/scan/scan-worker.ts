@@ -16,7 +16,7 @@ function run(job: ScanJob, post: (message: WorkerMessage) => void): void {
   if (job.walk.length > 0) {
     const problems = emptyProblems();
     const walks = job.walk.map((pid) => socketFdsOf(hostFs, pid, problems));
-    post({ kind: 'walked', walks: flatten(job.walk, walks), fdDenied: problems.fdDenied, vanished: problems.vanished });
+    post({ kind: 'walked', walks: flatten(job.walk, walks), fdDenied: problems.fdDenied, vanished: problems.vanished, refusals: problems.refusals });
   }
   const claim = new Int32Array(job.claim);
   for (;;) {

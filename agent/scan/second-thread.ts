@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { Refusal } from '../../model/scan-problems.js';
 import { AccessDeniedError, HostFsError } from '../procfs/errors.js';
 import type { HostFs } from '../procfs/hostfs.js';
 import type { NamespaceTarget } from './namespaces.js';
@@ -54,6 +55,7 @@ export interface SecondThreadWork {
   readonly files: ReadonlyMap<number, NamespaceFiles>;
   readonly fdDenied: number;
   readonly vanished: number;
+  readonly refusals: readonly Refusal[];
 }
 
 /**
@@ -70,12 +72,12 @@ export class SecondThread {
 
   constructor(private readonly procRoot: string) {
     this.work = new Promise((resolve, reject) => {
-      let walked: Pick<SecondThreadWork, 'walks' | 'fdDenied' | 'vanished'> = { walks: [], fdDenied: 0, vanished: 0 };
+      let walked: Pick<SecondThreadWork, 'walks' | 'fdDenied' | 'vanished' | 'refusals'> = { walks: [], fdDenied: 0, vanished: 0, refusals: [] };
       const files = new Map<number, NamespaceFiles>();
       this.worker.on('message', (message: WorkerMessage) => {
         switch (message.kind) {
           case 'walked':
-            walked = { walks: unflatten(message.walks), fdDenied: message.fdDenied, vanished: message.vanished };
+            walked = { walks: unflatten(message.walks), fdDenied: message.fdDenied, vanished: message.vanished, refusals: message.refusals };
             break;
           case 'files':
             files.set(message.index, message.files);

@@ -1,4 +1,5 @@
 import type { SocketProto } from '../../model/socket.js';
+import type { Refusal } from '../../model/scan-problems.js';
 import type { NamespaceFiles } from './tables.js';
 
 /** What the scan asks of its second thread, posted once (structured-cloned). */
@@ -30,7 +31,7 @@ export interface WalkColumns {
 }
 
 export type WorkerMessage =
-  | { readonly kind: 'walked'; readonly walks: WalkColumns; readonly fdDenied: number; readonly vanished: number }
+  | { readonly kind: 'walked'; readonly walks: WalkColumns; readonly fdDenied: number; readonly vanished: number; readonly refusals: readonly Refusal[] }
   | { readonly kind: 'files'; readonly index: number; readonly files: NamespaceFiles }
   | { readonly kind: 'done' }
   | { readonly kind: 'failed'; readonly error: { readonly name: string; readonly message: string; readonly path?: string; readonly code?: string } };

@@ -1,4 +1,4 @@
-import { Metadata, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentServiceClient, NamespaceInfo, StreamRequest, StreamResponse } from '../../gen/kubenetstat/v1/agent.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
@@ -23,6 +23,16 @@ export interface AgentStreamOptions {
   /** Sockets per snapshot chunk and per delta message, so no message grows with the table. */
   readonly chunkSize?: number;
   readonly backoff?: Backoff;
+  /**
+   * The wait after the aggregator refused the agent itself (UNAUTHENTICATED, PERMISSION_DENIED
+   * before its hello was accepted): a token or RBAC problem that retrying at once cannot fix.
+   */
+  readonly refusedBackoff?: Backoff;
+  /**
+   * How long to wait for the aggregator to accept the hello (its Ack of sequence 0) before
+   * sending the snapshot anyway: an aggregator older than that ack never sends it.
+   */
+  readonly helloWaitMs?: number;
   readonly credentials?: ChannelCredentials;
   /** The bearer token each connection sends (`authorization` metadata), asked for anew at every (re)connect; none when absent. */
   readonly token?: () => string;
@@ -37,18 +47,31 @@ export type StreamEvent =
   | { readonly kind: 'snapshot'; readonly sockets: number; readonly chunks: number; readonly reason: string }
   | { readonly kind: 'delta'; readonly upserted: number; readonly removed: number }
   | { readonly kind: 'resync-requested'; readonly reason: string }
-  | { readonly kind: 'disconnected'; readonly error: string; readonly retryInMs: number };
+  /** `refused`: the aggregator turned the agent away (UNAUTHENTICATED, PERMISSION_DENIED) before accepting its hello. */
+  | { readonly kind: 'disconnected'; readonly error: string; readonly retryInMs: number; readonly refused: boolean };
 
 const DEFAULTS = {
   heartbeatMs: AGENT_DEFAULTS.heartbeatSeconds * 1000,
   chunkSize: AGENT_DEFAULTS.chunkSize,
   backoff: { initialMs: AGENT_DEFAULTS.backoffInitialSeconds * 1000, maxMs: AGENT_DEFAULTS.backoffMaxSeconds * 1000 },
+  refusedBackoff: { initialMs: 60_000, maxMs: 600_000 },
+  helloWaitMs: 5_000,
 };
 
 /** A stream that ended or failed: the session is over and the agent reconnects. */
 class SessionEnded extends Error {
   override readonly name = 'SessionEnded';
+  constructor(
+    message: string,
+    /** The gRPC status the stream ended with, when it failed with one. */
+    readonly code?: number,
+  ) {
+    super(message);
+  }
 }
+
+/** Statuses that say the agent itself was turned away: its token or its RBAC, not the network. */
+const REFUSALS: ReadonlySet<number> = new Set([status.UNAUTHENTICATED, status.PERMISSION_DENIED]);
 
 /**
  * The agent's side of AgentService.Stream: hello, a full snapshot, then deltas and heartbeats;
@@ -103,21 +126,34 @@ export class AgentStream {
   /** Runs sessions until the signal aborts; then says goodbye and closes. */
   async run(signal: AbortSignal): Promise<void> {
     const backoff = this.options.backoff ?? DEFAULTS.backoff;
+    const refusedBackoff = this.options.refusedBackoff ?? DEFAULTS.refusedBackoff;
     const random = this.options.random ?? Math.random;
     let failures = 0;
+    let refusals = 0;
     signal.addEventListener('abort', () => this.wakeUp(), { once: true });
     while (!signal.aborted) {
+      let accepted = false;
       let established = false;
       try {
-        await this.session(signal, () => {
-          established = true;
-          failures = 0;
-        });
+        await this.session(
+          signal,
+          () => (accepted = true),
+          () => {
+            established = true;
+            failures = 0;
+            refusals = 0;
+          },
+        );
       } catch (error) {
         if (signal.aborted) break;
-        failures = established ? 1 : failures + 1;
-        const retryInMs = backoffDelayMs(backoff, failures, random);
-        this.options.onEvent?.({ kind: 'disconnected', error: error instanceof Error ? error.message : String(error), retryInMs });
+        // Turned away before the hello was accepted: retrying soon would only repeat it. (A
+        // stream that was accepted and later ends UNAUTHENTICATED is a token that expired:
+        // the rotated one is used at once.)
+        const refused = !accepted && error instanceof SessionEnded && error.code !== undefined && REFUSALS.has(error.code);
+        if (refused) refusals++;
+        else failures = established ? 1 : failures + 1;
+        const retryInMs = refused ? backoffDelayMs(refusedBackoff, refusals, random) : backoffDelayMs(backoff, failures, random);
+        this.options.onEvent?.({ kind: 'disconnected', error: error instanceof Error ? error.message : String(error), retryInMs, refused });
         await sleep(retryInMs, undefined, { signal }).catch(() => undefined);
       }
     }
@@ -135,7 +171,8 @@ export class AgentStream {
     return this.sequence;
   }
 
-  private async session(signal: AbortSignal, onEstablished: () => void): Promise<void> {
+  /** One stream: hello, and once the aggregator accepted it (onAccepted), the snapshot (onEstablished), then deltas. */
+  private async session(signal: AbortSignal, onAccepted: () => void, onEstablished: () => void): Promise<void> {
     const metadata = new Metadata();
     const token = this.options.token?.();
     if (token) metadata.set('authorization', `Bearer ${token}`);
@@ -149,11 +186,15 @@ export class AgentStream {
         this.wakeUp();
         reject(ended);
       };
-      call.on('error', (error: Error) => end(new SessionEnded(error.message)));
+      call.on('error', (error: ServiceError) => end(new SessionEnded(error.message, error.code)));
       call.on('end', () => end(new SessionEnded('the aggregator closed the stream')));
     });
     endedPromise.catch(() => undefined);
+    // Any answer means the hello was accepted: the aggregator acks it (sequence 0) before anything else.
+    let answered: () => void = () => undefined;
+    const helloAnswered = new Promise<void>((resolve) => (answered = resolve));
     call.on('data', (response: StreamResponse) => {
+      answered();
       const message = response.message;
       if (message?.$case === 'resync') {
         this.resyncReason = message.value.reason || 'requested';
@@ -167,6 +208,12 @@ export class AgentStream {
       this.pending.clear();
       const { node, bootId, epoch, version } = this.options;
       await this.write(call, { message: { $case: 'hello', value: { nodeName: node, bootId, epoch, version, capabilities: ['snapshot-chunks', 'goodbye'] } } }, endedPromise);
+      // No snapshot for an aggregator that turns the agent away: wait for the hello's ack (or,
+      // from an aggregator too old to send one, for helloWaitMs).
+      const helloWaitMs = this.options.helloWaitMs ?? DEFAULTS.helloWaitMs;
+      let waited: NodeJS.Timeout | undefined;
+      const accepted = await Promise.race([helloAnswered.then(() => true), endedPromise, new Promise<boolean>((resolve) => (waited = setTimeout(() => resolve(false), helloWaitMs)))]).finally(() => clearTimeout(waited));
+      if (accepted) onAccepted();
       this.options.onEvent?.({ kind: 'connected' });
       await this.sendSnapshot(call, 'connected', endedPromise);
       onEstablished();

@@ -15,6 +15,7 @@ export interface WireContext {
   readonly netns: bigint;
   readonly holders: ReadonlyMap<string, readonly SocketHolder[]>;
   readonly processes: ReadonlyMap<number, ProcessInfo>;
+  /** When the tables were read (Unix ms): a new socket's first sighting, and when its timer was read. */
   readonly firstSeen: bigint;
 }
 
@@ -74,7 +75,7 @@ export function toWireSocket(record: SocketRecord, attribution: SocketAttributio
     sendQ: inet ? wide(inet.txQueue) : 0n,
     uid: inet ? inet.uid : 0,
     inode: BigInt(record.inode),
-    timer: inet && timer && { code: timer.code, kind: timerKind(inet.proto, timer.code), ticks: wide(timer.ticks), retransmits: timer.retransmits, probes: timer.probes },
+    timer: inet && timer && { code: timer.code, kind: timerKind(inet.proto, timer.code), ticks: wide(timer.ticks), retransmits: timer.retransmits, probes: timer.probes, readUnixMs: context.firstSeen },
     processes: processRefs(record.inode, context),
     unix: unix && { path: Buffer.from(unix.path ?? '', 'latin1'), type: unix.type, flags: unix.flags },
     tcp: tcp && { rtoTicks: tcp.rtoTicks, atoTicks: tcp.atoTicks, quickAckPingpong: tcp.quickAckPingpong, sndCwnd: tcp.sndCwnd, ssthresh: tcp.ssthresh },

@@ -1,4 +1,5 @@
 import type { NodeStore } from '../store/index.js';
+import { PROXIED } from '../query/index.js';
 import { bearerToken } from './bearer.js';
 import { RateLimiter } from './limits.js';
 import { partitionNamespaces, type QueryAuthorizer } from './query-auth.js';
@@ -15,6 +16,8 @@ export const NO_NAMESPACE = '-none-';
 export interface QueryCaller {
   readonly address: string;
   readonly authorization: string | undefined;
+  /** The request came through the API server's service proxy (X-Forwarded-For): its address is the proxy's, whoever asks. */
+  readonly proxied?: boolean;
 }
 
 /**
@@ -66,7 +69,8 @@ export class QueryGuard {
     const authorizer = this.options.authorizer;
     if (!authorizer) {
       this.limiter.take(`address ${caller.address}`);
-      return { user: undefined, client: `address ${caller.address}`, namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
+      // Behind the proxy every user has its address: for watches they are one client, PROXIED, with its own budget.
+      return { user: undefined, client: caller.proxied ? PROXIED : `address ${caller.address}`, namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
     }
     this.failures.check(`address ${caller.address}`);
     let scope;

@@ -22,11 +22,11 @@ export async function admitHttp(guard: QueryGuard, limits: FilterLimits, specOf:
   const oneNamespace = ONE_NAMESPACE_PATHS.has(url.pathname);
   const requested = oneNamespace ? [url.searchParams.get('namespace') ?? ''].filter(Boolean) : specOf(url.searchParams).namespaces ?? [];
   if (!oneNamespace) checkFilterLimits(specOf(url.searchParams), limits);
-  const admission = await guard.admit({ address: request.socket.remoteAddress ?? 'unknown', authorization: request.headers.authorization }, requested);
+  const admission = await guard.admit({ address: request.socket.remoteAddress ?? 'unknown', authorization: request.headers.authorization, proxied: request.headers['x-forwarded-for'] !== undefined }, requested);
   for (const [name, value] of Object.entries(admissionHeaders(admission))) response.setHeader(name, value);
   if (admission.namespaces === undefined) return admission.client;
   if (oneNamespace) {
-    if (requested.length === 0) throw new AuthError('forbidden', `${admission.user ?? 'you'} may not list pods in every namespace: name one (?namespace=NS)`);
+    if (requested.length === 0) throw new AuthError('forbidden', `${admission.user ?? 'you'} may not list pods in every namespace: name one`);
     if (admission.forbiddenNamespaces.length > 0) throw new AuthError('forbidden', `${admission.user ?? 'you'} may not list pods in namespace ${requested[0]}`);
     return admission.client;
   }

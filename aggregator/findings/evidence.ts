@@ -1,4 +1,5 @@
 import { TcpState } from '../../model/socket.js';
+import { SANDBOX_CONTAINER } from '../../model/pod.js';
 import { Proto } from '../../gen/kubenetstat/v1/socket.js';
 import type { NodeState } from '../store/index.js';
 import type { PeerResolver } from '../peers/types.js';
@@ -30,7 +31,9 @@ export function collectEvidence(pod: PodTally, match: SocketMatch, options: { re
     for (const slot of slots) {
       if (!match(sockets, slot)) continue;
       matched++;
-      containers.add(sockets.pod(slot)!.container);
+      // No container holds a TIME_WAIT socket (the pod's namespace, its sandbox, has it): it names none.
+      const container = sockets.pod(slot)!.container;
+      if (container && container !== SANDBOX_CONTAINER) containers.add(container);
       const pid = sockets.pid(slot);
       if (pid > 0) {
         let process = processes.get(pid);

@@ -96,6 +96,8 @@ export class Connection {
     this.node = nodeName;
     this.session = claim.session!;
     this.shared.calls.set(this.session, this.call);
+    // The hello is accepted: the agent sends its snapshot only after this (older agents ignore acks).
+    this.ack(0);
     if (claim.superseded !== undefined) {
       const previous = this.shared.calls.get(claim.superseded);
       this.shared.calls.delete(claim.superseded);

@@ -53,6 +53,10 @@ export function nodeAddressesOf(node: V1Node): NodeAddresses {
     kind: 'node',
     name: node.metadata?.name ?? '',
     ips: canonicalIps((node.status?.addresses ?? []).filter((address) => NODE_IP_TYPES.has(address.type)).map((address) => address.address)),
+    condition: {
+      ready: (node.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+      cordoned: node.spec?.unschedulable === true,
+    },
   };
 }
 

@@ -1,9 +1,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Informer, type ApiObject, type InformerTuning, type ResourceSource } from '../../kube/informer.js';
+import { Informer, type ApiObject, type InformerSink, type InformerTuning, type ResourceSource } from '../../kube/informer.js';
 import { endpointSliceSource, nodeSource, podSource, serviceSource } from '../../kube/sources.js';
 import { nodeAddressesOf, podAddressesOf, serviceAddressesOf, serviceEndpointsOf } from './api-objects.js';
 import { PeerIndex } from './peer-index.js';
-import type { AddressOwner, PeerResolver, ResolvedPeer } from './types.js';
+import type { AddressOwner, ClusterNode, PeerResolver, ResolvedPeer } from './types.js';
 import type { LogFn } from '../../common/log.js';
 
 export interface ClusterPeersOptions {
@@ -27,18 +27,31 @@ interface Follower {
  */
 export class ClusterPeers implements PeerResolver {
   private readonly index = new PeerIndex();
+  /** The nodes informer's Nodes, by name, beside their addresses in the index. */
+  private readonly nodes = new Map<string, ClusterNode>();
   private readonly informers: Follower[];
   private ready = false;
   private readonly allSynced: Promise<void>;
 
   constructor(options: ClusterPeersOptions) {
+    // Nodes go to the index (their addresses) and to `nodes` (whether they are there and ready).
+    const sink: InformerSink<AddressOwner> = {
+      upsert: (next, previous) => {
+        if (next.kind === 'node') this.nodes.set(next.name, next.condition);
+        this.index.upsert(next, previous);
+      },
+      remove: (previous) => {
+        if (previous.kind === 'node') this.nodes.delete(previous.name);
+        this.index.remove(previous);
+      },
+    };
     const follow = <T extends ApiObject>(resource: string, source: ResourceSource<T>, keep: (object: T) => AddressOwner | undefined): Follower =>
       new Informer<T, AddressOwner>({
         ...options.tuning,
         kubeConfig: options.kubeConfig,
         source,
         keep,
-        sink: this.index,
+        sink,
         onEvent: (event) => {
           if (event.kind === 'failed') options.log('peer names: informer failed', { resource, error: event.error.message.split('\n')[0], retryInMs: event.retryInMs }, 'warn');
         },
@@ -71,5 +84,9 @@ export class ClusterPeers implements PeerResolver {
 
   peerOf(address: string, port: number): ResolvedPeer | undefined {
     return this.ready ? this.index.peerOf(address, port) : undefined;
+  }
+
+  clusterNodes(): ReadonlyMap<string, ClusterNode> | undefined {
+    return this.ready ? this.nodes : undefined;
   }
 }

@@ -3,4 +3,4 @@ export { ClusterPeers, type ClusterPeersOptions } from './cluster-peers.js';
 export { PeerIndex } from './peer-index.js';
 export { canonicalIp } from './ip.js';
 export { nodeAddressesOf, podAddressesOf, serviceAddressesOf, serviceEndpointsOf } from './api-objects.js';
-export type { AddressOwner, NodeAddresses, PeerKind, PeerResolver, PodAddresses, ResolvedPeer, ServiceAddresses, ServiceEndpoints } from './types.js';
+export type { AddressOwner, ClusterNode, NodeAddresses, PeerKind, PeerResolver, PodAddresses, ResolvedPeer, ServiceAddresses, ServiceEndpoints } from './types.js';

@@ -40,6 +40,16 @@ export interface NodeAddresses {
   readonly name: string;
   /** status.addresses of type InternalIP and ExternalIP. */
   readonly ips: readonly string[];
+  /** What the API says of the node itself, for nodes without a live agent (ClusterNode). */
+  readonly condition: ClusterNode;
+}
+
+/** A Node as the API lists it: what makes it not ready or unschedulable. */
+export interface ClusterNode {
+  /** Its Ready condition is True. */
+  readonly ready: boolean;
+  /** spec.unschedulable (kubectl cordon). */
+  readonly cordoned: boolean;
 }
 
 /** One EndpointSlice: the addresses behind a service. */
@@ -67,4 +77,6 @@ export interface PeerResolver {
    * when the cluster is not known (yet): answers then carry no peer rather than a wrong one.
    */
   peerOf(address: string, port: number): ResolvedPeer | undefined;
+  /** Every Node the API lists, by name; undefined until listed once, or without cluster access. */
+  clusterNodes?(): ReadonlyMap<string, ClusterNode> | undefined;
 }

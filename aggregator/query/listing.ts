@@ -4,7 +4,7 @@ import type { NodeSockets, NodeState, NodeStore } from '../store/index.js';
 import { decodeStored } from './decode.js';
 import { compileSelection, forEachSelected, orderedNodes, walkCandidates, type Selection } from './selection.js';
 import { SORT_FIELDS, sortEntries, sortOrder, type SortEntry } from './sort.js';
-import { QueryError, type QueryResult, type QuerySpec } from './spec.js';
+import { MAX_LIMIT, QueryError, type QueryResult, type QuerySpec } from './spec.js';
 import { decodeToken, encodeToken, type Position } from './token.js';
 
 /** How a listing emits one selected socket; false when its bytes do not decode (left out, counted). */
@@ -24,7 +24,7 @@ export interface Listing {
  */
 export function list(store: NodeStore, spec: QuerySpec, emit: Emit): Listing {
   const selection = compileSelection(spec);
-  const limit = spec.limit && spec.limit > 0 ? spec.limit : Number.POSITIVE_INFINITY;
+  const limit = spec.limit && spec.limit > 0 ? Math.min(spec.limit, MAX_LIMIT) : Number.POSITIVE_INFINITY;
   const start = spec.continueToken ? decodeToken(spec.continueToken) : undefined;
   if (spec.sortBy) return sortedList(store, spec.sortBy, selection, limit, start, emit);
   if (start?.sortBy !== undefined) throw new QueryError('this continue token belongs to a sorted listing: ask with the same sortBy');

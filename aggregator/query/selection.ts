@@ -68,11 +68,19 @@ export function compileSelection(spec: QuerySpec, nowMs = Date.now()): Selection
 export function orderedNodes(store: NodeStore, selection: Selection, unavailable: UnavailableNode[]): NodeState[] {
   store.sweep();
   const ordered: NodeState[] = [];
+  const from = unavailable.length;
   for (const node of [...store.all()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (selection.nodes && !selection.nodes.has(node.name)) continue;
     const reason = store.unavailability(node);
     if (reason !== undefined) unavailable.push({ node: node.name, reason, lastSeenUnixMs: BigInt(node.lastSeenMs) });
     ordered.push(node);
+  }
+  const agentless = store.agentless().filter((node) => !selection.nodes || selection.nodes.has(node.name));
+  if (agentless.length > 0) {
+    for (const node of agentless) unavailable.push({ node: node.name, reason: node.reason, lastSeenUnixMs: 0n });
+    // In name order with the others.
+    const mine = unavailable.splice(from).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    unavailable.push(...mine);
   }
   return ordered;
 }

@@ -18,13 +18,19 @@ export interface QuerySpec extends SocketFilterSpec {
   readonly minSendQ?: number;
   /** Only sockets first seen at least this long ago (seconds). */
   readonly minAgeSeconds?: number;
-  /** At most this many items; 0 or absent for all. */
+  /** At most this many items (and never more than MAX_LIMIT); 0 or absent for all. */
   readonly limit?: number;
   /** From a previous answer's continueToken. */
   readonly continueToken?: string;
   /** A SocketList item field (recvQ, firstSeen, ...; sort.ts), '-' in front for descending. */
   readonly sortBy?: string;
 }
+
+/**
+ * The most items one answer holds: a larger limit is cut to it and the answer carries a
+ * continue token. A limit of 0 (or none) is no limit, as in the Kubernetes API.
+ */
+export const MAX_LIMIT = 100_000;
 
 export interface QueryResult {
   readonly items: Socket[];

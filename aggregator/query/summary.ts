@@ -88,18 +88,23 @@ export function summarize(store: NodeStore, spec: QuerySpec, by: Grouping, nowMs
   return { rows, unavailable };
 }
 
+/** A pod's workload: its controller's, or the pod itself when it has none (a bare pod is its own workload). */
+function workloadOf(pod: PodIndex): { kind: string; name: string } {
+  return pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : { kind: 'Pod', name: pod.name };
+}
+
 /** The group a pod's sockets count in, for a grouping by namespace, workload or pod. */
 function podGroup(pod: PodIndex, node: string, by: Grouping, group: (key: string, fresh: () => Group) => Group): Group {
   if (by === 'namespace') return group(`ns\u0000${pod.namespace}`, () => ({ node: null, namespace: pod.namespace, pod: null, workload: null, ...empty() }));
   if (by === 'workload') {
-    const workload = pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : { kind: 'Pod', name: pod.name };
+    const workload = workloadOf(pod);
     return group(`wl\u0000${pod.namespace}\u0000${workload.kind}\u0000${workload.name}`, () => ({ node: null, namespace: pod.namespace, pod: null, workload, ...empty() }));
   }
   return group(`pod\u0000${pod.namespace}\u0000${pod.name}`, () => ({
     node,
     namespace: pod.namespace,
     pod: pod.name,
-    workload: pod.workloadName ? { kind: pod.workloadKind, name: pod.workloadName } : null,
+    workload: workloadOf(pod),
     ...empty(),
   }));
 }

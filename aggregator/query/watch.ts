@@ -120,10 +120,14 @@ export class Watcher {
       const cause = this.store.unavailableCause(node);
       if (cause) down.push({ node, cause });
     }
-    const seen = down.map(({ node, cause }) => `${node.name} ${cause}`).join('\n');
+    const agentless = this.store.agentless().filter((node) => !this.selection.nodes || this.selection.nodes.has(node.name));
+    const seen = [...down.map(({ node, cause }) => `${node.name} ${cause}`), ...agentless.map((node) => `${node.name} ${node.reason}`)].join('\n');
     if (seen === this.bookmarked) return;
     this.bookmarked = seen;
-    const unavailableNodes = down.map(({ node, cause }): UnavailableNode => ({ node: node.name, reason: this.store.unavailability(node, cause) ?? '', lastSeenUnixMs: BigInt(node.lastSeenMs) }));
+    const unavailableNodes = [
+      ...down.map(({ node, cause }): UnavailableNode => ({ node: node.name, reason: this.store.unavailability(node, cause) ?? '', lastSeenUnixMs: BigInt(node.lastSeenMs) })),
+      ...agentless.map((node): UnavailableNode => ({ node: node.name, reason: node.reason, lastSeenUnixMs: 0n })),
+    ].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
     this.send({ type: WatchEventType.WATCH_EVENT_TYPE_BOOKMARK, socket: undefined, unavailableNodes });
   }
 
@@ -182,6 +186,8 @@ export interface WatchHubOptions {
   readonly maxWatches: number;
   /** Watches one client (an authenticated user, else a remote address) may hold open; default: maxWatches. */
   readonly maxWatchesPerClient?: number;
+  /** Watches PROXIED (every user behind the API server's service proxy) may hold open together; default: maxWatches. */
+  readonly maxProxiedWatches?: number;
   readonly log: LogFn;
   readonly now?: () => number;
 }
@@ -193,6 +199,13 @@ export interface Watch {
   /** The client went away; idempotent. */
   close(): void;
 }
+
+/**
+ * The client of every request that came through the API server's service proxy: the proxy
+ * sets X-Forwarded-For and keeps the user's identity to itself, so the aggregator sees the
+ * proxy's address for every user. They share one budget (maxProxiedWatches).
+ */
+export const PROXIED = "the API server's service proxy";
 
 /** Every open watch, polled by one timer. */
 export class WatchHub {
@@ -220,10 +233,17 @@ export class WatchHub {
     if (this.watchers.size >= this.options.maxWatches) {
       throw new WatchLimitError(`${this.watchers.size} watches are open, as many as this aggregator serves (--max-watches); retry later`);
     }
-    const perClient = this.options.maxWatchesPerClient ?? this.options.maxWatches;
     const held = this.perClient.get(client) ?? 0;
-    if (held >= perClient) {
-      throw new WatchLimitError(`${client} has ${held} watches open, as many as one client may (--max-watches-per-client ${perClient}); close one, or retry later`);
+    if (client === PROXIED) {
+      const budget = this.options.maxProxiedWatches ?? this.options.maxWatches;
+      if (held >= budget) {
+        throw new WatchLimitError(
+          `${held} watches are open through the API server's service proxy, as many as this aggregator serves that way for all users together (--max-proxied-watches ${budget}): behind the proxy it cannot tell users apart; close one, or retry later`,
+        );
+      }
+    } else {
+      const perClient = this.options.maxWatchesPerClient ?? this.options.maxWatches;
+      if (held >= perClient) throw new WatchLimitError(`${client} has ${held} watches open, as many as one client may (--max-watches-per-client ${perClient}); close one, or retry later`);
     }
     const watcher = new Watcher(this.store, spec, sink, this.options.now);
     this.watchers.set(watcher, { sink, client });

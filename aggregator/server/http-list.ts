@@ -29,9 +29,11 @@ export function sendSocketList(store: NodeStore, spec: QuerySpec, response: Serv
     response.write(text);
     text = '';
   };
+  // Every timer counted down to the answer's instant: the store holds each as its agent read it.
+  const asOfMs = Date.now();
   try {
     const listing = forEachListed(store, spec, (socket) => {
-      text += `${items++ === 0 ? '' : ','}${JSON.stringify(socketItem(socket))}`;
+      text += `${items++ === 0 ? '' : ','}${JSON.stringify(socketItem(socket, asOfMs))}`;
       if (text.length >= WRITE_CHARS) write();
     });
     if (listing.undecodable > 0) log('sockets left out of an answer: their bytes do not decode', { count: listing.undecodable }, 'error');

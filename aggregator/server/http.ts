@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { unavailableItems } from '../../model/json/socket-list.js';
 import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from '../findings/index.js';
 import { sendSocketList } from './http-list.js';
-import { isWatch, listSocketsEncoded, QueryError, querySpec, rankingOf, summarize, topPods, WatchLimitError, type Grouping, type WatchHub } from '../query/index.js';
+import { checkKnownParams, FILTER_PARAMS, isWatch, limitParam, limitWarning, LIST_PARAMS, listSocketsEncoded, PROXIED, QueryError, querySpec, rankingOf, summarize, topPods, WatchLimitError, type Grouping, type WatchHub } from '../query/index.js';
 import type { NodeStore } from '../store/index.js';
 import { serveWatch } from './watch-http.js';
 import type { QueryGuard } from '../auth/guard.js';
@@ -31,7 +31,8 @@ export function createHttpServer(store: NodeStore, isReady: () => boolean, log: 
       if (code === 401) response.setHeader('www-authenticate', 'Bearer');
       send(response, code, status(code, reason, error instanceof Error ? error.message : String(error)));
     };
-    const byAddress = `address ${request.socket.remoteAddress ?? 'unknown'}`;
+    // Behind the API server's service proxy every user has its address: they are one client, PROXIED.
+    const byAddress = request.headers['x-forwarded-for'] !== undefined ? PROXIED : `address ${request.socket.remoteAddress ?? 'unknown'}`;
     const answer = (client: string | undefined): void => {
       try {
         route(store, isReady, log, request, response, watches, metrics, findings, client ?? byAddress);
@@ -56,6 +57,8 @@ const AUTH_STATUS: Readonly<Record<AuthError['kind'], [number, string]>> = { una
 function route(store: NodeStore, isReady: () => boolean, log: LogFn, request: IncomingMessage, response: ServerResponse, watches: WatchHub | undefined, metrics: HttpMetrics | undefined, findings: FindingsApi | undefined, client: string): void {
   const url = new URL(request.url ?? '/', 'http://aggregator');
   if (request.method !== 'GET') return send(response, 405, status(405, 'MethodNotAllowed', `${request.method} is not supported`));
+  const known = ROUTE_PARAMS[url.pathname];
+  if (known) checkKnownParams(url.searchParams, known);
   switch (url.pathname) {
     case '/healthz':
       return sendText(response, 200, 'ok\n');
@@ -69,6 +72,9 @@ function route(store: NodeStore, isReady: () => boolean, log: LogFn, request: In
         if (!watches) return send(response, 404, status(404, 'NotFound', 'this server does not serve watches'));
         return serveWatch(watches, querySpec(url.searchParams), acceptsProtobuf(request), response, client);
       }
+      const warning = limitWarning(url.searchParams);
+      // As the Kubernetes API warns (RFC 7234's 299, which kubectl prints): the answer is still a good one.
+      if (warning) response.setHeader('warning', `299 - ${JSON.stringify(warning)}`);
       if (acceptsProtobuf(request)) {
         // The plugin's format: the gRPC ListResponse, assembled from the stored bytes.
         const result = listSocketsEncoded(store, querySpec(url.searchParams));
@@ -85,8 +91,7 @@ function route(store: NodeStore, isReady: () => boolean, log: LogFn, request: In
     }
     case '/api/v1/top': {
       const by = url.searchParams.get('by') ?? 'close-wait';
-      const limitText = url.searchParams.get('limit');
-      const result = topPods(store, querySpec(url.searchParams), rankingOf(by), limitText === null ? 10 : Number(limitText));
+      const result = topPods(store, querySpec(url.searchParams), rankingOf(by), limitParam(url.searchParams, 10));
       return send(response, 200, { apiVersion: API_VERSION, kind: 'PodRanking', rankedBy: by, items: result.rows, unavailableNodes: unavailableItems(result.unavailable) });
     }
     case '/api/v1/findings':
@@ -103,6 +108,14 @@ function route(store: NodeStore, isReady: () => boolean, log: LogFn, request: In
 }
 
 const API_VERSION = 'kubenetstat.io/v1';
+/** The parameters each route takes; any other is refused (400) rather than ignored. */
+const ROUTE_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  '/api/v1/sockets': LIST_PARAMS,
+  '/api/v1/summary': [...FILTER_PARAMS, 'by'],
+  '/api/v1/top': [...FILTER_PARAMS, 'by', 'limit'],
+  '/api/v1/findings': ['namespace', 'pod', 'rule', 'severity', 'state', 'limit'],
+  '/api/v1/history': ['namespace', 'pod'],
+};
 /** A request's line and headers together; beyond, Node answers 431 itself. */
 const MAX_HEADER_BYTES = 64 * 1024;
 const PROTOBUF = 'application/x-protobuf';

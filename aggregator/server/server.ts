@@ -42,6 +42,8 @@ export interface AggregatorOptions {
   readonly maxWatches?: number;
   /** Watches one client (authenticated user, else remote address) may hold open; default AGGREGATOR_DEFAULTS.maxWatchesPerClient. */
   readonly maxWatchesPerClient?: number;
+  /** Watches open through the API server's service proxy, all users together; default AGGREGATOR_DEFAULTS.maxProxiedWatches. */
+  readonly maxProxiedWatches?: number;
   /** Cluster access for peer names (aggregator/peers); answers name no peers without it. */
   readonly kubeConfig?: KubeConfig;
   /** Pods with socket series of their own on /metrics; default AGGREGATOR_DEFAULTS.metricsMaxPods. */
@@ -107,6 +109,7 @@ function querySpecOf(request: ListRequest | undefined): QuerySpec {
     ...(request.minRecvQ > 0n && { minRecvQ: Number(request.minRecvQ) }),
     ...(request.minSendQ > 0n && { minSendQ: Number(request.minSendQ) }),
     ...(request.minAgeSeconds > 0 && { minAgeSeconds: request.minAgeSeconds }),
+    ...(request.listening !== undefined && { listening: request.listening }),
   };
 }
 
@@ -184,6 +187,7 @@ export async function startAggregator(options: AggregatorOptions): Promise<Runni
     pollMs: options.watchPollMs ?? AGGREGATOR_DEFAULTS.watchPollSeconds * 1000,
     maxWatches: options.maxWatches ?? AGGREGATOR_DEFAULTS.maxWatches,
     maxWatchesPerClient: options.maxWatchesPerClient ?? AGGREGATOR_DEFAULTS.maxWatchesPerClient,
+    maxProxiedWatches: options.maxProxiedWatches ?? AGGREGATOR_DEFAULTS.maxProxiedWatches,
     log: options.log,
   });
   const grpc = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes });

@@ -19,7 +19,7 @@ const TYPE_NAMES: Readonly<Record<WatchEventType, string>> = {
  */
 export function jsonWatchLine(event: WatchEvent): string {
   const object = event.socket
-    ? socketItem(event.socket)
+    ? socketItem(event.socket, Date.now())
     : { apiVersion: 'kubenetstat.io/v1', kind: 'WatchStatus', unavailableNodes: unavailableItems(event.unavailableNodes) };
   return `${JSON.stringify({ type: TYPE_NAMES[event.type], object })}\n`;
 }

@@ -1,10 +1,17 @@
 import type { NamespaceInfo } from '../../gen/kubenetstat/v1/agent.js';
-import type { PeerResolver } from '../peers/types.js';
+import type { ClusterNode, PeerResolver } from '../peers/types.js';
 import { NodeSockets } from './node-sockets.js';
 import { SocketChunks } from './socket-chunks.js';
 import type { LogFn } from '../../common/log.js';
 
 export type NodeStatus = 'syncing' | 'live' | 'disconnected';
+
+/** ` (node NotReady, cordoned)`: what the API says of a Node that explains a missing agent; '' for a ready, schedulable one or an unknown one. */
+function nodeMarks(condition: ClusterNode | undefined): string {
+  if (!condition) return '';
+  const marks = [...(condition.ready ? [] : ['NotReady']), ...(condition.cordoned ? ['cordoned'] : [])];
+  return marks.length === 0 ? '' : ` (node ${marks.join(', ')})`;
+}
 
 /** Why a node cannot be vouched for (NodeStore.unavailableCause). */
 export type UnavailableCause = 'disconnected' | 'first-snapshot' | 'stale' | 'resyncing';
@@ -185,21 +192,37 @@ export class NodeStore {
     return undefined;
   }
 
-  /** Why a node cannot be vouched for right now, in words, or undefined when it can. */
+  /** Why a node cannot be vouched for right now, in words (with what the API says of the Node), or undefined when it can. */
   unavailability(node: NodeState, cause = this.unavailableCause(node)): string | undefined {
     const silentSeconds = Math.round((this.now() - node.lastSeenMs) / 1000);
+    const marks = nodeMarks(this.options.peers?.clusterNodes?.()?.get(node.name));
     switch (cause) {
       case 'disconnected':
-        return `agent disconnected ${silentSeconds} s ago; showing its last known sockets`;
+        return `agent disconnected ${silentSeconds} s ago${marks}; showing its last known sockets`;
       case 'first-snapshot':
-        return 'agent connected, first snapshot not complete yet';
+        return `agent connected, first snapshot not complete yet${marks}`;
       case 'stale':
-        return `stale: nothing from its agent for ${silentSeconds} s; showing its last known sockets`;
+        return `stale: nothing from its agent for ${silentSeconds} s${marks}; showing its last known sockets`;
       case 'resyncing':
-        return 'agent reconnected, snapshot in progress; showing its previous sockets';
+        return `agent reconnected, snapshot in progress${marks}; showing its previous sockets`;
       case undefined:
         return undefined;
     }
+  }
+
+  /**
+   * The Nodes the API lists that no agent is connected from or known for (never since this
+   * aggregator started, or evicted since), in name order, each with why: a node without an
+   * agent must not look like a node without sockets. None without cluster access.
+   */
+  agentless(): Array<{ readonly name: string; readonly reason: string }> {
+    const listed = this.options.peers?.clusterNodes?.();
+    if (!listed) return [];
+    const missing: Array<{ name: string; reason: string }> = [];
+    for (const [name, condition] of listed) {
+      if (!this.nodes.has(name)) missing.push({ name, reason: `no agent: none has connected from this node${nodeMarks(condition)}` });
+    }
+    return missing.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   all(): IterableIterator<NodeState> {

@@ -7,6 +7,9 @@ export class SlotView implements FilterView {
   at = 0;
   constructor(private readonly sockets: NodeSockets) {}
 
+  get proto(): number {
+    return this.sockets.proto(this.at);
+  }
   get unix(): boolean {
     return this.sockets.proto(this.at) === Proto.PROTO_UNIX;
   }

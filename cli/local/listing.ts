@@ -1,6 +1,7 @@
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { buildSocketFilter } from '../../model/filter.js';
 import type { HostSnapshot } from '../../model/host-snapshot.js';
+import type { ScanProblems } from '../../model/scan-problems.js';
 import type { CommandIo } from '../command-io.js';
 import type { NameResolver } from '../netstat/names.js';
 import type { LocalFlags } from './flags.js';
@@ -8,10 +9,15 @@ import { render } from './render.js';
 
 type SocketFilter = (socket: Socket) => boolean;
 
-/** --state, --port and --address; undefined without them. Bad values throw FilterError. */
+/**
+ * --state, --port, --address and netstat's choice of servers (-l, -a, neither), so that every
+ * output format shows what the table shows; undefined when nothing is left out (the scan reads
+ * only the asked protos' tables already). Bad values throw FilterError.
+ */
 export function socketFilterOf(flags: LocalFlags): SocketFilter | undefined {
-  if (flags.states.length === 0 && flags.ports.length === 0 && flags.addresses.length === 0) return undefined;
-  return buildSocketFilter({ states: flags.states, ports: flags.ports, addresses: flags.addresses });
+  const { all, listening } = flags.netstat;
+  if (all && flags.states.length === 0 && flags.ports.length === 0 && flags.addresses.length === 0) return undefined;
+  return buildSocketFilter({ states: flags.states, ports: flags.ports, addresses: flags.addresses, ...(!all && { listening }) });
 }
 
 export interface ListingOptions {
@@ -22,8 +28,12 @@ export interface ListingOptions {
   readonly bySocket: SocketFilter | undefined;
   readonly byPod: SocketFilter | undefined;
   readonly names: NameResolver;
-  /** Why pods show by UID, said once when a listing shows a pod. */
+  /** Why pods show by UID, said once when a listing shows a pod (or at once with podsWarningAlways). */
   readonly podsWarning: string | undefined;
+  /** The API access given failed: say podsWarning at the first listing, pods shown or not. */
+  readonly podsWarningAlways?: boolean;
+  /** What a scan could not read, why, and the remedy where one applies (agent/privileges.ts); undefined when nothing was refused. */
+  readonly explainRefusals: (problems: Pick<ScanProblems, 'namespaceDenied' | 'fdDenied' | 'refusals'>) => string | undefined;
   readonly toYaml?: (value: unknown) => string;
 }
 
@@ -43,25 +53,22 @@ export class LocalListing {
     const kept: HostSnapshot = keep ? { ...snapshot, namespaces: snapshot.namespaces.map((namespace) => ({ ...namespace, sockets: namespace.sockets.filter(keep) })) } : snapshot;
     const structured = flags.output === 'json' || flags.output === 'yaml';
     io.stdout(render({ flags, snapshot: kept, names: this.options.names, exactNetstat, ...(this.options.toYaml && { toYaml: this.options.toYaml }) }), structured ? 'utf8' : 'latin1');
-    reportProblems(snapshot, flags, io);
+    reportProblems(snapshot, flags, io, this.options.explainRefusals);
     const { podsWarning } = this.options;
-    if (podsWarning && !this.warned && !exactNetstat && kept.namespaces.some((namespace) => namespace.sockets.some((socket) => socket.pod !== undefined))) {
+    const showsPod = (): boolean => kept.namespaces.some((namespace) => namespace.sockets.some((socket) => socket.pod !== undefined));
+    if (podsWarning && !this.warned && (this.options.podsWarningAlways || (!exactNetstat && showsPod()))) {
       io.stderr(`kube-netstat: ${podsWarning}.\n`);
       this.warned = true;
     }
   }
 }
 
-function reportProblems(snapshot: HostSnapshot, flags: LocalFlags, io: CommandIo): void {
+function reportProblems(snapshot: HostSnapshot, flags: LocalFlags, io: CommandIo, explain: ListingOptions['explainRefusals']): void {
   const { problems } = snapshot;
+  // Without -p, a table shows no owner: refused fd directories cost it nothing.
   const wantedOwners = flags.netstat.programs || flags.output !== 'netstat';
-  const missing: string[] = [];
-  if (problems.namespaceDenied > 0) missing.push(`the network namespace of ${plural(problems.namespaceDenied, 'process', 'processes')} (their own namespaces are not listed)`);
-  if (problems.fdDenied > 0 && wantedOwners) missing.push(`the open files of ${plural(problems.fdDenied, 'process', 'processes')} (their sockets show no PID/Program name)`);
-  if (missing.length > 0) {
-    // The same checks the kernel makes: proc_ns_get_link and proc_fd_access_allowed (ptrace read), proc_fd_permission.
-    io.stderr(`kube-netstat: could not read ${missing.join(' or ')}: run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH.\n`);
-  }
+  const explanation = explain(wantedOwners ? problems : { ...problems, fdDenied: 0, refusals: problems.refusals.filter((refusal) => refusal.kind === 'namespace') });
+  if (explanation) io.stderr(`kube-netstat: ${explanation}.\n`);
   if (problems.tablesDenied > 0) {
     io.stderr(`kube-netstat: ${plural(problems.tablesDenied, 'socket table', 'socket tables')} could not be read (EACCES from a security module on /proc/<pid>/net); those sockets are missing.\n`);
   }

@@ -21,7 +21,7 @@ export interface RenderInput {
 export function render(input: RenderInput): string {
   const { flags, snapshot } = input;
   if (flags.output === 'json' || flags.output === 'yaml') {
-    const list = socketList(snapshot.namespaces.flatMap((namespace) => namespace.sockets.map(socketItem)));
+    const list = socketList(snapshot.namespaces.flatMap((namespace) => namespace.sockets.map((socket) => socketItem(socket))));
     return input.toYaml ? input.toYaml(list) : `${JSON.stringify(list, null, 2)}\n`;
   }
   const wide = flags.output === 'wide';

@@ -139,6 +139,11 @@ export function port(text: string): number {
   return value;
 }
 
+/** `-o`, `-tanpo`: a group of short flags ending in netstat's -o, which took no value. */
+function endsInBareO(arg: string | undefined): boolean {
+  return arg !== undefined && /^-[A-Za-z0-9]*o$/.test(arg);
+}
+
 function outputFormat(value: string): OutputFormat {
   if (!OUTPUT_FORMATS.has(value)) throw new UsageError(`invalid output format '${value}': expected one of json, yaml, wide`);
   return value as OutputFormat;
@@ -244,8 +249,14 @@ export function parseNetstatFlags<E>(argv: readonly string[], extension: FlagExt
       continue;
     }
     if (!arg.startsWith('-') || arg === '-') {
-      if (!extension.positional) throw new UsageError(`unexpected argument '${arg}'`);
-      extension.positional(extra, arg);
+      try {
+        if (!extension.positional) throw new UsageError(`unexpected argument '${arg}'`);
+        extension.positional(extra, arg);
+      } catch (error) {
+        // `-o xml`: a bare -o is netstat's timers, so the word is left over; say what -o takes.
+        if (error instanceof UsageError && endsInBareO(argv[i - 1])) throw new UsageError(`invalid output format '${arg}': -o takes one of json, yaml, wide (a bare -o is netstat's --timers)`);
+        throw error;
+      }
       continue;
     }
     for (let j = 1; j < arg.length; j++) {
@@ -257,6 +268,7 @@ export function parseNetstatFlags<E>(argv: readonly string[], extension: FlagExt
           m.output = attached as OutputFormat;
           break;
         }
+        if (rest.startsWith('=')) m.output = outputFormat(attached);
         if (rest === '' && OUTPUT_FORMATS.has(argv[i + 1] ?? '')) {
           m.output = argv[++i] as OutputFormat;
           break;
@@ -303,7 +315,9 @@ function finish(m: Mutable): CommonFlags {
   return {
     protos,
     netstat: {
-      all: m.all,
+      // A --state filter chooses the states itself, as ss's does: it replaces netstat's default
+      // of all but the servers (-l still means only them).
+      all: m.all || (m.states.length > 0 && !m.listening),
       listening: m.listening,
       numericHosts: m.numericHosts,
       numericPorts: m.numericPorts,

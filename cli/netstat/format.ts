@@ -1,7 +1,8 @@
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { netstatAddress } from '../../model/address.js';
-import { UNIX_FLAG_ACCEPTCON, UnixSocketState, type InetProto, type SocketProto } from '../../model/socket.js';
-import { CLOCK_TICKS_PER_SECOND, inetStateName, isRaw, isUdp, timerKind, unixStateName, unixTypeName } from '../../model/states.js';
+import { filterViewOf, isServer } from '../../model/filter.js';
+import { UNIX_FLAG_ACCEPTCON, type InetProto, type SocketProto } from '../../model/socket.js';
+import { inetStateName, timerSecondsLeft, isRaw, isUdp, timerKind, unixStateName, unixTypeName } from '../../model/states.js';
 import { WIRE_TO_PROTO } from '../../model/wire.js';
 import type { NameResolver } from './names.js';
 
@@ -23,6 +24,8 @@ export interface NetstatOptions {
   readonly timers: boolean;
   /** -W: do not truncate addresses to 23 columns. */
   readonly wide: boolean;
+  /** The instant (Unix ms) timers are counted down to (timerSecondsLeft); absent: as read. */
+  readonly timersAsOfMs?: number;
 }
 
 /** netstat's PROGNAME_WIDTH: the "pid/name" buffer holds 19 characters and a NUL. */
@@ -55,22 +58,10 @@ export function unixHeader(options: NetstatOptions): string {
   return `${header} Path\n`;
 }
 
-/**
- * -a / -l selection exactly as netstat decides it: tcp by the remote *port* (so a connected
- * socket to port 0 counts as listening), udp and raw by the remote *address* being the family's
- * wildcard (the wire shows IPv4-mapped addresses as IPv4, and netstat does not count
- * ::ffff:0.0.0.0 as the IPv6 wildcard), unix by SS_UNCONNECTED + __SO_ACCEPTCON. Never true
- * for a proto this build does not know.
- */
+/** -a / -l selection exactly as netstat decides it (model/filter.ts isServer); never a proto this build does not know. */
 export function netstatSelects(socket: Socket, options: NetstatOptions): boolean {
-  const proto = WIRE_TO_PROTO.get(socket.proto);
-  if (proto === undefined) return false;
-  if (options.all) return true;
-  let serving: boolean;
-  if (proto === 'unix') serving = socket.stateCode === UnixSocketState.UNCONNECTED && ((socket.unix?.flags ?? 0) & UNIX_FLAG_ACCEPTCON) !== 0;
-  else if (proto === 'tcp' || proto === 'tcp6') serving = socket.foreignPort === 0;
-  else serving = socket.foreignAddress === (proto === 'udp' || proto === 'raw' ? '0.0.0.0' : '::');
-  return serving === options.listening;
+  if (!WIRE_TO_PROTO.has(socket.proto)) return false;
+  return options.all || isServer(filterViewOf(socket)) === options.listening;
 }
 
 export class NetstatFormatter {
@@ -158,7 +149,7 @@ export class NetstatFormatter {
     // UDP forces retrnsmt to 0 before printing (udp_do_one); raw keeps it.
     const retransmits = isUdp(proto) ? 0 : (socket.timer?.retransmits ?? 0);
     if (code === 0) return `off (0.00/${retransmits}/${probes})`;
-    const seconds = (Number(socket.timer?.ticks ?? 0n) / CLOCK_TICKS_PER_SECOND).toFixed(2);
+    const seconds = (socket.timer ? timerSecondsLeft(socket.timer, this.options.timersAsOfMs) : 0).toFixed(2);
     return `${timerKind(proto, code)} (${seconds}/${retransmits}/${probes})`;
   }
 }

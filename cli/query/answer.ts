@@ -42,7 +42,17 @@ export function queryParams(flags: QueryFlags, endpoint: AggregatorEndpoint): UR
   if (flags.minRecvQ !== undefined) params.set('minRecvQ', String(flags.minRecvQ));
   if (flags.minSendQ !== undefined) params.set('minSendQ', String(flags.minSendQ));
   if (flags.minAgeSeconds !== undefined) params.set('minAge', String(flags.minAgeSeconds));
-  if (flags.sortBy !== undefined) params.set('sortBy', flags.sortBy);
+  return params;
+}
+
+/**
+ * The parameters of a listing or a watch: the filters and netstat's choice of servers (`-l`
+ * only them, `-a` both, neither: all but them), which the aggregator applies with the rest, so
+ * that --limit and every output format count the sockets the table shows.
+ */
+export function socketParams(flags: QueryFlags, endpoint: AggregatorEndpoint): URLSearchParams {
+  const params = queryParams(flags, endpoint);
+  if (!flags.netstat.all) params.set('listening', String(flags.netstat.listening));
   return params;
 }
 
@@ -60,12 +70,34 @@ async function structuredPrinter(flags: QueryFlags): Promise<Printer | undefined
 
 /** One listing of sockets: netstat's table with pod columns, or the SocketList. */
 async function listOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, names: NameResolver, printer: Printer | undefined): Promise<void> {
-  const params = queryParams(flags, endpoint);
-  const chunk = flags.limit !== undefined ? flags.limit : flags.chunkSize;
-  const { sockets, unavailable, hidden } = await listAll(endpoint, params, chunk, io.signal, flags.limit !== undefined);
+  const params = socketParams(flags, endpoint);
+  if (flags.sortBy !== undefined) params.set('sortBy', flags.sortBy);
+  const { sockets, unavailable, warnings } = await listAll(endpoint, params, flags.chunkSize, io.signal, flags.limit);
   if (printer) io.stdout(structuredListing(sockets, unavailable, printer), 'utf8');
   else io.stdout(renderListing(sockets, flags, names), 'latin1');
-  io.stderr(partialWarning(unavailableItems(unavailable)) + hidden + (printer ? '' : unknownProtoWarning(sockets)));
+  io.stderr(partialWarning(unavailableItems(unavailable)) + warnings + (printer ? '' : unknownProtoWarning(sockets)));
+  if (sockets.length === 0 && !printer) io.stderr(await nothingFound(flags, endpoint, io.signal));
+}
+
+/**
+ * kubectl's "No resources found" for an empty table, on stderr: the namespace it looked in, and
+ * that the namespace does not exist when the Kubernetes API says so (a typo in -n is the usual
+ * cause). The check never fails the command: without an answer, the hint is left out.
+ */
+async function nothingFound(flags: QueryFlags, endpoint: AggregatorEndpoint, signal: AbortSignal | undefined): Promise<string> {
+  if (flags.kube.allNamespaces) return 'No sockets found.\n';
+  const namespace = flags.kube.namespace ?? endpoint.defaultNamespace;
+  let missing = false;
+  try {
+    const response = await endpoint.getApi?.(`/api/v1/namespaces/${encodeURIComponent(namespace)}`, signal);
+    if (response) {
+      response.resume();
+      missing = response.statusCode === 404;
+    }
+  } catch {
+    // No hint then.
+  }
+  return `No sockets found in namespace ${namespace}.${missing ? ` Namespace "${namespace}" does not exist.` : ''}\n`;
 }
 
 async function summaryOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, printer: Printer | undefined): Promise<void> {
@@ -74,10 +106,10 @@ async function summaryOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: 
   const params = queryParams(flags, endpoint);
   params.set('by', by);
   if (top) params.set('limit', String(flags.limit ?? 10));
-  const answer = await getJson<SummaryAnswer>(endpoint, top ? '/api/v1/top' : '/api/v1/summary', params, io.signal);
+  const { value: answer, warnings } = await getJson<SummaryAnswer>(endpoint, top ? '/api/v1/top' : '/api/v1/summary', params, io.signal);
   if (printer) io.stdout(printer(answer), 'utf8');
   else io.stdout((top ? renderTop : renderSummary)(answer, by, !flags.noHeaders), 'utf8');
-  io.stderr(partialWarning(answer.unavailableNodes));
+  io.stderr(partialWarning(answer.unavailableNodes) + warnings);
 }
 
 /** `leaks`: the aggregator's findings for the namespace (or -A), newest first. */
@@ -88,9 +120,9 @@ async function leaksOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: Co
   // netstat's -a (all): resolved findings too.
   params.set('state', flags.netstat.all ? 'all' : 'open');
   if (flags.limit !== undefined) params.set('limit', String(flags.limit));
-  const list = await getJson<FindingList>(endpoint, '/api/v1/findings', params, io.signal);
+  const { value: list, warnings } = await getJson<FindingList>(endpoint, '/api/v1/findings', params, io.signal);
   io.stdout(printer ? printer(list) : renderFindings(list), 'utf8');
-  io.stderr(partialWarning(list.unavailableNodes));
+  io.stderr(partialWarning(list.unavailableNodes) + warnings);
 }
 
 /** `history POD` (or NAMESPACE/POD): the pod's socket counts by state over time. */
@@ -99,7 +131,8 @@ async function historyOnce(flags: QueryFlags, endpoint: AggregatorEndpoint, io: 
   const slash = subject.indexOf('/');
   const namespace = slash >= 0 ? subject.slice(0, slash) : (flags.kube.namespace ?? endpoint.defaultNamespace);
   const pod = slash >= 0 ? subject.slice(slash + 1) : subject;
-  const history = await getJson<PodHistoryObject>(endpoint, '/api/v1/history', new URLSearchParams({ namespace, pod }), io.signal);
+  const { value: history, warnings } = await getJson<PodHistoryObject>(endpoint, '/api/v1/history', new URLSearchParams({ namespace, pod }), io.signal);
+  io.stderr(warnings);
   if (printer) return void io.stdout(printer(history), 'utf8');
   try {
     io.stdout(renderHistory(history, flags.resolution, flags.width), 'utf8');

@@ -32,22 +32,31 @@ function parseStatus(body: Buffer): Status | undefined {
 }
 
 /**
- * Turns an error answer into what the user should do next. The API server answers for itself
- * (credentials, RBAC, a missing Service, no endpoints) before the aggregator is reached; the
- * aggregator's own errors are Status objects too (400 for a query it cannot run).
+ * Turns an error answer into what the user should do next, naming who refused. Through the
+ * service proxy the API server answers for itself (credentials, RBAC on services/proxy, a
+ * missing Service, no endpoints) before the aggregator is reached; with --server every answer
+ * is the aggregator's own (its --query-auth reviews the token sent). The aggregator's errors
+ * are Status objects too (400 for a query it cannot run).
  */
 export function explainFailure(endpoint: AggregatorEndpoint, code: number, body: Buffer): Error {
   const status = parseStatus(body);
   const message = status?.message ?? (body.toString('utf8').trim().slice(0, 300) || `HTTP ${code}`);
   const where = endpoint.description;
+  const { route } = endpoint;
   switch (code) {
     case 400:
       return new UsageError(message);
     case 401:
+      if (route.kind === 'server') {
+        return new QueryFailure(`the aggregator at ${where} refused the token (401 Unauthorized: ${message}): it reviews it with the Kubernetes API; send a valid one with --token, or the kubeconfig user's (kubectl auth whoami shows who that is)`);
+      }
       return new QueryFailure(`the API server refused your credentials (401 Unauthorized): log in again or refresh the kubeconfig's token; \`kubectl get pods\` must work first`);
     case 403:
+      if (route.kind === 'server') {
+        return new QueryFailure(`the aggregator at ${where} refused this query (403 Forbidden: ${message}): it answers what your Kubernetes user may list (pods in a namespace; pods and nodes cluster-wide for the nodes' own sockets); ask with -n NAMESPACE, or ask a cluster admin for the role`);
+      }
       return new QueryFailure(
-        `forbidden by RBAC (403): ${message}. Reaching the aggregator needs \`get\` on services/proxy in its namespace; check with \`kubectl auth can-i get services/proxy -n <aggregator namespace>\` and ask a cluster admin for the role`,
+        `forbidden by RBAC (403): ${message}. Reaching the aggregator needs \`get\` on services/proxy in its namespace; check with \`kubectl auth can-i get services/proxy -n ${route.namespace}\` and ask a cluster admin for the role`,
       );
     case 404:
       if (status?.details?.kind === 'services') {
@@ -63,7 +72,8 @@ export function explainFailure(endpoint: AggregatorEndpoint, code: number, body:
     case 502:
     case 503:
     case 504:
-      return new QueryFailure(`the aggregator is unreachable (${message}; ${where}): check that its pod runs and is ready (kubectl get pods -n <aggregator namespace>)`);
+      if (route.kind === 'server') return new QueryFailure(`the aggregator at ${where} cannot answer (${message}): is it starting up, or overloaded?`);
+      return new QueryFailure(`the aggregator is unreachable (${message}; ${where}): check that its pod runs and is ready (kubectl get pods -n ${route.namespace})`);
     default:
       return new QueryFailure(`the aggregator answered ${code} (${where}): ${message}`);
   }
@@ -77,10 +87,12 @@ export async function fetchOk(endpoint: AggregatorEndpoint, path: string, params
 }
 
 /**
- * What an aggregator that authorises queries left out of an answer, as its x-kube-netstat-*
- * headers say (aggregator/auth/guard.ts); '' when nothing was.
+ * What an answer's headers say the user should know, one `Warning:` line each ('' when
+ * nothing): what an aggregator that authorises queries left out (its x-kube-netstat-* headers,
+ * aggregator/auth/guard.ts), and the Kubernetes-style `Warning` headers, printed as kubectl
+ * prints them.
  */
-export function hiddenWarning(response: IncomingMessage): string {
+export function answerWarnings(response: IncomingMessage): string {
   const header = (name: string): string | undefined => {
     const value = response.headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -91,31 +103,41 @@ export function hiddenWarning(response: IncomingMessage): string {
   const forbidden = header('x-kube-netstat-forbidden-namespaces');
   if (forbidden) parts.push(`namespaces you asked for but may not list (${forbidden})`);
   if (header('x-kube-netstat-host-sockets') === 'hidden') parts.push('the nodes\' own sockets (they need list on pods and nodes cluster-wide)');
-  return parts.length === 0 ? '' : `Warning: your credentials do not cover everything: left out are ${parts.join('; ')}.\n`;
+  let text = parts.length === 0 ? '' : `Warning: your credentials do not cover everything: left out are ${parts.join('; ')}.\n`;
+  for (const warning of warningTexts(response.headers.warning)) text += `Warning: ${warning}\n`;
+  return text;
+}
+
+/** The texts of RFC 7234 warn-values (`299 - "text"`), as the Kubernetes API sends them. */
+function warningTexts(value: string | undefined): string[] {
+  if (!value) return [];
+  return [...value.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((match) => match[1]!.replace(/\\(.)/g, '$1'));
 }
 
 export interface SocketPage {
   readonly sockets: Socket[];
   readonly unavailable: UnavailableNode[];
-  /** What the aggregator's authorisation left out (hiddenWarning), '' when nothing. */
-  readonly hidden: string;
+  /** What the answers' headers warn of (answerWarnings), each once; '' when nothing. */
+  readonly warnings: string;
 }
 
 /**
- * Every matching socket, fetched `chunkSize` at a time (0: in one answer) following continue
- * tokens; with `firstPageOnly`, just the first `chunkSize` (--limit).
+ * Every matching socket, fetched `chunkSize` at a time (0: as many as the aggregator gives in
+ * one answer) following continue tokens; with `limit`, at most that many (in more than one
+ * answer when the aggregator cuts a large one short).
  */
-export async function listAll(endpoint: AggregatorEndpoint, params: URLSearchParams, chunkSize: number, signal?: AbortSignal, firstPageOnly = false): Promise<SocketPage> {
+export async function listAll(endpoint: AggregatorEndpoint, params: URLSearchParams, chunkSize: number, signal?: AbortSignal, limit?: number): Promise<SocketPage> {
   const sockets: Socket[] = [];
+  const warnings = new Set<string>();
   let unavailable: UnavailableNode[];
-  let hidden: string;
   let token = '';
   do {
     const page = new URLSearchParams(params);
-    if (chunkSize > 0) page.set('limit', String(chunkSize));
+    const size = limit !== undefined ? limit - sockets.length : chunkSize;
+    if (size > 0) page.set('limit', String(size));
     if (token) page.set('continue', token);
     const response = await fetchOk(endpoint, '/api/v1/sockets', page, PROTOBUF, signal);
-    hidden = hiddenWarning(response);
+    warnings.add(answerWarnings(response));
     const body = await readBody(response);
     let answer: ListResponse;
     try {
@@ -126,16 +148,22 @@ export async function listAll(endpoint: AggregatorEndpoint, params: URLSearchPar
     for (const socket of answer.items) sockets.push(socket);
     // The last page's view of the nodes is the freshest.
     unavailable = answer.unavailableNodes;
-    token = firstPageOnly ? '' : answer.continueToken;
+    token = limit !== undefined && sockets.length >= limit ? '' : answer.continueToken;
   } while (token);
-  return { sockets, unavailable, hidden };
+  return { sockets, unavailable, warnings: [...warnings].join('') };
 }
 
-/** A JSON answer (summary, top). */
-export async function getJson<T>(endpoint: AggregatorEndpoint, path: string, params: URLSearchParams, signal?: AbortSignal): Promise<T> {
-  const body = await readBody(await fetchOk(endpoint, path, params, JSON_TYPE, signal));
+/** A JSON answer (summary, top, findings, history), and what its headers warn of (answerWarnings). */
+export interface JsonAnswer<T> {
+  readonly value: T;
+  readonly warnings: string;
+}
+
+export async function getJson<T>(endpoint: AggregatorEndpoint, path: string, params: URLSearchParams, signal?: AbortSignal): Promise<JsonAnswer<T>> {
+  const response = await fetchOk(endpoint, path, params, JSON_TYPE, signal);
+  const body = await readBody(response);
   try {
-    return JSON.parse(body.toString('utf8')) as T;
+    return { value: JSON.parse(body.toString('utf8')) as T, warnings: answerWarnings(response) };
   } catch {
     throw new QueryFailure(`the answer from ${endpoint.description} is not JSON: is --server or --aggregator-service pointing at the aggregator's HTTP port?`);
   }

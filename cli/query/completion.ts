@@ -82,7 +82,7 @@ async function apiNames(endpoint: AggregatorEndpoint, path: string): Promise<str
 async function aggregatorNames(endpoint: AggregatorEndpoint, by: 'namespace' | 'pod' | 'node', namespace?: string): Promise<string[]> {
   const params = new URLSearchParams({ by });
   if (namespace) params.set('namespace', namespace);
-  const answer = await getJson<SummaryAnswer>(endpoint, '/api/v1/summary', params);
+  const { value: answer } = await getJson<SummaryAnswer>(endpoint, '/api/v1/summary', params);
   return [...new Set(answer.items.flatMap((item) => {
     const name = item[by];
     return name ? [name] : [];

@@ -88,6 +88,8 @@ interface QueryExtra {
 }
 
 const DEFAULT_CHUNK_SIZE = 20_000;
+/** An answer (or a watch's start) not there by then is an error that says so: a stopped aggregator must not hang a terminal. */
+const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 const DEFAULT_SPARKLINE_WIDTH = 60;
 
 function count(name: string, text: string, min = 0): number {
@@ -104,14 +106,34 @@ function bytes(name: string, text: string): number {
   return Number(match[1]) * scale;
 }
 
+/** `NAME` or `NAME:PORT` of the aggregator's Service; `source` names the flag or variable for errors. */
+function serviceRef(text: string, source: string): { name: string; port: string | undefined } {
+  const [name, port] = text.split(':', 2);
+  if (!name) throw new UsageError(`invalid ${source} '${text}': expected NAME or NAME:PORT`);
+  return { name, port: port || undefined };
+}
+
+/**
+ * Where the aggregator is when no flag says: these variables (a release installed under another
+ * name or namespace), else the chart's defaults. Flags override them.
+ */
+export const AGGREGATOR_ENV = { namespace: 'KUBE_NETSTAT_AGGREGATOR_NAMESPACE', service: 'KUBE_NETSTAT_AGGREGATOR_SERVICE' } as const;
+
+function aggregatorFromEnv(env: NodeJS.ProcessEnv): Pick<QueryExtra, 'aggregatorNamespace' | 'aggregatorService' | 'aggregatorPort'> {
+  const service = env[AGGREGATOR_ENV.service] ? serviceRef(env[AGGREGATOR_ENV.service]!, AGGREGATOR_ENV.service) : undefined;
+  return {
+    aggregatorNamespace: env[AGGREGATOR_ENV.namespace] || DEFAULT_AGGREGATOR.namespace,
+    aggregatorService: service?.name ?? DEFAULT_AGGREGATOR.service,
+    aggregatorPort: service?.port ?? DEFAULT_AGGREGATOR.port,
+  };
+}
+
 const QUERY: FlagExtension<QueryExtra> = {
   initial: () => ({
     command: undefined,
     server: undefined,
     token: undefined,
-    aggregatorNamespace: DEFAULT_AGGREGATOR.namespace,
-    aggregatorService: DEFAULT_AGGREGATOR.service,
-    aggregatorPort: DEFAULT_AGGREGATOR.port,
+    ...aggregatorFromEnv(process.env),
     watch: false,
     outputWatchEvents: false,
     noHeaders: false,
@@ -128,7 +150,7 @@ const QUERY: FlagExtension<QueryExtra> = {
     by: undefined,
     limit: undefined,
     chunkSize: DEFAULT_CHUNK_SIZE,
-    requestTimeoutSeconds: 0,
+    requestTimeoutSeconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
     subject: undefined,
     rules: [],
     severity: undefined,
@@ -155,10 +177,9 @@ const QUERY: FlagExtension<QueryExtra> = {
     token: (e, value) => (e.token = value),
     'aggregator-namespace': (e, value) => (e.aggregatorNamespace = value),
     'aggregator-service': (e, value) => {
-      const [name, servicePort] = value.split(':', 2);
-      if (!name) throw new UsageError(`invalid --aggregator-service '${value}': expected NAME or NAME:PORT`);
+      const { name, port } = serviceRef(value, '--aggregator-service');
       e.aggregatorService = name;
-      if (servicePort) e.aggregatorPort = servicePort;
+      e.aggregatorPort = port ?? DEFAULT_AGGREGATOR.port;
     },
     'sort-by': (e, value) => (e.sortBy = sortField(value)),
     container: (e, value) => e.containers.push(...splitList(value)),
@@ -205,6 +226,10 @@ function sortField(text: string): string {
   return descending ? `-${bare}` : bare;
 }
 
+/** Subcommands whose --watch is a view printed again every WATCH_REFRESH_SECONDS (their answers are not streams). */
+const REFRESHED: ReadonlySet<QueryCommand> = new Set(['summary', 'top', 'leaks', 'history']);
+const WATCH_REFRESH_SECONDS = 2;
+
 /** `kubectl netstat [SUBCOMMAND] [flags]`; `completion` and `__complete` must come first and take words, not flags. */
 export function parseQueryFlags(argv: readonly string[]): QueryFlags {
   const flags = readQueryFlags(argv);
@@ -212,6 +237,8 @@ export function parseQueryFlags(argv: readonly string[]): QueryFlags {
   if (flags.by !== undefined && command !== 'summary' && command !== 'top') throw new UsageError('--by belongs to the summary and top subcommands');
   if ((flags.rules.length > 0 || flags.severity !== undefined) && command !== 'leaks') throw new UsageError('--rule and --severity belong to the leaks subcommand');
   if (command === 'history' && flags.subject === undefined) throw new UsageError('history needs a pod: history POD [-n NAMESPACE], or history NAMESPACE/POD');
+  // --watch on a view that has no stream of changes refreshes it, as watch(1) would (-c sets how often).
+  if (flags.watch && REFRESHED.has(command) && flags.continuousSeconds === undefined) return { ...flags, continuousSeconds: WATCH_REFRESH_SECONDS };
   return flags;
 }
 

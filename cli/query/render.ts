@@ -1,5 +1,6 @@
 import type { UnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import type { SocketProto } from '../../model/socket.js';
 import { ColumnLayout, POD_TITLES, podCells } from '../local/columns.js';
 import { listingOptions } from '../netstat/flags.js';
 import { formatNetstat, unknownProtos, type LeadingColumns } from '../netstat/format.js';
@@ -47,8 +48,10 @@ export function renderListing(sockets: readonly Socket[], flags: QueryFlags, nam
 }
 
 /** Wire sockets in netstat's format, each row led by `leading`'s cells; PID/Program name is each socket's first holder. */
-export function formatSockets(sockets: readonly Socket[], flags: QueryFlags, names: NameResolver, leading: LeadingColumns, headers: boolean): string {
-  return formatNetstat({ protos: flags.protos, sockets, headers }, listingOptions(flags), names, leading);
+/** netstat's blocks of `sockets` for the flags' protos (or `protos`, a part of them). */
+export function formatSockets(sockets: readonly Socket[], flags: QueryFlags, names: NameResolver, leading: LeadingColumns, headers: boolean, protos: ReadonlySet<SocketProto> = flags.protos): string {
+  // Timers as of now: the aggregator holds each as its agent last read it (timerSecondsLeft).
+  return formatNetstat({ protos, sockets, headers }, { ...listingOptions(flags), timersAsOfMs: Date.now() }, names, leading);
 }
 
 /**
@@ -64,7 +67,8 @@ export function unknownProtoWarning(sockets: readonly Socket[]): string {
 
 /** The `-o json|yaml` SocketList of an answer. */
 export function structuredListing(sockets: readonly Socket[], unavailable: readonly UnavailableNode[], toText: (value: unknown) => string): string {
-  return toText(socketList(sockets.map(socketItem), unavailableItems(unavailable)));
+  const now = Date.now();
+  return toText(socketList(sockets.map((socket) => socketItem(socket, now)), unavailableItems(unavailable)));
 }
 
 /** One stderr line per answer that could not vouch for every node: partial results are never silent. */

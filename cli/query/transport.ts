@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { KubeConfigError } from '../../kube/kubeconfig.js';
 import { loadApiAccess, type ApiAccess } from './api-access.js';
+import { formatDuration } from '../../config/duration.js';
 import { UsageError } from '../../config/usage-error.js';
 import type { QueryFlags } from './flags.js';
 
@@ -17,6 +18,12 @@ export class QueryFailure extends Error {
 export interface AggregatorEndpoint {
   /** For messages: where requests go. */
   readonly description: string;
+  /**
+   * How requests reach the aggregator, which decides who answered an error: straight to it
+   * (`--server`), or through the API server's service proxy in `namespace`, where the API
+   * server answers for credentials, RBAC and the Service before the aggregator is reached.
+   */
+  readonly route: { readonly kind: 'server' } | { readonly kind: 'proxy'; readonly namespace: string };
   /** The kubeconfig context's namespace, else "default" (kubectl's rule). */
   readonly defaultNamespace: string;
   /** The kubeconfig's API access, when there is one (completion lists contexts, namespaces and pods with it). */
@@ -30,16 +37,24 @@ export interface AggregatorEndpoint {
 type Requester = (url: URL, options: RequestOptions) => ReturnType<typeof httpRequest>;
 
 /**
- * One GET; resolves with the answer's headers. `timeoutMs` > 0 bounds the wait for the answer
- * to start (kubectl's --request-timeout); a watch that has started is not cut.
+ * One GET; resolves with the answer's headers. `timeoutMs` > 0 bounds the whole answer, body
+ * included (kubectl's --request-timeout); a watch (`watch` in the query) only until it starts.
  */
 function send(url: URL, options: RequestOptions, signal: AbortSignal | undefined, timeoutMs: number, explainNetworkError: (error: NodeJS.ErrnoException) => string): Promise<IncomingMessage> {
   const requester: Requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const watch = url.searchParams.has('watch');
   return new Promise((resolve, reject) => {
     const req = requester(url, { ...options, method: 'GET', ...(signal && { signal }) });
-    const timer = timeoutMs > 0 ? setTimeout(() => req.destroy(new QueryFailure(`no answer from ${url.origin} within ${timeoutMs / 1000} s (--request-timeout)`)), timeoutMs) : undefined;
+    const timedOut = (): QueryFailure => new QueryFailure(`no answer from ${url.origin} within ${formatDuration(timeoutMs / 1000)} (--request-timeout; 0 waits forever)`);
+    // Until the answer starts, the request is what a timeout ends; after, its body.
+    let pending: { destroy(error: Error): void } = req;
+    const timer = timeoutMs > 0 ? setTimeout(() => pending.destroy(timedOut()), timeoutMs) : undefined;
     req.once('response', (response) => {
-      clearTimeout(timer);
+      if (watch) clearTimeout(timer);
+      else {
+        pending = response;
+        response.once('close', () => clearTimeout(timer));
+      }
       resolve(response);
     });
     req.once('error', (error: NodeJS.ErrnoException) => {
@@ -65,6 +80,7 @@ export function directEndpoint(server: string, access: ApiAccess | undefined, ti
   };
   return {
     description: server,
+    route: { kind: 'server' },
     defaultNamespace: access?.namespace ?? 'default',
     access,
     async get(path, params, accept, signal) {
@@ -99,6 +115,7 @@ export async function proxyEndpoint(access: ApiAccess, flags: Pick<QueryFlags, '
     send(new URL(`${server}${path}`), { ...options, headers: { ...options.headers, accept } }, signal, flags.requestTimeoutSeconds * 1000, explain);
   return {
     description: `service ${flags.aggregatorNamespace}/${flags.aggregatorService}:${flags.aggregatorPort} through ${server}`,
+    route: { kind: 'proxy', namespace: flags.aggregatorNamespace },
     defaultNamespace: access.namespace ?? 'default',
     access,
     get: (path, params, accept, signal) => api(`${proxy}${path}?${params}`, accept, signal),

@@ -20,7 +20,8 @@ Commands:
   summary    socket counts by state per namespace (--by namespace|workload|pod|node)
   top        pods ranked by a state's count or queued bytes (--by close-wait|time-wait|...|
              recv-q|send-q; --limit N pods, default 10)
-  watch      the listing, then every change as it happens (also --watch)
+  watch      the listing, then every change as it happens (also --watch; with summary, top,
+             leaks and history, --watch prints them again every 2 s, or every -c SECONDS)
   leaks      the aggregator's leak findings, newest first, each with why and what to do next
              (--rule close-wait-leak,port-pressure,...; --severity warning; -a: resolved too)
   history    one pod's socket counts by state over time, as sparklines (POD or NAMESPACE/POD)
@@ -62,13 +63,15 @@ Output:
 
 Reaching the aggregator (kubectl's kubeconfig rules: --kubeconfig, $KUBECONFIG, ~/.kube/config):
       --kubeconfig FILE    --context NAME
-      --aggregator-namespace NS        default kube-netstat
-      --aggregator-service NAME[:PORT] default kube-netstat:http, reached through the
-                                       API server's service proxy with your credentials
+      --aggregator-namespace NS        default $KUBE_NETSTAT_AGGREGATOR_NAMESPACE, else kube-netstat
+      --aggregator-service NAME[:PORT] default $KUBE_NETSTAT_AGGREGATOR_SERVICE, else
+                                       kube-netstat:http, reached through the API server's
+                                       service proxy with your credentials
       --server URL         the aggregator's HTTP address instead (port-forward, standalone)
       --token TOKEN        the bearer token sent with --server (default: the kubeconfig's)
       --chunk-size N       sockets per request (default 20000; 0 for one request)
-      --request-timeout DURATION
+      --request-timeout DURATION       how long to wait for an answer (default 30s; 0 forever;
+                                       a watch is only bounded until it starts)
 
 Exit status: 0 answered (a partial answer warns on stderr), 1 no answer (unreachable,
 not installed, forbidden), 2 bad usage.

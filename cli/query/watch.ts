@@ -1,11 +1,13 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { WatchEvent, WatchEventType } from '../../gen/kubenetstat/v1/query.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
+import type { SocketProto } from '../../model/socket.js';
+import { WIRE_TO_PROTO } from '../../model/wire.js';
 import { ColumnLayout, POD_TITLES } from '../local/columns.js';
 import type { CommandIo } from '../command-io.js';
 import { socketItem, unavailableItems } from '../../model/json/socket-list.js';
-import { PROTOBUF, fetchOk } from './client.js';
-import { queryParams } from './answer.js';
+import { PROTOBUF, answerWarnings, fetchOk } from './client.js';
+import { socketParams } from './answer.js';
 import type { QueryFlags } from './flags.js';
 import { formatSockets, partialWarning, QUERY_WIDE_TITLES, QueryNames, socketPodCells, unknownProtoWarning } from './render.js';
 import { QueryFailure, type AggregatorEndpoint } from './transport.js';
@@ -55,6 +57,14 @@ export class DelimitedFrames {
   }
 }
 
+/** netstat's two kinds of listing: Internet connections, UNIX domain sockets. */
+type Block = 'inet' | 'unix';
+
+/** The asked protos that belong to one block. */
+function blockProtos(protos: ReadonlySet<SocketProto>, block: Block): ReadonlySet<SocketProto> {
+  return new Set([...protos].filter((proto) => (proto === 'unix') === (block === 'unix')));
+}
+
 /** Prints a watch the way `kubectl get -w` does: the listing, then one row per change. */
 class WatchPrinter {
   private readonly wide: boolean;
@@ -65,6 +75,8 @@ class WatchPrinter {
   private lastWarning = '';
   /** Sockets of a proto this version does not know are said once per watch, not per event. */
   private warnedUnknown = false;
+  /** The netstat block whose header the last printed row is under: a change of the other kind starts its own. */
+  private block: Block | undefined;
 
   constructor(
     private readonly flags: QueryFlags,
@@ -105,6 +117,8 @@ class WatchPrinter {
       const cells = this.initial.map((socket) => this.cells('ADDED', socket));
       this.layout = new ColumnLayout(this.titles(), cells);
       this.io.stdout(this.netstat(this.initial, (index) => cells[index]!, !this.flags.noHeaders), 'latin1');
+      // netstat prints the inet block, then the unix one.
+      this.block = this.flags.protos.has('unix') ? 'unix' : 'inet';
     }
     this.initial.length = 0;
   }
@@ -115,29 +129,35 @@ class WatchPrinter {
     // Columns only widen, so later rows stay aligned with the listing where they can.
     this.layout ??= new ColumnLayout(this.titles(), []);
     this.layout.widen(cells);
-    this.io.stdout(this.netstat([socket], () => cells, false), 'latin1');
+    const proto = WIRE_TO_PROTO.get(socket.proto);
+    const block: Block = proto === 'unix' ? 'unix' : 'inet';
+    // A TCP change after the unix block (or the other way round) would sit under the other block's titles.
+    const headers = block !== this.block && !this.flags.noHeaders;
+    if (proto !== undefined && this.flags.protos.has(proto)) this.block = block;
+    this.io.stdout(this.netstat([socket], () => cells, headers, blockProtos(this.flags.protos, block)), 'latin1');
   }
 
-  private netstat(sockets: readonly Socket[], cellsOf: (index: number) => readonly string[], headers: boolean): string {
+  private netstat(sockets: readonly Socket[], cellsOf: (index: number) => readonly string[], headers: boolean, protos?: ReadonlySet<SocketProto>): string {
     const unknown = this.warnedUnknown ? '' : unknownProtoWarning(sockets);
     if (unknown) {
       this.warnedUnknown = true;
       this.io.stderr(unknown);
     }
-    return formatSockets(sockets, this.flags, this.names, this.layout!.leading(cellsOf), headers);
+    return formatSockets(sockets, this.flags, this.names, this.layout!.leading(cellsOf), headers, protos);
   }
 
   private printStructured(type: string, socket: Socket): void {
-    const item = socketItem(socket);
+    const item = socketItem(socket, Date.now());
     this.io.stdout(this.printer!(this.flags.outputWatchEvents ? { type, object: item } : item), 'utf8');
   }
 }
 
 /** `kubectl netstat watch` / `--watch`: runs until the aggregator ends the watch or the user interrupts. */
 export async function watchSockets(flags: QueryFlags, endpoint: AggregatorEndpoint, io: CommandIo, printer: ((value: unknown) => string) | undefined): Promise<number> {
-  const params = queryParams(flags, endpoint);
+  const params = socketParams(flags, endpoint);
   params.set('watch', '1');
   const response = await fetchOk(endpoint, '/api/v1/sockets', params, PROTOBUF, io.signal);
+  io.stderr(answerWarnings(response));
   const frames = new DelimitedFrames();
   const out = new WatchPrinter(flags, io, printer);
   try {

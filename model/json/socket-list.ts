@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { AttributionSource } from '../pod.js';
 import type { SocketProto } from '../socket.js';
 import { WIRE_TO_PROTO } from '../wire.js';
-import { CLOCK_TICKS_PER_SECOND, unixTypeName } from '../states.js';
+import { timerSecondsLeft, unixTypeName } from '../states.js';
 import type { UnavailableNode as WireUnavailableNode } from '../../gen/kubenetstat/v1/query.js';
 import { peerItem } from './peer-text.js';
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
@@ -118,8 +118,10 @@ const orNull = (text: string | undefined): string | null => (text ? text : null)
  * spreading a common part into a bigger object costs each one a copy and leaves garbage the
  * young generation promotes. Unix sockets add their fields after (rare, and a cheap
  * transition). A proto this build does not know (an agent newer than it) is named 'unknown'.
+ * `asOfMs`: the answer's instant, to which timers are counted down (timerSecondsLeft); a
+ * listing of a read just made (`local`) shows them as read.
  */
-export function socketItem(socket: Socket): SocketItem {
+export function socketItem(socket: Socket, asOfMs?: number): SocketItem {
   const proto: SocketItem['proto'] = WIRE_TO_PROTO.get(socket.proto) ?? 'unknown';
   const pod = socket.pod;
   const unix = proto === 'unix';
@@ -150,7 +152,7 @@ export function socketItem(socket: Socket): SocketItem {
     recvQ: unix ? null : Number(socket.recvQ),
     sendQ: unix ? null : Number(socket.sendQ),
     uid: unix ? null : socket.uid,
-    timer: timer ? { kind: timer.kind, seconds: Number(timer.ticks) / CLOCK_TICKS_PER_SECOND, retransmits: timer.retransmits, probes: timer.probes } : null,
+    timer: timer ? { kind: timer.kind, seconds: timerSecondsLeft(timer, asOfMs), retransmits: timer.retransmits, probes: timer.probes } : null,
   };
   if (!unix) return item;
   return Object.assign(item, unixPath(socket.unix?.path ?? new Uint8Array()), { type: unixTypeName(socket.unix?.type ?? 0), flags: socket.unix?.flags ?? 0, refCnt: socket.refCount });

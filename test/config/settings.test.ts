@@ -43,6 +43,7 @@ const NAMES: Record<string, Record<string, string | undefined>> = {
     'query-rate': 'KUBE_NETSTAT_QUERY_RATE',
     'query-burst': 'KUBE_NETSTAT_QUERY_BURST',
     'max-filter-values': 'KUBE_NETSTAT_MAX_FILTER_VALUES',
+    'max-proxied-watches': 'KUBE_NETSTAT_MAX_PROXIED_WATCHES',
     'grpc-listen': 'KUBE_NETSTAT_GRPC_LISTEN',
     'http-listen': 'KUBE_NETSTAT_HTTP_LISTEN',
     'stale-after': 'KUBE_NETSTAT_STALE_AFTER',

@@ -61,7 +61,17 @@ describe('podMetaFromApi', () => {
         [ID_A, 'web'],
         [ID_B, 'init-db'],
       ]),
+      allContainersStarted: true,
     });
+  });
+
+  test('a container of the spec without an ID in the status yet: not every container started', () => {
+    const starting = pod();
+    starting.spec!.containers.push({ name: 'sidecar' });
+    starting.status!.containerStatuses!.push({ name: 'sidecar', image: 'sidecar', imageID: '', ready: false, restartCount: 0 });
+    assert.equal(podMetaFromApi(starting)?.allContainersStarted, false);
+    starting.status!.containerStatuses![1]!.containerID = `containerd://${'c'.repeat(64)}`;
+    assert.equal(podMetaFromApi(starting)?.allContainersStarted, true);
   });
 
   test('a static pod carries its config hash from the mirror annotation', () => {

@@ -78,6 +78,17 @@ describe('a pod namespace', () => {
     assert.equal(find(result, tcp(8081, 54966)).containerId, MAIN);
   });
 
+  test('a process of the pod in none of its containers is its sandbox (POD) once every container has started; until then, unnamed', () => {
+    const sandboxHolds = new Map([
+      [30775, container(MAIN)],
+      [30777, container(SANDBOX)],
+    ]);
+    const started: PodMeta = { ...meta, allContainersStarted: true };
+    const [named] = attributeScan(scan, sandboxHolds, { byUid: (uid) => (uid === POD ? started : undefined) });
+    assert.equal(named!.sockets[named!.namespace.sockets.findIndex(tcp(9090, 0))]!.containerName, 'POD');
+    assert.equal(find(attributeScan(scan, sandboxHolds, known), tcp(9090, 0)).containerName, null);
+  });
+
   test('without API access the UID and container ID are still there, names are not', () => {
     const [namespace] = attributeScan(scan, identities, unknown);
     assert.deepEqual(namespace?.sockets[0], { podUid: POD, containerId: SIDECAR, containerName: null, runtime: null, hostNetwork: false, source: 'process' });

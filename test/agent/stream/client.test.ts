@@ -14,6 +14,9 @@ const socket = (key: string, recvQ = 0n): Socket =>
 
 const quiet = () => undefined;
 
+/** What the aggregator answers an accepted hello with: an Ack of sequence 0. */
+const HELLO_ACK: StreamResponse = { message: { $case: 'ack', value: { sequence: 0n } } };
+
 describe('AgentStream against the aggregator', () => {
   let aggregator: RunningAggregator;
   const controller = new AbortController();
@@ -82,7 +85,8 @@ describe('AgentStream against servers that misbehave', () => {
       c.pause();
     });
     const table = new SocketTable();
-    const stream = new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table, chunkSize: 500, heartbeatMs: 60_000 });
+    // A server that reads nothing acks no hello either: the snapshot goes after helloWaitMs.
+    const stream = new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table, chunkSize: 500, heartbeatMs: 60_000, helloWaitMs: 50 });
     runStream(stream);
     await waitFor(() => call !== undefined, { what: 'the connection', timeoutMs: 30_000, intervalMs: 10 });
     // 100 rounds of changes to the same 2,000 sockets while the server reads nothing.
@@ -105,6 +109,7 @@ describe('AgentStream against servers that misbehave', () => {
     let asked = false;
     const server = await fakeServer((c) => {
       c.on('data', (request: StreamRequest) => {
+        if (request.message?.$case === 'hello') c.write(HELLO_ACK);
         if (request.message?.$case === 'snapshot' && request.message.value.last) {
           snapshots.push(request.message.value.snapshotId);
           if (!asked) {
@@ -130,8 +135,10 @@ describe('AgentStream against servers that misbehave', () => {
       let first = true;
       c.on('data', (request: StreamRequest) => {
         const message = request.message;
-        if (message?.$case === 'hello') hellos.push(connections);
-        else if (message && first) {
+        if (message?.$case === 'hello') {
+          hellos.push(connections);
+          c.write(HELLO_ACK);
+        } else if (message && first) {
           first = false;
           firstSequences.push(message.value.sequence);
           if (connections < 3) c.end();
@@ -144,5 +151,24 @@ describe('AgentStream against servers that misbehave', () => {
     await waitFor(() => hellos.length >= 3 && firstSequences.length >= 3, { what: 'three connections, each past its hello', timeoutMs: 30_000, intervalMs: 10 });
     assert.deepEqual(firstSequences.slice(0, 3), [1n, 1n, 1n]);
     assert.equal(events.filter((e) => e.kind === 'disconnected').length, 2);
+  });
+
+  test('the snapshot waits for the hello\'s ack; from an aggregator too old to ack, it follows after helloWaitMs', async () => {
+    for (const acks of [true, false]) {
+      const times: Record<string, number> = {};
+      const server = await fakeServer((c) => {
+        c.on('data', (request: StreamRequest) => {
+          const kind = request.message?.$case ?? 'none';
+          times[kind] ??= Date.now();
+          if (kind === 'hello' && acks) setTimeout(() => c.write(HELLO_ACK), 300);
+        });
+      });
+      const table = new SocketTable();
+      table.update([socket('a')]);
+      runStream(new AgentStream({ address: `127.0.0.1:${server.port}`, node: 'node-a', bootId: 'b', epoch: 1n, version: 't', table, heartbeatMs: 60_000, helloWaitMs: acks ? 10_000 : 600 }));
+      await waitFor(() => times.snapshot !== undefined, { what: 'the snapshot', timeoutMs: 30_000, intervalMs: 10 });
+      const after = times.snapshot! - times.hello!;
+      assert.ok(acks ? after >= 290 && after < 5_000 : after >= 590, `${acks ? 'after the ack' : 'after helloWaitMs'}: ${after} ms`);
+    }
   });
 });

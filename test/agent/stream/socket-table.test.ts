@@ -47,8 +47,8 @@ describe('SocketTable: the wire carries churn, not table size', () => {
 
   test('an unchanged rescan sends nothing, even though timers counted down', () => {
     const table = new SocketTable();
-    table.update([socket('a', { timer: { code: 2, kind: 'keepalive', ticks: 719_771n, retransmits: 0, probes: 0 } })]);
-    const changes = table.update([socket('a', { timer: { code: 2, kind: 'keepalive', ticks: 719_671n, retransmits: 0, probes: 0 }, refCount: 9 })]);
+    table.update([socket('a', { timer: { code: 2, kind: 'keepalive', ticks: 719_771n, retransmits: 0, probes: 0, readUnixMs: 1_000_000n } })]);
+    const changes = table.update([socket('a', { timer: { code: 2, kind: 'keepalive', ticks: 719_671n, retransmits: 0, probes: 0, readUnixMs: 1_001_000n }, refCount: 9 })]);
     assert.deepEqual(changes, { upserted: [], removed: [] });
   });
 
@@ -56,7 +56,7 @@ describe('SocketTable: the wire carries churn, not table size', () => {
     { name: 'state', fields: { stateCode: 8, state: 'CLOSE_WAIT' } },
     { name: 'Recv-Q', fields: { recvQ: 1n } },
     { name: 'Send-Q', fields: { sendQ: 4096n } },
-    { name: 'timer kind', fields: { timer: { code: 1, kind: 'on', ticks: 20n, retransmits: 0, probes: 0 } } },
+    { name: 'timer kind', fields: { timer: { code: 1, kind: 'on', ticks: 20n, retransmits: 0, probes: 0, readUnixMs: 1_000_000n } } },
     { name: 'holders', fields: { processes: [{ pid: 7, name: 'app', comm: 'app', fds: [3] }] } },
     { name: 'pod', fields: { pod: { namespace: 'shop', name: 'cart-0', uid: 'u', container: 'cart', containerId: 'c', runtime: '', workloadKind: '', workloadName: '', labels: {} } } },
   ];

@@ -12,6 +12,8 @@ import { runCli } from '../../support/run-cli.js';
 import { startApiCluster, type ApiCluster } from '../../support/api-cluster.js';
 import { pod } from '../../support/k8s/index.js';
 import { waitFor } from '../../support/wait.js';
+import { AgentStream, type StreamEvent } from '../../../agent/stream/client.js';
+import { SocketTable } from '../../../agent/stream/socket-table.js';
 
 /**
  * Agents write only the node their token's pod runs on; queries see only the namespaces whose
@@ -98,6 +100,41 @@ describe('agent authentication binds a stream to its pod\'s node', () => {
       assert.equal(running.store.get('node-a'), undefined);
     });
   }
+
+  for (const [name, token, code] of [
+    ['a token of a pod on another node (PERMISSION_DENIED)', 'token-a', /7 PERMISSION_DENIED: .*may not write node node-b/],
+    ['an unknown token (UNAUTHENTICATED)', 'forged', /16 UNAUTHENTICATED: .*invalid bearer token/],
+  ] as const) {
+    test(`the agent's stream, turned away for ${name}: no snapshot sent, retries spaced by the refusal backoff, the reason said`, async () => {
+      const sent: string[] = [];
+      const events: StreamEvent[] = [];
+      const table = new SocketTable();
+      table.update([socket('x/1', 'shop')]);
+      const controller = new AbortController();
+      const stream = new AgentStream({
+        address: `127.0.0.1:${running.grpcPort}`, node: 'node-b', bootId: 'b', epoch: BigInt(Date.now()), version: 't', table, token: () => token,
+        backoff: { initialMs: 10, maxMs: 20 }, refusedBackoff: { initialMs: 400, maxMs: 800 }, onEvent: (event) => events.push(event), onSent: (kind) => sent.push(kind),
+      });
+      const runningStream = stream.run(controller.signal);
+      const started = Date.now();
+      try {
+        await waitFor(() => events.filter((event) => event.kind === 'disconnected').length >= 3, { timeoutMs: 15_000, what: 'three refusals' });
+      } finally {
+        controller.abort();
+        await runningStream;
+      }
+      const refusals = events.filter((event): event is Extract<StreamEvent, { kind: 'disconnected' }> => event.kind === 'disconnected');
+      assert.deepEqual(sent.filter((kind) => kind !== 'hello'), [], 'nothing but hellos: no snapshot for an aggregator that turns the agent away');
+      for (const refusal of refusals) {
+        assert.equal(refusal.refused, true);
+        assert.match(refusal.error, code);
+      }
+      // 10-20 ms apart with the network backoff; the refusal backoff doubles from 400 ms (a random point in the upper half).
+      assert.deepEqual(refusals.slice(0, 3).map((refusal) => refusal.retryInMs >= 200), [true, true, true], JSON.stringify(refusals));
+      assert.ok(Date.now() - started >= 200 + 400, 'the retries waited');
+      assert.equal(events.some((event) => event.kind === 'connected'), false);
+    });
+  }
 });
 
 async function http(path: string, token?: string): Promise<{ status: number; body: { items?: { namespace: string | null }[]; message?: string }; headers: Headers }> {
@@ -120,13 +157,37 @@ describe('queries see only the namespaces whose pods their caller may list', () 
     const kubeconfig = join(dirname(cluster.kubeconfig), 'alice-kubeconfig');
     cluster.server.writeKubeconfig(kubeconfig, { token: 'alice' });
     for (const credentials of [['--kubeconfig', kubeconfig], ['--kubeconfig', cluster.kubeconfig, '--token', 'alice']]) {
-      const result = await runCli(['query', '--server', url, ...credentials, '-A', '-o', 'json']);
+      const result = await runCli(['query', '--server', url, ...credentials, '-A', '-a', '-o', 'json']);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual((JSON.parse(result.stdout) as SocketList).items.map((item) => item.namespace), ['shop']);
       assert.match(result.stderr, /Warning: your credentials do not cover everything: left out are 1 namespace whose pods you may not list; the nodes' own sockets/);
     }
     const refused = await runCli(['query', '--server', url, '--kubeconfig', cluster.kubeconfig, '--token', 'forged', '-A']);
     assert.equal(refused.code, 1);
+  });
+
+  test('with --server, a refusal names the aggregator as who refused, and the remedy for that path (not the API server\'s or the service proxy\'s)', async () => {
+    const url = `http://127.0.0.1:${running.httpPort}`;
+    const forbidden = await runCli(['query', '--server', url, '--kubeconfig', cluster.kubeconfig, '--token', 'alice', '-n', 'ops']);
+    assert.equal(forbidden.code, 1);
+    assert.match(forbidden.stderr, /the aggregator at http:\/\/127\.0\.0\.1:\d+ refused this query \(403 Forbidden: alice may not list pods in namespace ops\): it answers what your Kubernetes user may list/);
+    assert.doesNotMatch(forbidden.stderr, /services\/proxy|\?namespace=/);
+    const everywhere = await runCli(['query', '--server', url, '--kubeconfig', cluster.kubeconfig, '--token', 'alice', 'leaks', '-A']);
+    assert.equal(everywhere.code, 1);
+    assert.match(everywhere.stderr, /may not list pods in every namespace: name one\): .*-n NAMESPACE/);
+    assert.doesNotMatch(everywhere.stderr, /\?namespace=/);
+    const forged = await runCli(['query', '--server', url, '--kubeconfig', cluster.kubeconfig, '--token', 'forged', '-A']);
+    assert.match(forged.stderr, /the aggregator at http:\/\/127\.0\.0\.1:\d+ refused the token \(401 Unauthorized: .*\): .*--token/);
+    assert.doesNotMatch(forged.stderr, /API server refused|kubectl get pods/);
+  });
+
+  test('every subcommand says what the caller\'s credentials left out, not only the listing', async () => {
+    const url = `http://127.0.0.1:${running.httpPort}`;
+    for (const command of [['summary'], ['summary', '--by', 'pod'], ['top']]) {
+      const result = await runCli(['query', '--server', url, '--kubeconfig', cluster.kubeconfig, '--token', 'alice', '-A', ...command]);
+      assert.equal(result.code, 0, `${command.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /Warning: your credentials do not cover everything: left out are 1 namespace whose pods you may not list/, command.join(' '));
+    }
   });
 
   test('asking for a namespace alice may not list is 403', async () => {

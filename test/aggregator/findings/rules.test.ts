@@ -327,6 +327,18 @@ describe('ephemeral port pressure', () => {
     assert.deepEqual([critical?.severity, critical?.details.share, critical?.id], ['critical', 0.85, warning!.id]);
   });
 
+  test('TIME_WAIT sockets, which no container holds, name no container (not an empty one)', () => {
+    const cluster = new FindingsCluster(settingsWith({ portPressure: { warnShare: 0.01, criticalShare: 0.5 } }));
+    // As the agent attributes them: the pod by the network namespace, no container, no process.
+    const inPodOnly = { ...CART, container: '', containerId: '' };
+    cluster.snapshot('node-a', Array.from({ length: 300 }, (_, i) => tcp(`tw${i}`, 'time-wait', { pod: inPodOnly, localPort: 40_000 + i, ...DB })));
+    const [finding] = cluster.evaluate();
+    assert.equal(finding?.rule, 'port-pressure');
+    assert.deepEqual(finding!.evidence.containers, []);
+    assert.doesNotMatch(finding!.text.summary, /container/);
+    assert.match(finding!.text.summary, /^shop\/cart-7d9f-abcde uses /);
+  });
+
   test('a namespace the agent said nothing of is assumed to have the kernel\'s default range, and the finding says so', () => {
     const cluster = new FindingsCluster(settingsWith({ portPressure: { warnShare: 0.01, criticalShare: 0.5 } }));
     cluster.snapshot('node-a', clients(300, 300));

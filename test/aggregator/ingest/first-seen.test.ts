@@ -116,7 +116,8 @@ describe('first seen across agent restarts, through ingest', () => {
       { message: { $case: 'hello', value: { nodeName: 'node-a', bootId, epoch, version: 'test', capabilities: [] } } },
       { message: { $case: 'snapshot', value: { sequence: 1n, snapshotId: 1n, index: 0, sockets, last: true, pods: [] } } },
     ];
-    const done = await converse(client, messages, { until: (responses) => responses.some((response) => response.message?.$case === 'ack') });
+    // The snapshot's ack (sequence 1), not the hello's (0).
+    const done = await converse(client, messages, { until: (responses) => responses.some((response) => response.message?.$case === 'ack' && response.message.value.sequence >= 1n) });
     assert.equal(done.status, undefined, `the snapshot was acknowledged: ${JSON.stringify(done.status)}`);
   }
 

@@ -389,7 +389,7 @@ const figures = (fields: Partial<ScanFigures> = {}): ScanFigures => ({
   namespacesRebuilt: 1,
   namespaces: 11,
   processesWalked: 4,
-  problems: { namespaceDenied: 0, fdDenied: 1, vanished: 3, tablesDenied: 0, duplicatesDropped: 0 },
+  problems: { namespaceDenied: 0, fdDenied: 1, vanished: 3, tablesDenied: 0, duplicatesDropped: 0, refusals: [] },
   unparsedLines: 1,
   ...fields,
 });
@@ -398,7 +398,7 @@ describe('the agent\'s metrics and its own listener', () => {
   test('scans: duration, sockets, namespaces read and skipped, fd walks, errors by kind, changes', async () => {
     const metrics = new AgentMetrics({ processMetrics: false });
     metrics.onScan(figures());
-    metrics.onScan(figures({ ms: 1_500, sockets: 118, namespacesRead: 11, problems: { namespaceDenied: 0, fdDenied: 0, vanished: 1, tablesDenied: 0, duplicatesDropped: 0 }, unparsedLines: 0 }));
+    metrics.onScan(figures({ ms: 1_500, sockets: 118, namespacesRead: 11, problems: { namespaceDenied: 0, fdDenied: 0, vanished: 1, tablesDenied: 0, duplicatesDropped: 0, refusals: [] }, unparsedLines: 0 }));
     const exposition = await scrape(metrics.registry);
     const values = (name: string) => samplesOf(exposition, name).map(({ labels, value }) => [labels, value]);
     assert.deepEqual(values('kubenetstat_agent_sockets'), [[{}, 118]]);
@@ -425,7 +425,7 @@ describe('the agent\'s metrics and its own listener', () => {
     metrics.onStreamEvent({ kind: 'snapshot', sockets: 3, chunks: 1, reason: 'connected' });
     metrics.onStreamEvent({ kind: 'resync-requested', reason: 'gap' });
     metrics.onStreamEvent({ kind: 'snapshot', sockets: 3, chunks: 1, reason: 'resync: gap' });
-    metrics.onStreamEvent({ kind: 'disconnected', error: 'gone', retryInMs: 100 });
+    metrics.onStreamEvent({ kind: 'disconnected', error: 'gone', retryInMs: 100, refused: false });
     const exposition = await scrape(metrics.registry);
     const value = (name: string) => samplesOf(exposition, name).map((sample) => sample.value);
     assert.deepEqual([value('kubenetstat_agent_connected'), value('kubenetstat_agent_reconnects_total'), value('kubenetstat_agent_snapshots_sent_total'), value('kubenetstat_agent_resyncs_requested_total')], [[0], [1], [2], [1]]);

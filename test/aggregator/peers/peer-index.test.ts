@@ -153,7 +153,7 @@ describe('what the informers keep of API objects', () => {
   });
 
   test('a node keeps InternalIP and ExternalIP, not its Hostname', () => {
-    assert.deepEqual(nodeOf(node('node-a', {}, { internalIPs: ['10.0.0.5'], externalIPs: ['203.0.113.5'] })), { kind: 'node', name: 'node-a', ips: ['10.0.0.5', '203.0.113.5'] });
+    assert.deepEqual(nodeOf(node('node-a', {}, { internalIPs: ['10.0.0.5'], externalIPs: ['203.0.113.5'] })), { kind: 'node', name: 'node-a', ips: ['10.0.0.5', '203.0.113.5'], condition: { ready: true, cordoned: false } });
   });
 
   test('a slice without a service name, or of FQDNs, is not kept', () => {

@@ -8,6 +8,9 @@ import type { Peer } from '../../../gen/kubenetstat/v1/socket.js';
 import { startApiCluster } from '../../support/api-cluster.js';
 import { endpointSlice, node, pod, service } from '../../support/k8s/index.js';
 import { waitFor } from '../../support/wait.js';
+import { NodeStore } from '../../../aggregator/store/index.js';
+import { listSockets, summarize, type QuerySpec } from '../../../aggregator/query/index.js';
+import { storedSockets } from '../../support/stored.js';
 
 /**
  * The generic informer and the peer informers against the test API server's real list/watch
@@ -173,6 +176,32 @@ describe('ClusterPeers: pods, services, endpointslices and nodes from the API', 
     assert.ok(logged.includes('peer names ready'));
     const paths = await Promise.all(['pods', 'services', 'endpointslices', 'nodes'].map(async (resource) => (await watching(resource)).path));
     assert.deepEqual(paths, ['/api/v1/pods', '/api/v1/services', '/apis/discovery.k8s.io/v1/endpointslices', '/api/v1/nodes']);
+  });
+
+  test('every Node the API lists without an agent is an unavailable node of every answer, NotReady and cordoned ones marked', async () => {
+    const notReady = node('node-b');
+    (notReady.status as { conditions: unknown[] }).conditions = [{ type: 'Ready', status: 'False' }];
+    (notReady.spec as { unschedulable?: boolean }).unschedulable = true;
+    server.store.upsert(notReady);
+    server.store.upsert(node('node-c'));
+    const clusterPeers = start();
+    const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000, peers: clusterPeers });
+    assert.deepEqual(listSockets(store, {}).unavailable, [], 'until the Nodes are listed, nothing is said of them');
+    await clusterPeers.synced();
+    const { session } = store.claim('node-a', 1n, 'boot');
+    store.replaceSockets(store.owned('node-a', session!)!, storedSockets([]));
+    const reasons = (spec: QuerySpec) => listSockets(store, spec).unavailable.map((node) => [node.node, node.reason, node.lastSeenUnixMs]);
+    assert.deepEqual(reasons({}), [
+      ['node-b', 'no agent: none has connected from this node (node NotReady, cordoned)', 0n],
+      ['node-c', 'no agent: none has connected from this node', 0n],
+    ]);
+    assert.deepEqual(reasons({ nodes: ['node-c'] }), [['node-c', 'no agent: none has connected from this node', 0n]]);
+    assert.deepEqual(summarize(store, {}, 'node').unavailable.map((node) => node.node), ['node-b', 'node-c']);
+    // An agent that goes away on a NotReady node: its reason says that too.
+    const { session: onB } = store.claim('node-b', 1n, 'boot');
+    store.replaceSockets(store.owned('node-b', onB!)!, storedSockets([]));
+    store.disconnected('node-b', onB!, 'test');
+    assert.match(String(reasons({ nodes: ['node-b'] })[0]?.[1]), /^agent disconnected \d+ s ago \(node NotReady, cordoned\); showing its last known sockets$/);
   });
 
   test('changes in the API reach the index', async () => {

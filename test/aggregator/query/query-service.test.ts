@@ -3,9 +3,9 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { describe, test } from 'node:test';
 import { createHttpServer } from '../../../aggregator/server/index.js';
 import { NodeStore } from '../../../aggregator/store/index.js';
-import { listSockets, listSocketsEncoded, QueryError, summarize, topPods, type QuerySpec } from '../../../aggregator/query/index.js';
+import { listSockets, listSocketsEncoded, MAX_LIMIT, QueryError, summarize, topPods, type QuerySpec } from '../../../aggregator/query/index.js';
 import { PodCache, readSocket } from '../../../aggregator/ingest/index.js';
-import { socketItem, socketList, unavailableItems } from '../../../model/json/socket-list.js';
+import { socketItem, socketList, unavailableItems, type SocketList } from '../../../model/json/socket-list.js';
 import { ListRequest, ListResponse, type SummaryRequest, type SummaryResponse, type TopRequest, type TopResponse } from '../../../gen/kubenetstat/v1/query.js';
 import { Proto, Socket, type PodRef } from '../../../gen/kubenetstat/v1/socket.js';
 import { WIRE } from '../../../model/wire-fields.js';
@@ -92,6 +92,17 @@ describe('query service: filters, summaries and rankings over stored sockets', (
     assert.deepEqual(topPods(store, {}, { kind: 'recv-q' }, 1, NOW).rows.map((row) => [row.pod, row.value]), [['pay-0', 5_001]]);
     assert.deepEqual(topPods(store, {}, { kind: 'send-q' }, 5, NOW).rows.map((row) => [row.pod, row.value]), [['cart-7d9f-abcde', 64_000]]);
   });
+
+  test('a bare pod is its own workload alike in top, summary --by pod and summary --by workload', () => {
+    const bare = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
+    const { session } = bare.claim('node-z', 1n, 'boot');
+    const leaky: PodRef = { ...pod('edge', 'leaky-3', 'app'), workloadKind: '', workloadName: '' };
+    bare.replaceSockets(bare.owned('node-z', session!)!, storedSockets([socket('close-wait', { pod: leaky })]));
+    const expected = { kind: 'Pod', name: 'leaky-3' };
+    assert.deepEqual(topPods(bare, {}, { kind: 'state', state: 'close-wait' }, 10, NOW).rows.map((row) => row.workload), [expected]);
+    assert.deepEqual(summarize(bare, {}, 'pod', NOW).rows.map((row) => row.workload), [expected]);
+    assert.deepEqual(summarize(bare, {}, 'workload', NOW).rows.map((row) => row.workload), [expected]);
+  });
 });
 
 describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
@@ -115,12 +126,69 @@ describe('query service over HTTP: /api/v1/summary and /api/v1/top', () => {
       ['/api/v1/top?by=close-wait&limit=0', /limit must be a positive integer/],
       ['/api/v1/sockets?minRecvQ=lots', /invalid minRecvQ 'lots'/],
       ['/api/v1/top?by=nonsense', /unknown state/],
+      ['/api/v1/sockets?listening=yes', /invalid listening 'yes': expected true or false/],
+      ['/api/v1/sockets?minAge=soon', /invalid minAge 'soon'/],
+      ['/api/v1/sockets?limit=-1', /invalid limit '-1'/],
     ] as const) {
       const response = await fetch(url(query));
       const body = (await response.json()) as { code: number; message: string };
       assert.equal(response.status, 400, query);
       assert.match(body.message, message, query);
     }
+  });
+
+  test('a parameter a route does not take is a 400 naming those it takes, not a filter silently ignored', async () => {
+    for (const [query, unknown] of [
+      ['/api/v1/sockets?states=close-wait', "'states'"],
+      ['/api/v1/sockets?namespace=shop&colour=red&size=2', "'colour', 'size'"],
+      ['/api/v1/summary?by=pod&limit=3', "'limit'"],
+      ['/api/v1/top?sortBy=recvQ', "'sortBy'"],
+      ['/api/v1/findings?proto=tcp', "'proto'"],
+      ['/api/v1/history?namespace=shop&pod=cart&state=open', "'state'"],
+    ] as const) {
+      const response = await fetch(url(query));
+      assert.equal(response.status, 400, query);
+      const { message } = (await response.json()) as { message: string };
+      assert.ok(message.startsWith(`unknown parameter${unknown.includes(',') ? 's' : ''} ${unknown}: this route takes `), `${query}: ${message}`);
+    }
+    const taken = (await (await fetch(url('/api/v1/sockets?states=x'))).json()) as { message: string };
+    assert.match(taken.message, /takes namespace, labelSelector, .*state, listening, .*minAge, limit, continue, sortBy, watch$/);
+  });
+
+  test('minAge takes the CLI\'s durations; listening selects netstat\'s servers', async () => {
+    const ages = async (query: string) => ((await (await fetch(url(`/api/v1/sockets?${query}`))).json()) as SocketList).items.length;
+    assert.equal(await ages('minAge=10m'), await ages('minAge=600'));
+    assert.equal(await ages('minAge=5m'), 1, 'the one CLOSE_WAIT first seen ten minutes ago');
+    assert.equal(await ages('minAge=1h30m'), 0);
+    const states = async (query: string) => ((await (await fetch(url(`/api/v1/sockets?${query}`))).json()) as SocketList).items.map((item) => item.state);
+    assert.deepEqual(await states('listening=true&proto=tcp'), ['LISTEN', 'LISTEN']);
+    assert.ok(!(await states('listening=false&proto=tcp')).includes('LISTEN'));
+    assert.equal((await states('listening=false')).length + 2, (await states('')).length);
+  });
+
+  test('limit=0 is no limit, as in the Kubernetes API; a limit above the most one answer holds is cut to it, with a Warning header', async () => {
+    const all = (await (await fetch(url('/api/v1/sockets'))).json()) as SocketList;
+    const zero = (await (await fetch(url('/api/v1/sockets?limit=0'))).json()) as SocketList;
+    assert.equal(zero.items.length, all.items.length);
+    const huge = await fetch(url(`/api/v1/sockets?limit=${MAX_LIMIT * 10}`));
+    assert.equal(huge.status, 200);
+    assert.equal(huge.headers.get('warning'), `299 - "limit ${MAX_LIMIT * 10} is above the most one answer holds: cut to ${MAX_LIMIT}, follow metadata.continue for the rest"`);
+    assert.equal(((await huge.json()) as SocketList).items.length, all.items.length);
+  });
+});
+
+describe('MAX_LIMIT: one answer holds at most so many sockets, whatever the limit', () => {
+  test('a larger limit gives MAX_LIMIT items and a continue token to the rest, over gRPC and HTTP alike', () => {
+    const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
+    const { session } = store.claim('node-big', 1n, 'boot');
+    store.replaceSockets(store.owned('node-big', session!)!, storedSockets(Array.from({ length: MAX_LIMIT + 5 }, (_, i) =>
+      Socket.fromPartial({ key: `big${i}`, proto: Proto.PROTO_TCP, stateCode: 1, state: 'ESTABLISHED', ssState: 'ESTAB', localAddress: '10.0.0.1', localPort: 8080, foreignAddress: '10.0.0.2', foreignPort: 1 + (i % 60_000), firstSeenUnixMs: BigInt(NOW) }))));
+    const first = listSocketsEncoded(store, { limit: MAX_LIMIT * 2 });
+    const page = ListResponse.decode(first.bytes);
+    assert.equal(page.items.length, MAX_LIMIT);
+    assert.notEqual(page.continueToken, '');
+    assert.equal(listSockets(store, { limit: MAX_LIMIT * 2, continueToken: page.continueToken }).items.length, 5);
+    assert.equal(listSockets(store, { limit: 0 }).items.length, MAX_LIMIT + 5, 'no limit is no limit');
   });
 });
 
@@ -137,7 +205,7 @@ describe('query service over HTTP: /api/v1/sockets as JSON, written while the st
   /** The answer as it was made before it was streamed: the whole list, then JSON.stringify. */
   const whole = (spec: QuerySpec): string => {
     const result = listSockets(store, spec);
-    const list = socketList(result.items.map(socketItem), unavailableItems(result.unavailable));
+    const list = socketList(result.items.map((socket) => socketItem(socket)), unavailableItems(result.unavailable));
     return `${JSON.stringify(result.continueToken ? { ...list, metadata: { continue: result.continueToken } } : list)}\n`;
   };
 

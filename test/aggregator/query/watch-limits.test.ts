@@ -11,6 +11,8 @@ import { QueryServiceClient, WatchRequest } from '../../../gen/kubenetstat/v1/qu
 import { startApiCluster, type ApiCluster } from '../../support/api-cluster.js';
 import { startLoopbackAggregator } from '../../support/loopback-aggregator.js';
 import { waitFor } from '../../support/wait.js';
+import { runCli } from '../../support/run-cli.js';
+import { exposeAggregator } from '../../support/plugin/kubectl.js';
 
 /**
  * Besides --max-watches in all, one client — an authenticated user, else a remote address —
@@ -160,5 +162,51 @@ describe('per-client watch limit, per address without authentication', () => {
     assert.match(refused.details, /address (ipv4:)?127\.0\.0\.1 has 2 watches open/);
     const refusedHttp = await httpWatch(running.httpPort);
     assert.equal(refusedHttp.status, 429);
+  });
+});
+
+describe('watches through the API server\'s service proxy share one cluster-wide budget', () => {
+  let running: RunningAggregator;
+  let cluster: ApiCluster;
+  const stops: AbortController[] = [];
+  const runs: Array<Promise<unknown>> = [];
+  before(async () => {
+    running = await startLoopbackAggregator({ watchPollMs: 50, maxWatches: 20, maxWatchesPerClient: 2, maxProxiedWatches: 3 });
+    cluster = await startApiCluster();
+    exposeAggregator(cluster.server.store, running.httpPort);
+  });
+  after(async () => {
+    for (const stop of stops) stop.abort();
+    await Promise.all(runs);
+    await running?.stop();
+    await cluster?.stop();
+  });
+
+  /** `kubectl netstat watch -A` through the service proxy, until the test ends; resolves once it printed its listing, or with its result if it ended first. */
+  async function proxiedWatch(): Promise<{ code: number; stderr: string } | 'open'> {
+    const stop = new AbortController();
+    stops.push(stop);
+    let output = '';
+    const result = runCli(['query', '--kubeconfig', cluster.kubeconfig, 'watch', '-A'], { signal: stop.signal, onStdout: (text) => (output += text) });
+    runs.push(result);
+    return Promise.race([result, waitFor(() => output.includes('Active'), { timeoutMs: 10_000, what: 'the listing' }).then(() => 'open' as const)]);
+  }
+
+  test('more users than --max-watches-per-client allows one address each watch through it, up to --max-proxied-watches, and the refusal says so', async () => {
+    // Every one of them reaches the aggregator from the API server's address.
+    assert.deepEqual([await proxiedWatch(), await proxiedWatch(), await proxiedWatch()], ['open', 'open', 'open']);
+    const refused = await proxiedWatch();
+    assert.notEqual(refused, 'open');
+    assert.equal((refused as { code: number }).code, 1);
+    assert.match((refused as { stderr: string }).stderr, /the aggregator is busy \(3 watches are open through the API server's service proxy, .*--max-proxied-watches 3.*cannot tell users apart/);
+    // A direct client keeps its own limit beside the budget.
+    const direct = await httpWatch(running.httpPort);
+    direct.close();
+    assert.equal(direct.status, 200);
+  });
+
+  test('the default budget is sized for a team, not one user', () => {
+    assert.equal(AGGREGATOR_DEFAULTS.maxProxiedWatches, 80);
+    assert.ok(AGGREGATOR_DEFAULTS.maxProxiedWatches > AGGREGATOR_DEFAULTS.maxWatchesPerClient * 5);
   });
 });

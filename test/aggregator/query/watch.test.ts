@@ -395,7 +395,7 @@ describe('watch over HTTP: GET /api/v1/sockets?watch=1', () => {
     const open = await get(url('/api/v1/sockets?watch=1&state=close-wait'));
     assert.deepEqual([open.response.statusCode, open.response.headers['content-type']], [200, 'application/json']);
     await waitFor(() => jsonLines(open.body()).length === 2, { timeoutMs: 10_000, what: 'the listing and its bookmark', describe: () => open.body().toString() });
-    const listed = listSockets(store, { states: ['close-wait'] }).items.map(socketItem);
+    const listed = listSockets(store, { states: ['close-wait'] }).items.map((socket) => socketItem(socket));
     const [added, bookmark] = jsonLines(open.body());
     assert.deepEqual(added, JSON.parse(JSON.stringify({ type: 'ADDED', object: listed[0] })));
     assert.deepEqual(bookmark, {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, rmSync, unlinkSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
@@ -80,7 +81,7 @@ describe('kube-netstat local over the demo proc tree', () => {
   });
 
   test('-o yaml carries the same list, unix names in full', async () => {
-    const { stdout } = await runCli(['local', ...root, '-x', '-o', 'yaml']);
+    const { stdout } = await runCli(['local', ...root, '-xa', '-o', 'yaml']);
     const list = parseYaml(stdout) as SocketList;
     assert.deepEqual(list.items.map((item) => item.path).filter(Boolean), ['demo.sock', 'with space.sock', 'new\nline.sock', '@inventory-demo', '@inv@nul', '@inventory-demo', '@inventory-seqpacket']);
   });
@@ -157,5 +158,42 @@ describe('churn and missing privileges are reported, never fatal', () => {
     } finally {
       broken.remove();
     }
+  });
+});
+
+describe('a --proc-root that is no proc file system is an error, not an empty host', () => {
+  test('a path that does not exist: exit 1, saying so', async () => {
+    const result = await runCli(['local', '--proc-root', '/nonexistent', '-tan']);
+    assert.deepEqual(result, { code: 1, stdout: '', stderr: 'kube-netstat local: the proc root /nonexistent does not exist (--proc-root names where /proc is mounted)\n' });
+  });
+
+  test('a directory without process directories: exit 1, saying why', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'kns-not-proc-'));
+    try {
+      const result = await runCli(['local', '--proc-root', empty, '-tan']);
+      assert.deepEqual(result, { code: 1, stdout: '', stderr: `kube-netstat local: ${empty} is not a proc file system: it holds no process directories (/proc/<pid>)\n` });
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('-l, -a and neither select the same sockets in every output format', () => {
+  const states = async (...flags: string[]) => {
+    const result = await runCli(['local', ...root, '--netns', '30775', ...flags, '-o', 'json']);
+    assert.equal(result.code, 0, result.stderr);
+    return (JSON.parse(result.stdout) as SocketList).items.map((item) => item.state);
+  };
+
+  test('-tl -o json: the listeners the table shows, and nothing else', async () => {
+    const listeners = await states('-tl');
+    assert.equal(listeners.length, 7);
+    assert.ok(listeners.every((state) => state === 'LISTEN'), listeners.join());
+  });
+
+  test('-t -o json: all but the listeners; -ta: both', async () => {
+    const connected = await states('-t');
+    assert.ok(connected.length > 0 && !connected.includes('LISTEN'), connected.join());
+    assert.equal((await states('-ta')).length, connected.length + 7);
   });
 });

@@ -123,6 +123,21 @@ describe('local without API access', () => {
     assert.match(result.stderr, /need pod names from the Kubernetes API \(no kubeconfig/);
   });
 
+  test('a kubeconfig that fails (plain http without insecure-skip-tls-verify): the reason is said once, even when no pod is listed', async () => {
+    const path = join(dir, 'http-kubeconfig');
+    writeFileSync(path, [
+      'apiVersion: v1', 'kind: Config', 'current-context: plain',
+      'clusters: [{name: plain, cluster: {server: "http://127.0.0.1:1"}}]',
+      'users: [{name: someone, user: {token: t}}]',
+      'contexts: [{name: plain, context: {cluster: plain, user: someone}}]', '',
+    ].join('\n'));
+    const result = await runCli(['local', '--proc-root', fixture.root, '--kubeconfig', path, '--node', 'node-a', '-tln', '--port', '1']);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, /^kube-netstat: could not list pods of node node-a from http:\/\/127\.0\.0\.1:1 \(.+\): pods are shown by UID\.$/);
+  });
+
   test('an unreachable API: a warning, and UIDs instead of names', async () => {
     const stopped = await TestApiServer.start();
     const path = join(dir, 'stopped-kubeconfig');

@@ -70,7 +70,7 @@ describe('netstat output over the demo capture', () => {
     assert.equal(scan.namespaces[0]?.netnsInode, '4026532877');
     assert.deepEqual(scan.namespaces[0]?.pids, [30775, 30777, 30778]);
     assert.equal(scan.namespaces[0]?.readVia, 30775);
-    assert.deepEqual(scan.problems, { namespaceDenied: 0, fdDenied: 0, vanished: 0, tablesDenied: 0, duplicatesDropped: 0 });
+    assert.deepEqual(scan.problems, { namespaceDenied: 0, fdDenied: 0, vanished: 0, tablesDenied: 0, duplicatesDropped: 0, refusals: [] });
   });
 
   test('a socket shared by two processes lists both holders, lowest pid first', () => {

@@ -160,7 +160,9 @@ describe('kubectl netstat through the real kubectl and the service proxy', { ski
     assert.deepEqual(actual, expected);
     const yaml = await run(['-n', 'payments', '-tan', '-o', 'yaml']);
     assert.equal(yaml.code, 0, yaml.stderr);
-    assert.deepEqual(parseYaml(yaml.stdout), JSON.parse(json.stdout));
+    // The same list, but for the timers' seconds: each answer counts them down to its own instant.
+    const timersAsRead = (list: SocketList): SocketList => ({ ...list, items: list.items.map((item) => ({ ...item, timer: item.timer && { ...item.timer, seconds: 0 } })) });
+    assert.deepEqual(timersAsRead(parseYaml(yaml.stdout) as SocketList), timersAsRead(list));
   });
 
   test('summary and top count what was made', async () => {

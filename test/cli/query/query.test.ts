@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
+import { createServer as createPlainHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,7 +147,7 @@ describe('kube-netstat query: golden output against an aggregator', () => {
   });
 
   test('one end only: --local-port, --foreign-port, --local-address, --foreign-address', async () => {
-    const inodes = async (...args: string[]): Promise<string[]> => (JSON.parse((await query('-A', '-o', 'json', ...args)).stdout) as SocketList).items.map((item) => item.inode);
+    const inodes = async (...args: string[]): Promise<string[]> => (JSON.parse((await query('-A', '-a', '-o', 'json', ...args)).stdout) as SocketList).items.map((item) => item.inode);
     assert.deepEqual(await inodes('--foreign-address', '10.96.0.0/12', '--foreign-port', '5432'), ['1004'], 'cart → the database');
     assert.deepEqual(await inodes('--foreign-address', '10.0.0.5'), ['1005'], 'pay\'s peer is cart\'s address; cart\'s own sockets have it as the local end');
     assert.deepEqual(await inodes('--local-address', '10.0.0.5'), ['1002', '1003', '1004']);
@@ -195,6 +195,85 @@ describe('kube-netstat query: golden output against an aggregator', () => {
   });
 });
 
+describe('kube-netstat query: the aggregator selects what the table shows, in every format', () => {
+  let aggregator: Awaited<ReturnType<typeof serve>> | undefined;
+  const query = (...args: string[]) => runCli(['query', '--server', aggregator!.url, ...args]);
+  const items = (stdout: string) => (JSON.parse(stdout) as SocketList).items;
+
+  before(async () => {
+    aggregator = await serve(cluster());
+  });
+  after(() => new Promise<void>((resolve) => aggregator!.server.close(() => resolve())));
+
+  test('--limit counts the rows the table shows: netstat\'s default leaves the listeners out before the limit', async () => {
+    // cart's listener is the node's first socket: a limit taken before the selection printed nothing.
+    const result = await query('-tn', '-n', 'shop', '--limit', '1');
+    assert.equal(result.code, 0, result.stderr);
+    const rows = result.stdout.split('\n').slice(2).filter(Boolean);
+    assert.equal(rows.length, 1, result.stdout);
+    assert.match(rows[0]!, /CLOSE_WAIT/);
+  });
+
+  test('-l, -a and neither select the same sockets in -o json and yaml as in the table', async () => {
+    assert.deepEqual(items((await query('-tln', '-n', 'shop', '-o', 'json')).stdout).map((item) => item.state), ['LISTEN']);
+    assert.deepEqual(items((await query('-tn', '-n', 'shop', '-o', 'json')).stdout).map((item) => item.state), ['CLOSE_WAIT', 'CLOSE_WAIT', 'ESTABLISHED']);
+    assert.equal(items((await query('-tan', '-n', 'shop', '-o', 'json')).stdout).length, 4);
+    const yaml = parseYaml((await query('-tl', '-A', '-o', 'yaml')).stdout) as SocketList;
+    assert.deepEqual(yaml.items.map((item) => item.localPort).sort((a, b) => a! - b!), [8080, 10250]);
+  });
+
+  test('a --state filter chooses the states itself, as ss\'s does: --state listening shows listeners without -l', async () => {
+    const result = await query('-tn', '-n', 'shop', '--state', 'listening');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Active Internet connections \(servers and established\)\n/);
+    assert.match(result.stdout, /0\.0\.0\.0:8080 +0\.0\.0\.0:\* +LISTEN/);
+  });
+
+  test('-o xml says which outputs exist', async () => {
+    for (const argv of [['-o', 'xml'], ['-o=xml'], ['-tano', 'xml']]) {
+      const result = await query('-A', ...argv);
+      assert.equal(result.code, 2, argv.join(' '));
+      assert.match(result.stderr, /invalid output format 'xml'.*json, yaml, wide/, argv.join(' '));
+    }
+  });
+
+  test('summary --watch prints the summary again (every -c seconds, 2 s by default) until interrupted', async () => {
+    assert.equal(parseQueryFlags(['summary', '--watch']).continuousSeconds, 2);
+    assert.equal(parseQueryFlags(['leaks', '--watch', '-c', '5']).continuousSeconds, 5);
+    const stop = new AbortController();
+    let output = '';
+    const running = runCli(['query', '--server', aggregator!.url, '-A', 'summary', '--watch', '-c', '0.1'], { signal: stop.signal, onStdout: (text) => (output += text) });
+    await waitFor(() => output.split('NAMESPACE').length > 2, { timeoutMs: 10_000, what: 'the summary twice', describe: () => output });
+    stop.abort();
+    assert.equal((await running).code, 0);
+  });
+});
+
+describe('kube-netstat query: timers as of the answer', () => {
+  test('a TIME_WAIT read 50 s ago with 60 s left shows 10 s left, in the table and the JSON, from the plugin and the HTTP API', async () => {
+    const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
+    const { session } = store.claim('node-a', 1n, 'boot');
+    const readUnixMs = BigInt(Date.now() - 50_000);
+    store.replaceSockets(store.owned('node-a', session!)!, storedSockets([
+      tcp(cart, [6, 'TIME_WAIT', 'TIME-WAIT'], ['10.0.0.5', 43211], ['10.96.0.10', 5432], { inode: 0n, processes: [], timer: { code: 3, kind: 'timewait', ticks: 6000n, retransmits: 0, probes: 0, readUnixMs } }),
+    ]));
+    const aggregator = await serve(store);
+    try {
+      const table = await runCli(['query', '--server', aggregator.url, '-n', 'shop', '-tano']);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, / timewait \((9\.\d\d|10\.00)\/0\/0\)\n/);
+      const json = await runCli(['query', '--server', aggregator.url, '-n', 'shop', '-tan', '-o', 'json']);
+      const seconds = (JSON.parse(json.stdout) as SocketList).items[0]!.timer!.seconds;
+      assert.ok(seconds > 9 && seconds <= 10, `${seconds}`);
+      const http = (await (await fetch(`${aggregator.url}/api/v1/sockets?state=time-wait`)).json()) as SocketList;
+      const served = http.items[0]!.timer!.seconds;
+      assert.ok(served > 9 && served <= 10, `${served}`);
+    } finally {
+      await new Promise<void>((resolve) => aggregator.server.close(() => resolve()));
+    }
+  });
+});
+
 describe('kube-netstat query: a socket of a proto this version does not know (from a newer agent)', () => {
   let aggregator: Awaited<ReturnType<typeof serve>> | undefined;
   const query = (...args: string[]) => runCli(['query', '--server', aggregator!.url, ...args]);
@@ -219,7 +298,7 @@ describe('kube-netstat query: a socket of a proto this version does not know (fr
   });
 
   test('-o json lists it with proto unknown', async () => {
-    const result = await query('-A', '-o', 'json');
+    const result = await query('-A', '-a', '-o', 'json');
     assert.equal(result.code, 0, result.stderr);
     const items = (JSON.parse(result.stdout) as SocketList).items;
     assert.deepEqual(items.map((item) => [item.proto, item.localPort]).sort(), [['tcp', 8080], ['unknown', 9090]]);
@@ -277,7 +356,7 @@ describe('kube-netstat query: each failure says what to do next, with its exit c
     try {
       const refused = await query();
       assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /the aggregator is unreachable \(error trying to reach service: dial tcp 127\.0\.0\.1:\d+: connect: connection refused;.*kubectl get pods -n/);
+      assert.match(refused.stderr, /the aggregator is unreachable \(error trying to reach service: dial tcp 127\.0\.0\.1:\d+: connect: connection refused;.*kubectl get pods -n kube-netstat\)$/m);
       api!.store.delete({ kind: 'EndpointSlice', namespace: 'kube-netstat', name: 'kube-netstat-abcde' });
       const noEndpoints = await query();
       assert.equal(noEndpoints.code, 1);
@@ -291,7 +370,7 @@ describe('kube-netstat query: each failure says what to do next, with its exit c
     api!.injectFailure({ status: 403, message: 'services "kube-netstat" is forbidden: User "jane" cannot get resource "services/proxy" in API group "" in the namespace "kube-netstat"', matching: (request) => request.path.includes('/proxy/') });
     const result = await query();
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /forbidden by RBAC \(403\): services "kube-netstat" is forbidden: User "jane" cannot get resource "services\/proxy".*kubectl auth can-i get services\/proxy -n/);
+    assert.match(result.stderr, /forbidden by RBAC \(403\): services "kube-netstat" is forbidden: User "jane" cannot get resource "services\/proxy".*kubectl auth can-i get services\/proxy -n kube-netstat`/);
   });
 
   test('credentials refused (401): exit 1', async () => {
@@ -347,11 +426,43 @@ describe('kube-netstat query: each failure says what to do next, with its exit c
     try {
       const result = await runCli(['query', '--server', `127.0.0.1:${(silent.address() as AddressInfo).port}`, '-A', '--request-timeout', '300ms']);
       assert.equal(result.code, 1);
-      assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+ within 0\.3 s \(--request-timeout\)/);
+      assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+ within 300ms \(--request-timeout; 0 waits forever\)/);
     } finally {
       for (const socket of held) socket.destroy();
       silent.close();
     }
+  });
+
+  test('an answer that starts and then stalls is cut at --request-timeout too; 30 s is the default', async () => {
+    assert.equal(parseQueryFlags([]).requestTimeoutSeconds, 30);
+    // Answers the headers and a first byte, then nothing: a stopped aggregator behind a proxy looks so.
+    const stalled = createPlainHttpServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      response.write(Buffer.from([0x0a]));
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await runCli(['query', '--server', `127.0.0.1:${(stalled.address() as AddressInfo).port}`, '-A', '--request-timeout', '300ms']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /no answer from http:\/\/127\.0\.0\.1:\d+ within 300ms/);
+    } finally {
+      stalled.closeAllConnections();
+      stalled.close();
+    }
+  });
+
+  test('an empty table says so on stderr, and when the namespace does not exist', async () => {
+    exposeAggregator(api!.store, aggregator!.port);
+    api!.store.upsert({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'quiet' } });
+    const quiet = await runCli(['query', '--kubeconfig', kubeconfig, '-n', 'quiet', '-tn']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.match(quiet.stderr, /^No sockets found in namespace quiet\.\n/m);
+    const typo = await runCli(['query', '--kubeconfig', kubeconfig, '-n', 'nosuchns', '-tn']);
+    assert.equal(typo.code, 0, typo.stderr);
+    assert.match(typo.stderr, /^No sockets found in namespace nosuchns\. Namespace "nosuchns" does not exist\.\n/m);
+    // -o json is a list, empty or not: nothing to say.
+    const json = await runCli(['query', '--kubeconfig', kubeconfig, '-n', 'nosuchns', '-o', 'json']);
+    assert.doesNotMatch(json.stderr, /No sockets found/);
   });
 
   test('--help answers with examples, exit 0', async () => {
@@ -398,6 +509,42 @@ describe('kube-netstat query watch: the listing, then a row per change', () => {
     assert.match(changes[1]!, /^DELETED {3}shop {8}cart-7d9f-abcde {3}cart {8}tcp .* 10\.0\.1\.7:52000 +CLOSE_WAIT/);
     assert.ok(!output.includes(':8080           0.0.0.0:*'), 'the listener is not shown without -a, as netstat does');
   });
+
+  test('with unix sockets asked for too, a TCP change after the unix block comes under its own Internet header', async () => {
+    const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
+    const { session } = store.claim('node-a', 1n, 'boot');
+    const node = store.owned('node-a', session!)!;
+    const first = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 53000]);
+    const second = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 53001]);
+    store.replaceSockets(node, storedSockets([first]));
+    const hub = new WatchHub(store, { pollMs: 20, maxWatches: 4, log: () => undefined });
+    const server = createHttpServer(store, () => true, () => undefined, hub);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const stop = new AbortController();
+    let output = '';
+    const running = runCli(['query', '--server', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'watch', '-n', 'shop', '--state', 'close-wait', '-p'], { signal: stop.signal, onStdout: (text) => (output += text) });
+    try {
+      await waitFor(() => output.includes('Active UNIX domain sockets'), { timeoutMs: 10_000, what: 'the listing', describe: () => output });
+      store.replaceSockets(node, storedSockets([first, second]));
+      await waitFor(() => output.includes('53001'), { timeoutMs: 10_000, what: 'the change', describe: () => output });
+    } finally {
+      stop.abort();
+      hub.close('test over');
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    assert.equal((await running).code, 0);
+    const lines = output.split('\n').filter(Boolean);
+    assert.deepEqual(lines.map((line) => (line.startsWith('Active') ? line : line.startsWith('NAMESPACE') ? 'titles' : line.includes('53000') ? 'row 53000' : line.includes('53001') ? 'row 53001' : line)), [
+      'Active Internet connections (servers and established)',
+      'titles',
+      'row 53000',
+      'Active UNIX domain sockets (servers and established)',
+      'titles',
+      'Active Internet connections (servers and established)',
+      'titles',
+      'row 53001',
+    ]);
+  });
 });
 
 describe('query flags, watch framing and completion', () => {
@@ -420,6 +567,25 @@ describe('query flags, watch framing and completion', () => {
     assert.equal(parseQueryFlags(['-w']).protos.has('raw'), true, "-w is netstat's raw sockets");
     for (const bad of [['--min-age', 'soon'], ['--limit', '0'], ['--server', 'ftp://x'], ['--sort-by', '.a.b'], ['--min-recv-q', 'lots']]) {
       assert.throws(() => parseQueryFlags(bad), UsageError, bad.join(' '));
+    }
+  });
+
+  test('a release under another name or namespace: KUBE_NETSTAT_AGGREGATOR_NAMESPACE and _SERVICE, which flags override', () => {
+    const saved = { ...process.env };
+    try {
+      process.env.KUBE_NETSTAT_AGGREGATOR_NAMESPACE = 'observability';
+      process.env.KUBE_NETSTAT_AGGREGATOR_SERVICE = 'netstat:9101';
+      const fromEnv = parseQueryFlags(['-A']);
+      assert.deepEqual([fromEnv.aggregatorNamespace, fromEnv.aggregatorService, fromEnv.aggregatorPort], ['observability', 'netstat', '9101']);
+      const fromFlags = parseQueryFlags(['-A', '--aggregator-namespace', 'ops', '--aggregator-service', 'kns']);
+      assert.deepEqual([fromFlags.aggregatorNamespace, fromFlags.aggregatorService, fromFlags.aggregatorPort], ['ops', 'kns', 'http']);
+      process.env.KUBE_NETSTAT_AGGREGATOR_SERVICE = ':9101';
+      assert.throws(() => parseQueryFlags([]), /invalid KUBE_NETSTAT_AGGREGATOR_SERVICE ':9101': expected NAME or NAME:PORT/);
+    } finally {
+      for (const name of ['KUBE_NETSTAT_AGGREGATOR_NAMESPACE', 'KUBE_NETSTAT_AGGREGATOR_SERVICE']) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
     }
   });
 

@@ -2,7 +2,8 @@
  * The service proxy (`/api/v1/namespaces/NS/services/NAME[:PORT]/proxy/PATH`) as the real API
  * server runs it: the Service must exist, its port is picked by name or number, a ready
  * endpoint comes from the Service's EndpointSlices, and the request (method GET, path, query,
- * Accept) is forwarded there with the answer streamed back unchanged. Errors are the Status
+ * Accept, the caller's address in X-Forwarded-For) is forwarded there with the answer streamed
+ * back unchanged (its end-to-end headers too). Errors are the Status
  * objects kubectl users see: 404 for a missing Service, 503 when no endpoint is ready or the
  * endpoint cannot be reached. Endpoints must be loopback addresses: tests never leave the host.
  */
@@ -30,6 +31,8 @@ interface Slice {
 }
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** RFC 7230 §6.1's hop-by-hop headers, which a proxy does not pass on. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 function unavailable(message: string): ApiError {
   return new ApiError(statusOf(503, message));
@@ -82,9 +85,14 @@ export function proxyToService(
   const endpoint = pickEndpoint(store, target.namespace, name, port);
   if (!endpoint) throw unavailable(`no endpoints available for service "${name}"`);
   if (!isLoopback(endpoint.address)) throw new Error(`test API server: refusing to proxy to ${endpoint.address}: tests only reach loopback`);
-  const upstream = httpRequest({ host: endpoint.address, port: endpoint.port, path: target.rest || '/', method: request.method ?? 'GET', headers: { ...(request.headers.accept && { accept: request.headers.accept }) } });
+  // As Go's ReverseProxy, which the API server's proxy is: the caller's address appended to
+  // X-Forwarded-For (the credentials were consumed by authentication and are not passed on).
+  const forwardedFor = [request.headers['x-forwarded-for'], request.socket.remoteAddress].filter(Boolean).join(', ');
+  const upstream = httpRequest({ host: endpoint.address, port: endpoint.port, path: target.rest || '/', method: request.method ?? 'GET', headers: { ...(request.headers.accept && { accept: request.headers.accept }), 'x-forwarded-for': forwardedFor } });
   upstream.once('response', (answer) => {
-    response.writeHead(answer.statusCode ?? 502, { ...(answer.headers['content-type'] && { 'content-type': answer.headers['content-type'] }) });
+    // Every end-to-end header of the answer comes back (hop-by-hop ones are the connection's own).
+    const headers = Object.fromEntries(Object.entries(answer.headers).filter(([header]) => !HOP_BY_HOP.has(header)));
+    response.writeHead(answer.statusCode ?? 502, headers);
     response.flushHeaders();
     answer.pipe(response);
     done(answer.statusCode ?? 502);

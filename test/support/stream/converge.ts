@@ -1,16 +1,21 @@
 import { isDeepStrictEqual } from 'node:util';
 import { get } from 'node:http';
+import { ListResponse } from '../../../gen/kubenetstat/v1/query.js';
 import { socketItem, type SocketItem, type SocketList } from '../../../model/json/socket-list.js';
 import { hostSockets } from '../host-sockets.js';
 import { waitFor } from '../wait.js';
 
-/** A socket item as both sides must agree on it: everything but firstSeen (the agent's first observation, not the scan's). */
-export type ComparableItem = Omit<SocketItem, 'firstSeen'>;
+/**
+ * A socket item as both sides must agree on it: everything but firstSeen (the agent's first
+ * observation, not the scan's) and the seconds a timer has left (the aggregator counts them down
+ * to its answer's instant; the kind, retransmits and probes stay).
+ */
+export type ComparableItem = Omit<SocketItem, 'firstSeen' | 'timer'> & { readonly timer: Omit<NonNullable<SocketItem['timer']>, 'seconds'> | null };
 
-/** Items without firstSeen, in one canonical order. */
+/** Items without firstSeen and timer seconds, in one canonical order. */
 export function comparable(items: readonly SocketItem[]): ComparableItem[] {
   return items
-    .map(({ firstSeen: _firstSeen, ...rest }) => rest)
+    .map(({ firstSeen: _firstSeen, timer, ...rest }) => ({ ...rest, timer: timer && { kind: timer.kind, retransmits: timer.retransmits, probes: timer.probes } }))
     .map((item) => ({ item, text: JSON.stringify(item) }))
     .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
     .map(({ item }) => item);
@@ -21,7 +26,7 @@ export function comparable(items: readonly SocketItem[]): ComparableItem[] {
  * the same function `kube-netstat local -o json` uses: what the aggregator must end up serving.
  */
 export async function ownScan(procRoot: string, node: string): Promise<ComparableItem[]> {
-  return comparable((await hostSockets(procRoot, node)).map(socketItem));
+  return comparable((await hostSockets(procRoot, node)).map((socket) => socketItem(socket)));
 }
 
 /** GET from the aggregator's HTTP listener (no keep-alive: nothing lingers). */
@@ -55,10 +60,25 @@ export async function served(httpPort: number, node: string): Promise<SocketList
   return body;
 }
 
-/** One node's answer exactly as served (firstSeen included), items in a canonical order. */
+/**
+ * One node's sockets exactly as the aggregator holds them (firstSeen included, timers as their
+ * agent read them: the protobuf answer, which JSON answers count down to their instant), items
+ * in a canonical order.
+ */
 export async function exactView(httpPort: number, node: string): Promise<{ items: string[]; unavailable: string | undefined }> {
-  const list = await served(httpPort, node);
-  return { items: list.items.map((item) => JSON.stringify(item)).sort(), unavailable: list.unavailableNodes.find((entry) => entry.node === node)?.reason };
+  const path = `/api/v1/sockets?node=${encodeURIComponent(node)}`;
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const request = get({ host: '127.0.0.1', port: httpPort, path, agent: false, timeout: 5_000, headers: { accept: 'application/x-protobuf' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET ${path}: HTTP ${response.statusCode}`))));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
+    request.on('error', reject);
+  });
+  const answer = ListResponse.decode(body);
+  return { items: answer.items.map((socket) => JSON.stringify(socketItem(socket))).sort(), unavailable: answer.unavailableNodes.find((entry) => entry.node === node)?.reason };
 }
 
 export interface NodeView {
