@@ -114,18 +114,26 @@ export interface SocketFilterSpec {
  * undefined for a proto this build does not know: no netstat selection takes it.
  */
 export function isServer(view: FilterView): boolean | undefined {
-  switch (view.proto) {
+  return servesAsNetstatSays(view.proto, view.stateCode === TcpState.LISTEN, view.foreignAddress, view.foreignPort);
+}
+
+/**
+ * isServer's rule on the fields it reads, for callers that hold them without a view (a table
+ * asks it of every socket it prints): `ssListen` is a unix socket's ss state being LISTEN.
+ */
+export function servesAsNetstatSays(proto: number, ssListen: boolean, foreignAddress: string, foreignPort: number): boolean | undefined {
+  switch (proto) {
     case Proto.PROTO_TCP:
     case Proto.PROTO_TCP6:
-      return view.foreignPort === 0;
+      return foreignPort === 0;
     case Proto.PROTO_UDP:
     case Proto.PROTO_RAW:
-      return view.foreignAddress === '0.0.0.0';
+      return foreignAddress === '0.0.0.0';
     case Proto.PROTO_UDP6:
     case Proto.PROTO_RAW6:
-      return view.foreignAddress === '::';
+      return foreignAddress === '::';
     case Proto.PROTO_UNIX:
-      return view.stateCode === TcpState.LISTEN;
+      return ssListen;
     default:
       return undefined;
   }
@@ -146,11 +154,6 @@ function pointAt(view: MutableView, socket: Socket): FilterView {
 }
 
 const emptyView = (): MutableView => ({ proto: 0, unix: false, stateCode: 0, localAddress: '', localPort: 0, foreignAddress: '', foreignPort: 0 });
-
-/** A wire socket as a filter sees it. */
-export function filterViewOf(socket: Socket): FilterView {
-  return pointAt(emptyView(), socket);
-}
 
 export type SocketPredicate = (socket: Socket) => boolean;
 export type ViewPredicate = (view: FilterView) => boolean;

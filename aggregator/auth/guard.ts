@@ -46,6 +46,15 @@ export interface QueryGuardOptions {
 }
 
 /**
+ * Who a caller without credentials counts as for per-client limits: its address, or PROXIED
+ * when the request came through the API server's service proxy, whose address every user has
+ * (for watches they are one client, with its own budget).
+ */
+export function anonymousClient(caller: Pick<QueryCaller, 'address' | 'proxied'>): string {
+  return caller.proxied ? PROXIED : `address ${caller.address}`;
+}
+
+/**
  * The gate in front of every query (HTTP and gRPC; not the agents' stream): a token bucket per
  * client — per authenticated user when queries are authenticated, else per remote address —
  * then authentication and the caller's namespaces. Throws RateLimitError or AuthError.
@@ -69,8 +78,7 @@ export class QueryGuard {
     const authorizer = this.options.authorizer;
     if (!authorizer) {
       this.limiter.take(`address ${caller.address}`);
-      // Behind the proxy every user has its address: for watches they are one client, PROXIED, with its own budget.
-      return { user: undefined, client: caller.proxied ? PROXIED : `address ${caller.address}`, namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
+      return { user: undefined, client: anonymousClient(caller), namespaces: undefined, forbiddenNamespaces: [], hiddenNamespaces: 0, hostSocketsHidden: false };
     }
     this.failures.check(`address ${caller.address}`);
     let scope;

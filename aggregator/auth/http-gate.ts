@@ -1,11 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { QueryError, type QuerySpec } from '../query/index.js';
-import { admissionHeaders, type QueryGuard } from './guard.js';
+import { admissionHeaders, type QueryCaller, type QueryGuard } from './guard.js';
 import { checkFilterLimits, type FilterLimits } from './limits.js';
 import { AuthError } from './types.js';
 
 /** Findings and histories name one namespace at most (?namespace=); every other query path takes a namespace list. */
 const ONE_NAMESPACE_PATHS = new Set(['/api/v1/findings', '/api/v1/history']);
+
+/** The caller of an HTTP request as the guard judges it; the API server's service proxy sets X-Forwarded-For. */
+export function queryCaller(request: IncomingMessage): QueryCaller {
+  return { address: request.socket.remoteAddress ?? 'unknown', authorization: request.headers.authorization, proxied: request.headers['x-forwarded-for'] !== undefined };
+}
 
 /**
  * Admits an HTTP query (every /api/ path; health and /metrics are not queries): the filter's
@@ -22,7 +27,7 @@ export async function admitHttp(guard: QueryGuard, limits: FilterLimits, specOf:
   const oneNamespace = ONE_NAMESPACE_PATHS.has(url.pathname);
   const requested = oneNamespace ? [url.searchParams.get('namespace') ?? ''].filter(Boolean) : specOf(url.searchParams).namespaces ?? [];
   if (!oneNamespace) checkFilterLimits(specOf(url.searchParams), limits);
-  const admission = await guard.admit({ address: request.socket.remoteAddress ?? 'unknown', authorization: request.headers.authorization, proxied: request.headers['x-forwarded-for'] !== undefined }, requested);
+  const admission = await guard.admit(queryCaller(request), requested);
   for (const [name, value] of Object.entries(admissionHeaders(admission))) response.setHeader(name, value);
   if (admission.namespaces === undefined) return admission.client;
   if (oneNamespace) {

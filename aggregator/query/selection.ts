@@ -75,14 +75,21 @@ export function orderedNodes(store: NodeStore, selection: Selection, unavailable
     if (reason !== undefined) unavailable.push({ node: node.name, reason, lastSeenUnixMs: BigInt(node.lastSeenMs) });
     ordered.push(node);
   }
-  const agentless = store.agentless().filter((node) => !selection.nodes || selection.nodes.has(node.name));
-  if (agentless.length > 0) {
-    for (const node of agentless) unavailable.push({ node: node.name, reason: node.reason, lastSeenUnixMs: 0n });
-    // In name order with the others.
-    const mine = unavailable.splice(from).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-    unavailable.push(...mine);
-  }
+  const agentless = agentlessNodes(store, selection);
+  // In name order with the others.
+  if (agentless.length > 0) unavailable.push(...[...unavailable.splice(from), ...agentless].sort(byNodeName));
   return ordered;
+}
+
+/** Unavailable nodes in name order. */
+export const byNodeName = (a: UnavailableNode, b: UnavailableNode): number => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
+
+/** The Nodes the API lists without an agent (NodeStore.agentless) that the selection asks about, as answers name them. */
+export function agentlessNodes(store: NodeStore, selection: Selection): UnavailableNode[] {
+  return store
+    .agentless()
+    .filter((node) => !selection.nodes || selection.nodes.has(node.name))
+    .map((node) => ({ node: node.name, reason: node.reason, lastSeenUnixMs: 0n }));
 }
 
 /** Calls `visit` for every selected socket of every node, node by node (for summaries). */

@@ -2,7 +2,7 @@ import { WatchEventType, type UnavailableNode, type WatchEvent } from '../../gen
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import type { NodeSockets, NodeState, NodeStore, PodIndex, UnavailableCause } from '../store/index.js';
 import { decodeSocket, decodeStored } from './decode.js';
-import { compileSelection, orderedNodes, walkCandidates, type Selection } from './selection.js';
+import { agentlessNodes, byNodeName, compileSelection, orderedNodes, walkCandidates, type Selection } from './selection.js';
 import { QueryError, type QuerySpec } from './spec.js';
 import type { LogFn } from '../../common/log.js';
 
@@ -120,14 +120,11 @@ export class Watcher {
       const cause = this.store.unavailableCause(node);
       if (cause) down.push({ node, cause });
     }
-    const agentless = this.store.agentless().filter((node) => !this.selection.nodes || this.selection.nodes.has(node.name));
-    const seen = [...down.map(({ node, cause }) => `${node.name} ${cause}`), ...agentless.map((node) => `${node.name} ${node.reason}`)].join('\n');
+    const agentless = agentlessNodes(this.store, this.selection);
+    const seen = [...down.map(({ node, cause }) => `${node.name} ${cause}`), ...agentless.map((node) => `${node.node} ${node.reason}`)].join('\n');
     if (seen === this.bookmarked) return;
     this.bookmarked = seen;
-    const unavailableNodes = [
-      ...down.map(({ node, cause }): UnavailableNode => ({ node: node.name, reason: this.store.unavailability(node, cause) ?? '', lastSeenUnixMs: BigInt(node.lastSeenMs) })),
-      ...agentless.map((node): UnavailableNode => ({ node: node.name, reason: node.reason, lastSeenUnixMs: 0n })),
-    ].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    const unavailableNodes = [...down.map(({ node, cause }): UnavailableNode => ({ node: node.name, reason: this.store.unavailability(node, cause) ?? '', lastSeenUnixMs: BigInt(node.lastSeenMs) })), ...agentless].sort(byNodeName);
     this.send({ type: WatchEventType.WATCH_EVENT_TYPE_BOOKMARK, socket: undefined, unavailableNodes });
   }
 

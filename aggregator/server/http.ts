@@ -2,11 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { unavailableItems } from '../../model/json/socket-list.js';
 import { findingsAnswer, historyAnswer, NotFoundError, type Answer, type FindingsApi } from '../findings/index.js';
 import { sendSocketList } from './http-list.js';
-import { checkKnownParams, FILTER_PARAMS, isWatch, limitParam, limitWarning, LIST_PARAMS, listSocketsEncoded, PROXIED, QueryError, querySpec, rankingOf, summarize, topPods, WatchLimitError, type Grouping, type WatchHub } from '../query/index.js';
+import { checkKnownParams, FILTER_PARAMS, isWatch, limitParam, limitWarning, LIST_PARAMS, listSocketsEncoded, QueryError, querySpec, rankingOf, summarize, topPods, WatchLimitError, type Grouping, type WatchHub } from '../query/index.js';
 import type { NodeStore } from '../store/index.js';
 import { serveWatch } from './watch-http.js';
-import type { QueryGuard } from '../auth/guard.js';
-import { admitHttp } from '../auth/http-gate.js';
+import { anonymousClient, type QueryGuard } from '../auth/guard.js';
+import { admitHttp, queryCaller } from '../auth/http-gate.js';
 import { RateLimitError, type FilterLimits } from '../auth/limits.js';
 import { AuthError } from '../auth/types.js';
 import type { LogFn } from '../../common/log.js';
@@ -31,8 +31,7 @@ export function createHttpServer(store: NodeStore, isReady: () => boolean, log: 
       if (code === 401) response.setHeader('www-authenticate', 'Bearer');
       send(response, code, status(code, reason, error instanceof Error ? error.message : String(error)));
     };
-    // Behind the API server's service proxy every user has its address: they are one client, PROXIED.
-    const byAddress = request.headers['x-forwarded-for'] !== undefined ? PROXIED : `address ${request.socket.remoteAddress ?? 'unknown'}`;
+    const byAddress = anonymousClient(queryCaller(request));
     const answer = (client: string | undefined): void => {
       try {
         route(store, isReady, log, request, response, watches, metrics, findings, client ?? byAddress);

@@ -212,8 +212,8 @@ export class NodeStore {
 
   /**
    * The Nodes the API lists that no agent is connected from or known for (never since this
-   * aggregator started, or evicted since), in name order, each with why: a node without an
-   * agent must not look like a node without sockets. None without cluster access.
+   * aggregator started, or evicted since), each with why: a node without an agent must not look
+   * like a node without sockets. None without cluster access.
    */
   agentless(): Array<{ readonly name: string; readonly reason: string }> {
     const listed = this.options.peers?.clusterNodes?.();
@@ -222,7 +222,7 @@ export class NodeStore {
     for (const [name, condition] of listed) {
       if (!this.nodes.has(name)) missing.push({ name, reason: `no agent: none has connected from this node${nodeMarks(condition)}` });
     }
-    return missing.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return missing;
   }
 
   all(): IterableIterator<NodeState> {

@@ -1,6 +1,6 @@
 import type { Socket } from '../../gen/kubenetstat/v1/socket.js';
 import { netstatAddress } from '../../model/address.js';
-import { filterViewOf, isServer } from '../../model/filter.js';
+import { servesAsNetstatSays } from '../../model/filter.js';
 import { UNIX_FLAG_ACCEPTCON, type InetProto, type SocketProto } from '../../model/socket.js';
 import { inetStateName, timerSecondsLeft, isRaw, isUdp, timerKind, unixStateName, unixTypeName } from '../../model/states.js';
 import { WIRE_TO_PROTO } from '../../model/wire.js';
@@ -61,7 +61,7 @@ export function unixHeader(options: NetstatOptions): string {
 /** -a / -l selection exactly as netstat decides it (model/filter.ts isServer); never a proto this build does not know. */
 export function netstatSelects(socket: Socket, options: NetstatOptions): boolean {
   if (!WIRE_TO_PROTO.has(socket.proto)) return false;
-  return options.all || isServer(filterViewOf(socket)) === options.listening;
+  return options.all || servesAsNetstatSays(socket.proto, socket.ssState === 'LISTEN', socket.foreignAddress, socket.foreignPort) === options.listening;
 }
 
 export class NetstatFormatter {

@@ -29,19 +29,24 @@ export async function ownScan(procRoot: string, node: string): Promise<Comparabl
   return comparable((await hostSockets(procRoot, node)).map((socket) => socketItem(socket)));
 }
 
-/** GET from the aggregator's HTTP listener (no keep-alive: nothing lingers). */
-export function getText(port: number, path: string): Promise<{ status: number; text: string }> {
+/** GET from the aggregator's HTTP listener (no keep-alive: nothing lingers), the body as bytes. */
+function getBytes(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const request = get({ host: '127.0.0.1', port, path, agent: false, timeout: 5_000 }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+    const request = get({ host: '127.0.0.1', port, path, agent: false, timeout: 5_000, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
     request.on('error', reject);
   });
+}
+
+/** GET from the aggregator's HTTP listener (no keep-alive: nothing lingers). */
+export async function getText(port: number, path: string): Promise<{ status: number; text: string }> {
+  const { status, body } = await getBytes(port, path);
+  return { status, text: body.toString('utf8') };
 }
 
 export async function getJson<T>(port: number, path: string): Promise<{ status: number; body: T }> {
@@ -67,16 +72,8 @@ export async function served(httpPort: number, node: string): Promise<SocketList
  */
 export async function exactView(httpPort: number, node: string): Promise<{ items: string[]; unavailable: string | undefined }> {
   const path = `/api/v1/sockets?node=${encodeURIComponent(node)}`;
-  const body = await new Promise<Buffer>((resolve, reject) => {
-    const request = get({ host: '127.0.0.1', port: httpPort, path, agent: false, timeout: 5_000, headers: { accept: 'application/x-protobuf' } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET ${path}: HTTP ${response.statusCode}`))));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
-    request.on('error', reject);
-  });
+  const { status, body } = await getBytes(httpPort, path, { accept: 'application/x-protobuf' });
+  if (status !== 200) throw new Error(`GET ${path}: HTTP ${status}`);
   const answer = ListResponse.decode(body);
   return { items: answer.items.map((socket) => JSON.stringify(socketItem(socket))).sort(), unavailable: answer.unavailableNodes.find((entry) => entry.node === node)?.reason };
 }
