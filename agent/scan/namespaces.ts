@@ -6,7 +6,11 @@ import type { HostFs } from '../procfs/hostfs.js';
 
 /** Numeric entries of the proc root: every thread-group leader, ascending. */
 export function listPids(hostFs: HostFs): number[] {
-  const names = hostFs.readdir('.') ?? [];
+  return pidsIn(hostFs.readdir('.') ?? []);
+}
+
+/** The pids among a proc root's entries, ascending. */
+function pidsIn(names: readonly string[]): number[] {
   const pids: number[] = [];
   for (const name of names) {
     const code = name.charCodeAt(0);
@@ -36,7 +40,7 @@ export function checkProcRoot(hostFs: HostFs & { readonly procRoot: string }): v
     throw error;
   }
   if (names === undefined) throw new ProcRootError(`the proc root ${hostFs.procRoot} does not exist (--proc-root names where /proc is mounted)`);
-  if (listPids(hostFs).length === 0) throw new ProcRootError(`${hostFs.procRoot} is not a proc file system: it holds no process directories (/proc/<pid>)`);
+  if (pidsIn(names).length === 0) throw new ProcRootError(`${hostFs.procRoot} is not a proc file system: it holds no process directories (/proc/<pid>)`);
 }
 
 const NETNS_LINK = /^net:\[(\d+)\]$/;
