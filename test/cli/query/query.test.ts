@@ -474,31 +474,41 @@ describe('kube-netstat query: each failure says what to do next, with its exit c
 });
 
 describe('kube-netstat query watch: the listing, then a row per change', () => {
-  test('a table with an EVENT column: the listing, then ADDED and DELETED rows as the node changes', async () => {
+  /**
+   * `watch` with `args` against an aggregator holding `before` on node-a: once `listed(output)`,
+   * the node holds `after`; once `changed(output)`, the watch is interrupted. Its result and output.
+   */
+  async function watchChange(args: string[], before: Socket[], after: Socket[], listed: (output: string) => boolean, changed: (output: string) => boolean): Promise<{ code: number; stderr: string; output: string }> {
     const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
     const { session } = store.claim('node-a', 1n, 'boot');
     const node = store.owned('node-a', session!)!;
-    const listen = tcp(cart, LISTEN, ['0.0.0.0', 8080], ['0.0.0.0', 0]);
-    const first = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 52000]);
-    const second = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 52001]);
-    store.replaceSockets(node, storedSockets([listen, first]));
+    store.replaceSockets(node, storedSockets(before));
     const hub = new WatchHub(store, { pollMs: 20, maxWatches: 4, log: () => undefined });
     const server = createHttpServer(store, () => true, () => undefined, hub);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const stop = new AbortController();
     let output = '';
-    const running = runCli(['query', '--server', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'watch', '-n', 'shop', '-tn', '--output-watch-events'], { signal: stop.signal, onStdout: (text) => (output += text) });
+    const running = runCli(['query', '--server', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'watch', ...args], { signal: stop.signal, onStdout: (text) => (output += text) });
     try {
-      await waitFor(() => output.includes('52000'), { timeoutMs: 10_000, what: 'the listing', describe: () => output });
-      store.replaceSockets(node, storedSockets([listen, second]));
-      await waitFor(() => output.includes('52001') && output.split('\n').length >= 6, { timeoutMs: 10_000, what: 'the changes', describe: () => output });
+      await waitFor(() => listed(output), { timeoutMs: 10_000, what: 'the listing', describe: () => output });
+      store.replaceSockets(node, storedSockets(after));
+      await waitFor(() => changed(output), { timeoutMs: 10_000, what: 'the changes', describe: () => output });
     } finally {
       stop.abort();
       hub.close('test over');
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    const result = await running;
+    const { code, stderr } = await running;
+    return { code, stderr, output };
+  }
+
+  test('a table with an EVENT column: the listing, then ADDED and DELETED rows as the node changes', async () => {
+    const listen = tcp(cart, LISTEN, ['0.0.0.0', 8080], ['0.0.0.0', 0]);
+    const first = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 52000]);
+    const second = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 52001]);
+    const result = await watchChange(['-n', 'shop', '-tn', '--output-watch-events'], [listen, first], [listen, second], (output) => output.includes('52000'), (output) => output.includes('52001') && output.split('\n').length >= 6);
     assert.equal(result.code, 0, result.stderr);
+    const { output } = result;
     const lines = output.split('\n');
     assert.equal(lines[0], 'Active Internet connections (w/o servers)');
     assert.match(lines[1]!, /^EVENT {5}NAMESPACE {3}POD {15}CONTAINER {3}Proto Recv-Q Send-Q/);
@@ -511,28 +521,10 @@ describe('kube-netstat query watch: the listing, then a row per change', () => {
   });
 
   test('with unix sockets asked for too, a TCP change after the unix block comes under its own Internet header', async () => {
-    const store = new NodeStore({ staleAfterMs: 60_000, evictAfterMs: 120_000 });
-    const { session } = store.claim('node-a', 1n, 'boot');
-    const node = store.owned('node-a', session!)!;
     const first = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 53000]);
     const second = tcp(cart, CLOSE_WAIT, ['10.0.0.5', 8080], ['10.0.1.7', 53001]);
-    store.replaceSockets(node, storedSockets([first]));
-    const hub = new WatchHub(store, { pollMs: 20, maxWatches: 4, log: () => undefined });
-    const server = createHttpServer(store, () => true, () => undefined, hub);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const stop = new AbortController();
-    let output = '';
-    const running = runCli(['query', '--server', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'watch', '-n', 'shop', '--state', 'close-wait', '-p'], { signal: stop.signal, onStdout: (text) => (output += text) });
-    try {
-      await waitFor(() => output.includes('Active UNIX domain sockets'), { timeoutMs: 10_000, what: 'the listing', describe: () => output });
-      store.replaceSockets(node, storedSockets([first, second]));
-      await waitFor(() => output.includes('53001'), { timeoutMs: 10_000, what: 'the change', describe: () => output });
-    } finally {
-      stop.abort();
-      hub.close('test over');
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-    assert.equal((await running).code, 0);
+    const { code, output } = await watchChange(['-n', 'shop', '--state', 'close-wait', '-p'], [first], [first, second], (text) => text.includes('Active UNIX domain sockets'), (text) => text.includes('53001'));
+    assert.equal(code, 0);
     const lines = output.split('\n').filter(Boolean);
     assert.deepEqual(lines.map((line) => (line.startsWith('Active') ? line : line.startsWith('NAMESPACE') ? 'titles' : line.includes('53000') ? 'row 53000' : line.includes('53001') ? 'row 53001' : line)), [
       'Active Internet connections (servers and established)',
